@@ -1,0 +1,4 @@
+DROP TABLE users;
+DROP TABLE units;
+DROP TABLE categories;
+DROP TABLE organisations;

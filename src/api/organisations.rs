@@ -1,0 +1,63 @@
+use actix_web::web::{Data, Json, Path, Query};
+use actix_web::HttpResponse;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::db;
+use crate::directory::organisations::{
+    self as orgs, NewOrganisation, Organisation, OrganisationPatch,
+};
+use crate::domain::Role;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub kind: Option<String>,
+    pub include_inactive: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct OrganisationList {
+    pub items: Vec<Organisation>,
+}
+
+/// Any logged-in user: the form's recipient list. Inactive ones only for admins.
+pub async fn list(
+    state: Data<AppState>,
+    caller: Caller,
+    query: Query<ListQuery>,
+) -> Result<Json<OrganisationList>, ApiError> {
+    let include_inactive = query.include_inactive.unwrap_or(false) && caller.role == Role::Admin;
+    let kind = query.into_inner().kind;
+    let items = db::run(&state.pool, move |c| {
+        orgs::list(c, kind.as_deref(), include_inactive)
+    })
+    .await?;
+    Ok(Json(OrganisationList { items }))
+}
+
+pub async fn create(
+    state: Data<AppState>,
+    caller: Caller,
+    body: Json<NewOrganisation>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let org = db::run(&state.pool, move |c| orgs::create(c, body.into_inner())).await?;
+    Ok(HttpResponse::Created().json(org))
+}
+
+pub async fn update(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Json<OrganisationPatch>,
+) -> Result<Json<Organisation>, ApiError> {
+    caller.require_admin()?;
+    let org = db::run(&state.pool, move |c| {
+        orgs::update(c, &id, body.into_inner())
+    })
+    .await?;
+    Ok(Json(org))
+}

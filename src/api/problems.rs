@@ -1,0 +1,147 @@
+//! Turns every error actix or a middleware produces into problem+json, so a client never has to
+//! parse two error shapes.
+
+use actix_web::dev::ServiceResponse;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, HttpRequest, ResponseError};
+
+use crate::error::{ApiError, FieldError, PROBLEM_JSON};
+
+pub fn render_errors<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(to_problem)
+}
+
+fn to_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let already = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if already {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (code, detail) = describe(status);
+    let (req, old) = res.into_parts();
+    let mut new = ApiError::new(status, code, detail).error_response();
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            new.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
+}
+
+fn describe(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        404 => ("not_found", "Adressen finnes ikke."),
+        405 => (
+            "method_not_allowed",
+            "Denne adressen støtter ikke denne metoden.",
+        ),
+        413 => ("payload_too_large", "Forespørselen er for stor."),
+        415 => (
+            "unsupported_media_type",
+            "Innholdet må sendes som JSON (Content-Type: application/json).",
+        ),
+        429 => (
+            "too_many_requests",
+            "For mange forsøk. Vent litt og prøv igjen.",
+        ),
+        s if s < 500 => ("bad_request", "Forespørselen kunne ikke behandles."),
+        _ => (
+            "internal_error",
+            "Det oppstod en uventet feil. Ingenting er lagret. Prøv igjen senere.",
+        ),
+    }
+}
+
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("Adressen finnes ikke."))
+}
+
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _req: &HttpRequest| json_error(err).into())
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _| {
+        ApiError::bad_request("invalid_query", format!("Ugyldig søkeparameter: {}", err))
+            .with_cause(err)
+            .into()
+    })
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err: PathError, _| {
+        ApiError::not_found("Fant ikke det du ba om.")
+            .with_cause(err)
+            .into()
+    })
+}
+
+fn json_error(err: JsonPayloadError) -> ApiError {
+    let e = match &err {
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Innholdet må sendes som JSON (Content-Type: application/json).",
+        ),
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("Forespørselen er for stor (høyst {limit} byte)."),
+        ),
+        JsonPayloadError::Deserialize(e) if e.classify() == serde_json::error::Category::Data => {
+            from_serde(e)
+        }
+        _ => ApiError::bad_request("malformed_json", "Innholdet er ikke gyldig JSON."),
+    };
+    // serde quotes the offending value, which may be patient data: log only where it failed.
+    let cause = match &err {
+        JsonPayloadError::Deserialize(d) => {
+            format!(
+                "json {:?} error at line {} column {}",
+                d.classify(),
+                d.line(),
+                d.column()
+            )
+        }
+        other => other.to_string(),
+    };
+    e.with_cause(anyhow::anyhow!(cause))
+}
+
+/// serde names the field in its message for missing and unknown fields; use it.
+fn from_serde(e: &serde_json::Error) -> ApiError {
+    let msg = e.to_string();
+    let quoted = msg.split('`').nth(1).unwrap_or("body").to_owned();
+    let field = if msg.starts_with("missing field") {
+        FieldError::new(quoted, "required", "Må fylles ut.")
+    } else if msg.starts_with("unknown field") {
+        FieldError::new(
+            quoted,
+            "unknown_field",
+            "Feltet er ukjent og kan ikke sendes med.",
+        )
+    } else if msg.starts_with("unknown variant") {
+        FieldError::new(
+            "body",
+            "invalid_value",
+            format!("Ugyldig verdi «{quoted}»."),
+        )
+    } else {
+        FieldError::new(
+            "body",
+            "invalid_type",
+            "Et av feltene har feil type (for eksempel tekst der det skal være tall).",
+        )
+    };
+    ApiError::invalid(vec![field])
+}

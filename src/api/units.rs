@@ -1,0 +1,36 @@
+use actix_web::web::{Data, Json, Path};
+use actix_web::HttpResponse;
+
+use crate::auth::Caller;
+use crate::db;
+use crate::directory::organisations::{self as orgs, NewUnit, Unit, UnitPatch};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn create(
+    state: Data<AppState>,
+    caller: Caller,
+    organisation_id: Path<String>,
+    body: Json<NewUnit>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let unit = db::run(&state.pool, move |c| {
+        orgs::create_unit(c, &organisation_id, body.into_inner())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(unit))
+}
+
+pub async fn update(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Json<UnitPatch>,
+) -> Result<Json<Unit>, ApiError> {
+    caller.require_admin()?;
+    let unit = db::run(&state.pool, move |c| {
+        orgs::update_unit(c, &id, body.into_inner())
+    })
+    .await?;
+    Ok(Json(unit))
+}

@@ -1,0 +1,55 @@
+use actix_web::web::{Data, Json, Path, Query};
+use actix_web::HttpResponse;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::db;
+use crate::directory::users::{self, NewUser, User, UserPatch};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub organisation_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct UserList {
+    pub items: Vec<User>,
+}
+
+pub async fn list(
+    state: Data<AppState>,
+    caller: Caller,
+    query: Query<ListQuery>,
+) -> Result<Json<UserList>, ApiError> {
+    caller.require_admin()?;
+    let org = query.into_inner().organisation_id;
+    let items = db::run(&state.pool, move |c| users::list(c, org.as_deref())).await?;
+    Ok(Json(UserList { items }))
+}
+
+pub async fn create(
+    state: Data<AppState>,
+    caller: Caller,
+    body: Json<NewUser>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let user = db::run(&state.pool, move |c| users::create(c, body.into_inner())).await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+pub async fn update(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Json<UserPatch>,
+) -> Result<Json<User>, ApiError> {
+    caller.require_admin()?;
+    let user = db::run(&state.pool, move |c| {
+        users::update(c, &id, body.into_inner())
+    })
+    .await?;
+    Ok(Json(user))
+}

@@ -1,0 +1,96 @@
+//! The authenticated caller, extracted from the bearer token and the user row it names.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::db;
+use crate::domain::{Code, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub organisation_id: String,
+    pub unit_id: Option<String>,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+        if allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "Rollen din gir ikke tilgang til dette.",
+            ))
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        self.require(&[Role::Admin])
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let missing = || {
+        ApiError::unauthorized(
+            "missing_token",
+            "Du må logge inn for å bruke denne tjenesten.",
+        )
+    };
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(missing()),
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
+            let verified = state.verifier.verify(&token?)?;
+            let user = db::run(&state.pool, move |conn| {
+                db::users::find_active(conn, &verified.user_id).map_err(|e| match e {
+                    diesel::result::Error::NotFound => ApiError::unauthorized(
+                        "invalid_token",
+                        "Brukeren finnes ikke lenger eller er deaktivert.",
+                    ),
+                    other => other.into(),
+                })
+            })
+            .await?;
+            let role = Role::from_code(&user.role)
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {}", user.role)))?;
+            Ok(Caller {
+                user_id: user.id,
+                email: user.email,
+                name: user.name,
+                organisation_id: user.organisation_id,
+                unit_id: user.unit_id,
+                role,
+            })
+        })
+    }
+}

@@ -1,0 +1,218 @@
+//! Typed settings from the environment (and an optional TOML file named by `SAMAVVIK_CONFIG`).
+//! Every setting is documented once, in `deploy/samavvik.example.env`.
+
+use std::path::PathBuf;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::db::DbUrl;
+
+/// The signing secret that ships in the source. Fine on a laptop, refused in production.
+pub const DEV_JWT_SECRET: &str = "samavvik-dev-secret-not-for-production-use-0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Dev,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransport {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeedDemo {
+    /// Seed when the database is empty, in the dev profile on SQLite.
+    Auto,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub profile: Profile,
+    pub listen: String,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub public_base_url: String,
+    pub jwt_secret: String,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub token_ttl_minutes: i64,
+    pub login_attempts_per_minute: u32,
+    pub max_body_bytes: usize,
+    pub mail_transport: MailTransport,
+    pub mail_dir: PathBuf,
+    pub mail_from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub seed_demo: SeedDemo,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            profile: Profile::Dev,
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/samavvik.db".into(),
+            db_max_connections: 8,
+            public_base_url: "http://127.0.0.1:8080".into(),
+            jwt_secret: DEV_JWT_SECRET.into(),
+            jwt_issuer: "samavvik".into(),
+            jwt_audience: "samavvik-api".into(),
+            token_ttl_minutes: 60,
+            login_attempts_per_minute: 20,
+            max_body_bytes: 64 * 1024,
+            mail_transport: MailTransport::File,
+            mail_dir: PathBuf::from("data/mail"),
+            mail_from: "samavvik <ikke-svar@samavvik.example>".into(),
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: 25,
+            seed_demo: SeedDemo::Auto,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file named by `SAMAVVIK_CONFIG`, then `SAMAVVIK_*` variables
+    /// (and the conventional unprefixed `DATABASE_URL` and `PUBLIC_BASE_URL`).
+    pub fn load() -> Result<Self, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Ok(path) = std::env::var("SAMAVVIK_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Env::raw().only(&["DATABASE_URL", "PUBLIC_BASE_URL"]))
+            .merge(Env::prefixed("SAMAVVIK_").ignore(&["CONFIG"]))
+            .extract()
+            .map_err(|e| format!("ugyldig konfigurasjon: {e}"))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Refuses combinations that would be unsafe or cannot work, with one line saying which.
+    pub fn check(&self) -> Result<(), String> {
+        DbUrl::parse(&self.database_url)?;
+        if self.profile == Profile::Production {
+            if self.jwt_secret == DEV_JWT_SECRET {
+                return Err("SAMAVVIK_JWT_SECRET er utviklingshemmeligheten; sett en egen hemmelighet i produksjon".into());
+            }
+            if self.mail_transport == MailTransport::File {
+                return Err(
+                    "SAMAVVIK_MAIL_TRANSPORT=file er ikke tillatt i produksjon; bruk smtp".into(),
+                );
+            }
+        }
+        if self.jwt_secret.len() < 32 {
+            return Err("SAMAVVIK_JWT_SECRET må ha minst 32 tegn".into());
+        }
+        if !(1..=24 * 60).contains(&self.token_ttl_minutes) {
+            return Err("SAMAVVIK_TOKEN_TTL_MINUTES må være mellom 1 og 1440".into());
+        }
+        if self.db_max_connections == 0 || self.login_attempts_per_minute == 0 {
+            return Err("SAMAVVIK_DB_MAX_CONNECTIONS og SAMAVVIK_LOGIN_ATTEMPTS_PER_MINUTE må være større enn 0".into());
+        }
+        Ok(())
+    }
+
+    pub fn db_url(&self) -> DbUrl {
+        // `check` has parsed it already; fall back to the default rather than panic.
+        DbUrl::parse(&self.database_url)
+            .unwrap_or_else(|_| DbUrl::Sqlite("data/samavvik.db".into()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_start_on_a_fresh_machine() {
+        Jail::expect_with(|_| {
+            let c = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, "127.0.0.1:8080");
+            assert_eq!(c.database_url, "sqlite://data/samavvik.db");
+            assert_eq!(c.mail_transport, MailTransport::File);
+            assert_eq!(c.profile, Profile::Dev);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_with_types() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SAMAVVIK_LISTEN", "0.0.0.0:9000");
+            jail.set_env("SAMAVVIK_DB_MAX_CONNECTIONS", "3");
+            jail.set_env("DATABASE_URL", "postgres://postgres@db/samavvik");
+            jail.set_env("SAMAVVIK_MAIL_TRANSPORT", "smtp");
+            let c = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, "0.0.0.0:9000");
+            assert_eq!(c.db_max_connections, 3);
+            assert_eq!(c.mail_transport, MailTransport::Smtp);
+            assert!(matches!(c.db_url(), DbUrl::Postgres(_)));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_is_read_and_environment_wins() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "s.toml",
+                "listen = \"127.0.0.1:7000\"\ntoken_ttl_minutes = 15\n",
+            )?;
+            jail.set_env("SAMAVVIK_CONFIG", "s.toml");
+            jail.set_env("SAMAVVIK_TOKEN_TTL_MINUTES", "30");
+            let c = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, "127.0.0.1:7000");
+            assert_eq!(c.token_ttl_minutes, 30);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_one_clear_line() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SAMAVVIK_DB_MAX_CONNECTIONS", "many");
+            let err = Config::load().unwrap_err();
+            assert!(err.to_lowercase().contains("db_max_connections"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "mysql://x");
+            let err = Config::load().unwrap_err();
+            assert!(err.contains("mysql"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_refuses_dev_secret_and_file_mail() {
+        let mut c = Config {
+            profile: Profile::Production,
+            ..Config::default()
+        };
+        assert!(c.check().unwrap_err().contains("JWT_SECRET"));
+        c.jwt_secret = "x".repeat(40);
+        assert!(c.check().unwrap_err().contains("MAIL_TRANSPORT"));
+        c.mail_transport = MailTransport::Smtp;
+        assert!(c.check().is_ok());
+    }
+}

@@ -1,0 +1,23 @@
+use diesel::prelude::*;
+
+use super::schema::categories;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = categories)]
+pub struct CategoryRow {
+    pub code: String,
+    pub parent_code: Option<String>,
+    pub label: String,
+    pub description: String,
+    pub sort_order: i32,
+    pub active: bool,
+}
+
+pub fn list_active(conn: &mut DbConnection) -> QueryResult<Vec<CategoryRow>> {
+    categories::table
+        .filter(categories::active.eq(true))
+        .select(CategoryRow::as_select())
+        .order((categories::sort_order.asc(), categories::code.asc()))
+        .load(conn)
+}

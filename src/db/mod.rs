@@ -1,0 +1,242 @@
+//! Database access: one connection type over SQLite and PostgreSQL, chosen by the URL scheme.
+
+pub mod categories;
+pub mod organisations;
+pub mod schema;
+pub mod units;
+pub mod users;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Where the data lives. Parsed from `DATABASE_URL` before anything connects, so a typo is an error
+/// instead of a brand-new SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err("DATABASE_URL=sqlite:// mangler filsti".into());
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.is_empty() || url.contains("://") || url.contains(':') && !url.starts_with('/') {
+            let scheme = url.split(':').next().unwrap_or_default();
+            return Err(format!(
+                "DATABASE_URL har ukjent skjema «{scheme}»: bruk sqlite://sti, en filsti, eller postgres://"
+            ));
+        }
+        Ok(DbUrl::Sqlite(PathBuf::from(url)))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, DbUrl::Sqlite(_))
+    }
+
+    /// A printable form without any password.
+    pub fn redacted(&self) -> String {
+        match self {
+            DbUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DbUrl::Postgres(u) => match (u.find("://"), u.rfind('@')) {
+                (Some(s), Some(at)) if at > s => format!("{}://***@{}", &u[..s], &u[at + 1..]),
+                _ => u.clone(),
+            },
+        }
+    }
+
+    pub fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match self {
+            DbUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+            DbUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // synchronous=FULL: a 2xx must mean the row survives a power cut.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// r2d2 manager that connects through [`DbUrl::connect`], so the backend is never guessed.
+#[derive(Debug, Clone)]
+pub struct Manager(DbUrl);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Connects once (so a bad URL fails with the driver's own words), runs the embedded migrations and
+/// builds the pool.
+pub fn open(url: &DbUrl, max_connections: u32) -> anyhow::Result<Pool> {
+    open_one(url)?;
+    let pool = r2d2::Pool::builder()
+        .max_size(max_connections)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build(Manager(url.clone()))?;
+    Ok(pool)
+}
+
+/// One migrated connection, for the command line.
+pub fn open_one(url: &DbUrl) -> anyhow::Result<DbConnection> {
+    if let DbUrl::Sqlite(path) = url {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("kan ikke opprette mappen {}: {e}", dir.display()))?;
+        }
+    }
+    let mut conn = url.connect().map_err(|e| {
+        anyhow::anyhow!(
+            "kan ikke koble til databasen {}: {}",
+            url.redacted(),
+            one_line(&e.to_string())
+        )
+    })?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let result = match conn {
+        DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| anyhow::anyhow!("migrering feilet: {e}"))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Runs blocking diesel work off the async workers.
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(ApiError::unavailable)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Looks up an organisation by its number and, optionally, one of its units by name (for the CLI).
+pub fn find_org_and_unit(
+    conn: &mut DbConnection,
+    org_number: &str,
+    unit: Option<&str>,
+) -> anyhow::Result<(String, Option<String>)> {
+    let org = organisations::list(conn, None, true)?
+        .into_iter()
+        .find(|o| o.org_number == org_number.replace(' ', ""))
+        .ok_or_else(|| {
+            anyhow::anyhow!("ingen organisasjon med organisasjonsnummer {org_number}")
+        })?;
+    let unit_id = match unit {
+        None => None,
+        Some(name) => Some(
+            units::for_organisations(conn, std::slice::from_ref(&org.id), true)?
+                .into_iter()
+                .find(|u| u.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| anyhow::anyhow!("{} har ingen enhet som heter {name}", org.name))?
+                .id,
+        ),
+    };
+    Ok((org.id, unit_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DbUrl;
+    use std::path::PathBuf;
+
+    #[test]
+    fn picks_backend_by_scheme() {
+        assert_eq!(
+            DbUrl::parse("sqlite://data/samavvik.db").unwrap(),
+            DbUrl::Sqlite(PathBuf::from("data/samavvik.db"))
+        );
+        assert_eq!(
+            DbUrl::parse("/tmp/x.db").unwrap(),
+            DbUrl::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(
+            DbUrl::parse("data/x.db").unwrap(),
+            DbUrl::Sqlite(PathBuf::from("data/x.db"))
+        );
+        assert!(matches!(
+            DbUrl::parse("postgres://u@h/db").unwrap(),
+            DbUrl::Postgres(_)
+        ));
+        assert!(matches!(
+            DbUrl::parse("postgresql://h/db").unwrap(),
+            DbUrl::Postgres(_)
+        ));
+    }
+
+    #[test]
+    fn refuses_unknown_schemes() {
+        for bad in ["mysql://x", "postgress://x", "", "sqlite://", "redis:x"] {
+            assert!(DbUrl::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn redacts_password() {
+        let url = DbUrl::parse("postgres://user:secret@db:5432/samavvik").unwrap();
+        assert_eq!(url.redacted(), "postgres://***@db:5432/samavvik");
+    }
+}

@@ -1,0 +1,81 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::organisations;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub org_number: String,
+    pub mailbox: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationChanges {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub mailbox: Option<String>,
+    pub active: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    kind: Option<&str>,
+    include_inactive: bool,
+) -> QueryResult<Vec<OrganisationRow>> {
+    let mut q = organisations::table
+        .select(OrganisationRow::as_select())
+        .into_boxed();
+    if let Some(kind) = kind {
+        q = q.filter(organisations::kind.eq(kind.to_owned()));
+    }
+    if !include_inactive {
+        q = q.filter(organisations::active.eq(true));
+    }
+    q.order((organisations::kind.asc(), organisations::name.asc()))
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<OrganisationRow> {
+    organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+}
+
+pub fn org_number_taken(conn: &mut DbConnection, org_number: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        organisations::table.filter(organisations::org_number.eq(org_number)),
+    ))
+    .get_result(conn)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()> {
+    diesel::insert_into(organisations::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, changes: &OrganisationChanges) -> QueryResult<()> {
+    let n = diesel::update(organisations::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    if n == 0 {
+        return Err(diesel::result::Error::NotFound);
+    }
+    Ok(())
+}
+
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    organisations::table.count().get_result(conn)
+}

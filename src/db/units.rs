@@ -1,0 +1,75 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::units;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = units)]
+pub struct UnitRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub name: String,
+    pub mailbox: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = units)]
+pub struct UnitChanges {
+    pub name: Option<String>,
+    pub mailbox: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Units of the given organisations, ordered by name.
+pub fn for_organisations(
+    conn: &mut DbConnection,
+    organisation_ids: &[String],
+    include_inactive: bool,
+) -> QueryResult<Vec<UnitRow>> {
+    let mut q = units::table
+        .filter(units::organisation_id.eq_any(organisation_ids.to_vec()))
+        .select(UnitRow::as_select())
+        .into_boxed();
+    if !include_inactive {
+        q = q.filter(units::active.eq(true));
+    }
+    q.order(units::name.asc()).load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<UnitRow> {
+    units::table
+        .find(id)
+        .select(UnitRow::as_select())
+        .first(conn)
+}
+
+pub fn name_taken(conn: &mut DbConnection, organisation_id: &str, name: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        units::table
+            .filter(units::organisation_id.eq(organisation_id))
+            .filter(units::name.eq(name)),
+    ))
+    .get_result(conn)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &UnitRow) -> QueryResult<()> {
+    diesel::insert_into(units::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, changes: &UnitChanges) -> QueryResult<()> {
+    let n = diesel::update(units::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    if n == 0 {
+        return Err(diesel::result::Error::NotFound);
+    }
+    Ok(())
+}

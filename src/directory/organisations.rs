@@ -1,0 +1,254 @@
+//! Organisations and units: reads for everyone, writes for admins.
+
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::{new_id, now, required_text};
+use crate::db::organisations::{self as orgs, OrganisationChanges, OrganisationRow};
+use crate::db::units::{self, UnitChanges, UnitRow};
+use crate::db::DbConnection;
+use crate::domain::{Code, OrgNumber, OrganisationKind};
+use crate::error::ApiError;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Organisation {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub org_number: String,
+    pub mailbox: String,
+    pub active: bool,
+    pub units: Vec<Unit>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Unit {
+    pub id: String,
+    pub organisation_id: String,
+    pub name: String,
+    pub mailbox: Option<String>,
+    pub active: bool,
+}
+
+impl From<UnitRow> for Unit {
+    fn from(u: UnitRow) -> Self {
+        Unit {
+            id: u.id,
+            organisation_id: u.organisation_id,
+            name: u.name,
+            mailbox: u.mailbox,
+            active: u.active,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisation {
+    #[validate(length(min = 1, max = 200))]
+    pub name: String,
+    pub kind: String,
+    pub org_number: String,
+    #[validate(email(message = "Må være en gyldig e-postadresse for avviksmeldinger."))]
+    pub mailbox: String,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationPatch {
+    #[validate(length(min = 1, max = 200))]
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    #[validate(email(message = "Må være en gyldig e-postadresse for avviksmeldinger."))]
+    pub mailbox: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct NewUnit {
+    #[validate(length(min = 1, max = 200))]
+    pub name: String,
+    #[validate(email(message = "Må være en gyldig e-postadresse."))]
+    pub mailbox: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UnitPatch {
+    #[validate(length(min = 1, max = 200))]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    pub mailbox: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+fn parse_kind(kind: &str) -> Result<OrganisationKind, ApiError> {
+    OrganisationKind::from_code(kind).ok_or_else(|| {
+        ApiError::field(
+            "kind",
+            "invalid_value",
+            format!("Må være {}.", OrganisationKind::allowed()),
+        )
+    })
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    kind: Option<&str>,
+    include_inactive: bool,
+) -> Result<Vec<Organisation>, ApiError> {
+    if let Some(k) = kind {
+        parse_kind(k)?;
+    }
+    let rows = orgs::list(conn, kind, include_inactive)?;
+    let ids: Vec<String> = rows.iter().map(|o| o.id.clone()).collect();
+    let mut all_units = units::for_organisations(conn, &ids, include_inactive)?;
+    Ok(rows
+        .into_iter()
+        .map(|o| {
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                all_units.drain(..).partition(|u| u.organisation_id == o.id);
+            all_units = rest;
+            with_units(o, mine)
+        })
+        .collect())
+}
+
+fn with_units(o: OrganisationRow, units: Vec<UnitRow>) -> Organisation {
+    Organisation {
+        id: o.id,
+        name: o.name,
+        kind: o.kind,
+        org_number: o.org_number,
+        mailbox: o.mailbox,
+        active: o.active,
+        units: units.into_iter().map(Unit::from).collect(),
+    }
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<Organisation, ApiError> {
+    let org = orgs::find(conn, id)?;
+    let units = units::for_organisations(conn, std::slice::from_ref(&org.id), true)?;
+    Ok(with_units(org, units))
+}
+
+pub fn create(conn: &mut DbConnection, new: NewOrganisation) -> Result<Organisation, ApiError> {
+    new.validate()?;
+    let kind = parse_kind(&new.kind)?;
+    let org_number = OrgNumber::parse(&new.org_number)
+        .map_err(|m| ApiError::field("org_number", "invalid_org_number", m))?;
+    let now = now();
+    let row = OrganisationRow {
+        id: new_id(),
+        name: required_text("name", &new.name)?,
+        kind: kind.code().to_owned(),
+        org_number: org_number.to_string(),
+        mailbox: new.mailbox.trim().to_owned(),
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    conn.transaction(|conn| {
+        if orgs::org_number_taken(conn, &row.org_number)? {
+            return Err(ApiError::conflict(
+                "org_number_taken",
+                "Det finnes allerede en organisasjon med dette organisasjonsnummeret.",
+            ));
+        }
+        orgs::insert(conn, &row)?;
+        Ok(())
+    })?;
+    Ok(with_units(row, Vec::new()))
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    patch: OrganisationPatch,
+) -> Result<Organisation, ApiError> {
+    patch.validate()?;
+    let changes = OrganisationChanges {
+        name: patch
+            .name
+            .as_deref()
+            .map(|n| required_text("name", n))
+            .transpose()?,
+        kind: patch
+            .kind
+            .as_deref()
+            .map(parse_kind)
+            .transpose()?
+            .map(|k| k.code().to_owned()),
+        mailbox: patch.mailbox.map(|m| m.trim().to_owned()),
+        active: patch.active,
+        updated_at: Some(now()),
+    };
+    orgs::update(conn, id, &changes).map_err(|e| not_found_as("Organisasjonen finnes ikke.", e))?;
+    get(conn, id)
+}
+
+pub fn create_unit(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    new: NewUnit,
+) -> Result<Unit, ApiError> {
+    new.validate()?;
+    let now = now();
+    let row = UnitRow {
+        id: new_id(),
+        organisation_id: organisation_id.to_owned(),
+        name: required_text("name", &new.name)?,
+        mailbox: new.mailbox.map(|m| m.trim().to_owned()),
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    conn.transaction(|conn| {
+        orgs::find(conn, organisation_id)
+            .map_err(|e| not_found_as("Organisasjonen finnes ikke.", e))?;
+        if units::name_taken(conn, organisation_id, &row.name)? {
+            return Err(ApiError::conflict(
+                "unit_name_taken",
+                "Organisasjonen har allerede en enhet med dette navnet.",
+            ));
+        }
+        units::insert(conn, &row)?;
+        Ok(())
+    })?;
+    Ok(row.into())
+}
+
+pub fn update_unit(conn: &mut DbConnection, id: &str, patch: UnitPatch) -> Result<Unit, ApiError> {
+    patch.validate()?;
+    if let Some(Some(m)) = &patch.mailbox {
+        if !validator::ValidateEmail::validate_email(m) {
+            return Err(ApiError::field(
+                "mailbox",
+                "email",
+                "Må være en gyldig e-postadresse.",
+            ));
+        }
+    }
+    let changes = UnitChanges {
+        name: patch
+            .name
+            .as_deref()
+            .map(|n| required_text("name", n))
+            .transpose()?,
+        mailbox: patch.mailbox.map(|m| m.map(|m| m.trim().to_owned())),
+        active: patch.active,
+        updated_at: Some(now()),
+    };
+    units::update(conn, id, &changes).map_err(|e| not_found_as("Enheten finnes ikke.", e))?;
+    Ok(units::find(conn, id)?.into())
+}
+
+/// Maps `NotFound` to a 404 that says what was missing; other errors pass through.
+pub fn not_found_as(detail: &str, e: diesel::result::Error) -> ApiError {
+    match e {
+        diesel::result::Error::NotFound => ApiError::not_found(detail),
+        other => other.into(),
+    }
+}

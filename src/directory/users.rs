@@ -1,0 +1,189 @@
+//! Users: created by admins (API) or operators (`samavvik user add`).
+
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::organisations::not_found_as;
+use super::{new_id, now, required_text};
+use crate::auth::password;
+use crate::db::users::{self, UserChanges, UserRow};
+use crate::db::{organisations as orgs, units, DbConnection};
+use crate::domain::{Code, Role};
+use crate::error::ApiError;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub organisation_id: String,
+    pub unit_id: Option<String>,
+    pub role: String,
+    pub active: bool,
+}
+
+impl From<UserRow> for User {
+    fn from(u: UserRow) -> Self {
+        User {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            organisation_id: u.organisation_id,
+            unit_id: u.unit_id,
+            role: u.role,
+            active: u.active,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    #[validate(length(min = 1, max = 200))]
+    pub name: String,
+    #[validate(email(message = "Må være en gyldig e-postadresse."), length(max = 254))]
+    pub email: String,
+    pub organisation_id: String,
+    pub unit_id: Option<String>,
+    pub role: String,
+    #[validate(length(min = 10, max = 1024, message = "Passordet må ha minst 10 tegn."))]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[validate(length(min = 1, max = 200))]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    pub unit_id: Option<Option<String>>,
+    pub role: Option<String>,
+    #[validate(length(min = 10, max = 1024, message = "Passordet må ha minst 10 tegn."))]
+    pub password: Option<String>,
+    pub active: Option<bool>,
+}
+
+fn parse_role(role: &str) -> Result<Role, ApiError> {
+    Role::from_code(role).ok_or_else(|| {
+        ApiError::field(
+            "role",
+            "invalid_value",
+            format!("Må være {}.", Role::allowed()),
+        )
+    })
+}
+
+/// A unit, when given, must belong to the user's organisation.
+fn check_unit(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    unit_id: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(unit_id) = unit_id else {
+        return Ok(());
+    };
+    match units::find(conn, unit_id) {
+        Ok(u) if u.organisation_id == organisation_id => Ok(()),
+        Ok(_) | Err(diesel::result::Error::NotFound) => Err(ApiError::field(
+            "unit_id",
+            "unknown_unit",
+            "Enheten finnes ikke i brukerens organisasjon.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn hash(password: Option<&str>) -> Result<Option<String>, ApiError> {
+    password
+        .map(password::hash)
+        .transpose()
+        .map_err(ApiError::internal)
+}
+
+pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
+    new.validate()?;
+    let role = parse_role(&new.role)?;
+    let now = now();
+    let row = UserRow {
+        id: new_id(),
+        email: new.email.trim().to_lowercase(),
+        name: required_text("name", &new.name)?,
+        organisation_id: new.organisation_id.clone(),
+        unit_id: new.unit_id.clone(),
+        role: role.code().to_owned(),
+        password_hash: hash(new.password.as_deref())?,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    conn.transaction(|conn| {
+        orgs::find(conn, &row.organisation_id).map_err(|e| match e {
+            diesel::result::Error::NotFound => ApiError::field(
+                "organisation_id",
+                "unknown_organisation",
+                "Organisasjonen finnes ikke.",
+            ),
+            other => other.into(),
+        })?;
+        check_unit(conn, &row.organisation_id, row.unit_id.as_deref())?;
+        if users::find_by_email(conn, &row.email)?.is_some() {
+            return Err(ApiError::conflict(
+                "email_taken",
+                "Det finnes allerede en bruker med denne e-postadressen.",
+            ));
+        }
+        users::insert(conn, &row)?;
+        Ok(())
+    })?;
+    Ok(row.into())
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, patch: UserPatch) -> Result<User, ApiError> {
+    patch.validate()?;
+    let role = patch.role.as_deref().map(parse_role).transpose()?;
+    let password_hash = hash(patch.password.as_deref())?;
+    conn.transaction(|conn| {
+        let user = users::find(conn, id).map_err(|e| not_found_as("Brukeren finnes ikke.", e))?;
+        if let Some(unit) = &patch.unit_id {
+            check_unit(conn, &user.organisation_id, unit.as_deref())?;
+        }
+        let changes = UserChanges {
+            name: patch
+                .name
+                .as_deref()
+                .map(|n| required_text("name", n))
+                .transpose()?,
+            unit_id: patch.unit_id.clone(),
+            role: role.map(|r| r.code().to_owned()),
+            password_hash: password_hash.map(Some),
+            active: patch.active,
+            updated_at: Some(now()),
+        };
+        users::update(conn, id, &changes)?;
+        Ok(users::find(conn, id)?.into())
+    })
+}
+
+pub fn list(conn: &mut DbConnection, organisation_id: Option<&str>) -> Result<Vec<User>, ApiError> {
+    Ok(users::list(conn, organisation_id)?
+        .into_iter()
+        .map(User::from)
+        .collect())
+}
+
+/// For `POST /auth/token`: the active user with this e-mail and password, or one answer for every
+/// kind of failure so the endpoint does not reveal which addresses exist.
+pub fn authenticate(user: Option<UserRow>, given_password: &str) -> Result<UserRow, ApiError> {
+    let ok = password::verify(
+        given_password,
+        user.as_ref().and_then(|u| u.password_hash.as_deref()),
+    );
+    match user {
+        Some(u) if ok && u.active => Ok(u),
+        _ => Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "Feil e-postadresse eller passord.",
+        )),
+    }
+}

@@ -1,0 +1,80 @@
+//! samavvik: samhandlingsavvik between municipalities and the hospital.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod directory;
+pub mod domain;
+pub mod error;
+pub mod seed;
+pub mod state;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::LocalTokens;
+use crate::config::{Config, Profile, SeedDemo};
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database (migrating it), seeds demo data when configured to, binds the listener and
+    /// builds the server. Nothing is served until [`Application::run`].
+    pub fn build(config: Config) -> anyhow::Result<Self> {
+        let url = config.db_url();
+        let pool = db::open(&url, config.db_max_connections)?;
+        if config.seed_demo == SeedDemo::Auto && config.profile == Profile::Dev && url.is_sqlite() {
+            let mut conn = pool.get()?;
+            if seed::seed_demo_if_empty(&mut conn)? {
+                tracing::info!("demo data seeded (DEMODATA)");
+            }
+        }
+        let listener = TcpListener::bind(&config.listen)
+            .map_err(|e| anyhow::anyhow!("kan ikke lytte på {}: {e}", config.listen))?;
+        let port = listener.local_addr()?.port();
+        let server = Self::server(listener, pool, config)?;
+        Ok(Application { port, server })
+    }
+
+    fn server(listener: TcpListener, pool: db::Pool, config: Config) -> anyhow::Result<Server> {
+        let tokens = Arc::new(LocalTokens::new(&config));
+        let state = web::Data::new(AppState {
+            pool,
+            config: Arc::new(config),
+            tokens: tokens.clone(),
+            verifier: tokens,
+        });
+        let login_limit = api::auth::login_limiter(state.config.login_attempts_per_minute);
+        let server = HttpServer::new(move || {
+            App::new()
+                // Innermost first: errors become problem+json, then get the request id header, and
+                // the tracing span (outermost) sees the final response.
+                .wrap(api::problems::render_errors())
+                .wrap(actix_web::middleware::from_fn(telemetry::request_id_header))
+                .wrap(TracingLogger::<telemetry::RequestSpan>::new())
+                .app_data(state.clone())
+                .configure(|cfg| api::configure(cfg, &state.config, &login_limit))
+        })
+        .listen(listener)?
+        .run();
+        Ok(server)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,179 @@
+//! The `samavvik` command line: serve, migrate, seed demo data, manage users, print tokens.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::{Parser, Subcommand};
+use samavvik::config::{Config, Profile};
+use samavvik::directory::users::{self, NewUser};
+use samavvik::{db, seed, telemetry, Application};
+
+#[derive(Parser)]
+#[command(
+    name = "samavvik",
+    version,
+    about = "Samhandlingsavvik mellom kommuner og sykehus"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve {
+        /// Address to listen on (overrides SAMAVVIK_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Insert the demo organisations and users (only what is missing).
+    SeedDemo,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print a signed access token for an existing user.
+    Token {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is prompted for, or read from standard input when piped.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Organisation number (9 digits) of the user's organisation.
+        #[arg(long)]
+        org_number: String,
+        /// Unit name inside the organisation.
+        #[arg(long)]
+        unit: Option<String>,
+        /// reporter, handler, quality_advisor, analyst or admin.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("samavvik: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load().map_err(anyhow::Error::msg)?;
+    telemetry::init(config.log_format);
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            serve(config)
+        }
+        Command::Migrate => {
+            db::open_one(&config.db_url())?;
+            println!("Databasen er migrert: {}", config.db_url().redacted());
+            Ok(())
+        }
+        Command::SeedDemo => {
+            seed::seed_demo(&mut db::open_one(&config.db_url())?)?;
+            println!(
+                "Demodata er lagt inn. Passord for alle demobrukere: {}",
+                seed::DEMO_PASSWORD
+            );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    name,
+                    org_number,
+                    unit,
+                    role,
+                },
+        } => {
+            let mut conn = db::open_one(&config.db_url())?;
+            let (organisation_id, unit_id) =
+                db::find_org_and_unit(&mut conn, &org_number, unit.as_deref())?;
+            let password = read_password()?;
+            let new = NewUser {
+                name,
+                email,
+                organisation_id,
+                unit_id,
+                role,
+                password: Some(password),
+            };
+            let user =
+                users::create(&mut conn, new).map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            println!("Opprettet bruker {} ({})", user.email, user.id);
+            Ok(())
+        }
+        Command::Token { email } => {
+            let user = db::users::find_by_email(&mut db::open_one(&config.db_url())?, &email)?
+                .filter(|u| u.active)
+                .ok_or_else(|| anyhow::anyhow!("ingen aktiv bruker med e-post {email}"))?;
+            let token = samavvik::auth::LocalTokens::new(&config)
+                .issue(&user.id)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+fn describe(e: &samavvik::error::ApiError) -> String {
+    let fields: Vec<String> = e
+        .fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect();
+    if fields.is_empty() {
+        e.detail.clone()
+    } else {
+        fields.join("; ")
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Passord: ")?;
+        let again = rpassword::prompt_password("Gjenta passord: ")?;
+        anyhow::ensure!(first == again, "passordene er ikke like");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+#[actix_web::main]
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let demo = config.profile == Profile::Dev;
+    let db = config.db_url().redacted();
+    let app = Application::build(config)?;
+    let port = app.port();
+    tracing::info!(port, database = %db, "samavvik lytter");
+    eprintln!("samavvik lytter på port {port} (database {db})");
+    if demo {
+        eprintln!(
+            "Demo: logg inn med f.eks. sykepleier@trondheim.example / {pw}:\n  curl -s -X POST http://127.0.0.1:{port}/api/v1/auth/token \
+             -H 'content-type: application/json' -d '{{\"email\":\"sykepleier@trondheim.example\",\"password\":\"{pw}\"}}'",
+            pw = seed::DEMO_PASSWORD
+        );
+    }
+    app.run().await?;
+    Ok(())
+}
