@@ -204,6 +204,27 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_is_documented_in_the_example_env_and_readme() {
+        let env = include_str!("../deploy/samavvik.example.env");
+        let readme = include_str!("../README.md");
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        for key in defaults.as_object().unwrap().keys() {
+            let var = match key.as_str() {
+                "database_url" | "public_base_url" => key.to_uppercase(),
+                _ => format!("SAMAVVIK_{}", key.to_uppercase()),
+            };
+            assert!(
+                env.contains(&format!("\n{var}=")),
+                "{var} missing in deploy/samavvik.example.env"
+            );
+            assert!(
+                readme.contains(&format!("`{var}`")),
+                "{var} missing in the README table"
+            );
+        }
+    }
+
+    #[test]
     fn production_refuses_dev_secret_and_file_mail() {
         let mut c = Config {
             profile: Profile::Production,

@@ -19,9 +19,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
     cfg.app_data(problems::json_config(config.max_body_bytes))
         .app_data(problems::query_config())
         .app_data(problems::path_config())
-        .route("/health", get().to(health::health))
-        .route("/ready", get().to(health::ready))
-        .route("/openapi.yaml", get().to(openapi))
+        .service(web::resource("/health").route(get().to(health::health)))
+        .service(web::resource("/ready").route(get().to(health::ready)))
+        .service(web::resource("/openapi.yaml").route(get().to(openapi)))
         .service(
             web::scope("/api/v1")
                 .service(
@@ -29,24 +29,28 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
                         .wrap(Governor::new(login_limit))
                         .route(post().to(auth::token)),
                 )
-                .route("/me", get().to(auth::me))
-                .route("/categories", get().to(categories::list))
+                .service(web::resource("/me").route(get().to(auth::me)))
+                .service(web::resource("/categories").route(get().to(categories::list)))
                 .service(
                     web::resource("/organisations")
                         .route(get().to(organisations::list))
                         .route(post().to(organisations::create)),
                 )
-                .route("/organisations/{id}", patch().to(organisations::update))
-                .route("/organisations/{id}/units", post().to(units::create))
-                .route("/units/{id}", patch().to(units::update))
+                .service(
+                    web::resource("/organisations/{id}").route(patch().to(organisations::update)),
+                )
+                .service(web::resource("/organisations/{id}/units").route(post().to(units::create)))
+                .service(web::resource("/units/{id}").route(patch().to(units::update)))
                 .service(
                     web::resource("/users")
                         .route(get().to(users::list))
                         .route(post().to(users::create)),
                 )
-                .route("/users/{id}", patch().to(users::update)),
-        )
-        .default_service(web::to(problems::not_found));
+                .service(web::resource("/users/{id}").route(patch().to(users::update))),
+        );
+    // Resources (not `.route(path, …)`, whose method guard turns a wrong method into 404) and no
+    // default service: actix answers 404 for unknown paths and 405 for known paths with another
+    // method, and `problems::render_errors` turns both into problem+json.
 }
 
 async fn openapi() -> actix_web::HttpResponse {

@@ -59,10 +59,6 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
-pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found("Adressen finnes ikke."))
-}
-
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)

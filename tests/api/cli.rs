@@ -1,0 +1,53 @@
+//! The binary refuses bad start-up settings with one clear line.
+
+use std::process::Command;
+
+fn migrate_with(database_url: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_samavvik"))
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env("DATABASE_URL", database_url)
+        .env_remove("SAMAVVIK_CONFIG")
+        .output()
+        .unwrap();
+    // No SQLite file may appear by accident.
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "files were created for {database_url}"
+    );
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn unknown_scheme_fails_with_one_line() {
+    let (ok, stderr) = migrate_with("mysql://x");
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("mysql"), "{stderr}");
+}
+
+#[test]
+fn unreachable_postgres_fails_with_one_line() {
+    let (ok, stderr) = migrate_with("postgres://nohost.invalid/samavvik");
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("kan ikke koble til databasen"), "{stderr}");
+}
+
+#[test]
+fn production_refuses_the_dev_secret() {
+    let out = Command::new(env!("CARGO_BIN_EXE_samavvik"))
+        .arg("migrate")
+        .env("SAMAVVIK_PROFILE", "production")
+        .env("SAMAVVIK_MAIL_TRANSPORT", "smtp")
+        .env_remove("SAMAVVIK_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SAMAVVIK_JWT_SECRET"));
+}

@@ -1,0 +1,208 @@
+use diesel::connection::SimpleConnection;
+use reqwest::{Method, StatusCode};
+use samavvik::config::{Config, SeedDemo};
+use samavvik::db::{self, DbUrl};
+use samavvik::seed;
+use serde_json::Value;
+
+pub const DEMO_PASSWORD: &str = seed::DEMO_PASSWORD;
+pub const NURSE: &str = "sykepleier@trondheim.example";
+pub const MUNI_ADVISOR: &str = "kvalitet@trondheim.example";
+pub const HOSPITAL_ADVISOR: &str = "kvalitet@stolav.example";
+pub const HANDLER: &str = "leder.medisinsk@stolav.example";
+pub const ANALYST: &str = "analytiker@helsefellesskap.example";
+pub const ADMIN: &str = "admin@samavvik.example";
+
+pub struct TestApp {
+    pub address: String,
+    pub config: Config,
+    pub client: reqwest::Client,
+    /// Holds the SQLite file and the mail folder for as long as the app lives.
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    /// Asserts the status and returns the body, printing the body when it differs.
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts a problem+json error with this status and code; returns the problem.
+    pub fn problem(self, status: u16, code: &str) -> Value {
+        let content_type = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert_eq!(
+            content_type, "application/problem+json",
+            "body: {}",
+            self.body
+        );
+        let body = self.expect(status);
+        assert_eq!(body["code"], code, "problem: {body}");
+        assert_eq!(body["status"], status);
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "problem without detail: {body}"
+        );
+        body
+    }
+}
+
+/// A SQLite file in `dir`, or a new PostgreSQL database (admin URL, name) next to TEST_DATABASE_URL.
+fn fresh_database(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("samavvik_t_{}", uuid::Uuid::new_v4().simple());
+            let DbUrl::Postgres(_) = DbUrl::parse(&admin_url).expect("TEST_DATABASE_URL") else {
+                panic!("TEST_DATABASE_URL must be a postgres:// URL");
+            };
+            let mut conn = DbUrl::parse(&admin_url)
+                .unwrap()
+                .connect()
+                .expect("connect to TEST_DATABASE_URL");
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create test database");
+            let base = admin_url.rsplit_once('/').expect("URL with a database").0;
+            (format!("{base}/{name}"), Some((admin_url, name)))
+        }
+        _ => (
+            format!("sqlite://{}", dir.path().join("samavvik.db").display()),
+            None,
+        ),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.postgres {
+            if let Ok(mut conn) = DbUrl::parse(admin_url).unwrap().connect() {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server with the demo data, after letting the test adjust the configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    if std::env::var_os("RUST_LOG").is_some() {
+        samavvik::telemetry::init(samavvik::config::LogFormat::Text);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (database_url, postgres) = fresh_database(&dir);
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url,
+        seed_demo: SeedDemo::Never,
+        mail_dir: dir.path().join("mail"),
+        ..Config::default()
+    };
+    adjust(&mut config);
+    let mut conn = db::open_one(&config.db_url()).expect("open test database");
+    seed::seed_demo(&mut conn).expect("seed demo data");
+    drop(conn);
+    let app = samavvik::Application::build(config.clone()).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run());
+    TestApp {
+        address,
+        config,
+        client: reqwest::Client::new(),
+        _dir: dir,
+        postgres,
+    }
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.expect("request failed");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        self.login_with(email, DEMO_PASSWORD).await
+    }
+
+    pub async fn login_with(&self, email: &str, password: &str) -> String {
+        let body = serde_json::json!({"email": email, "password": password});
+        let resp = self
+            .request(Method::POST, "/api/v1/auth/token", None, Some(&body))
+            .await
+            .expect(200);
+        resp["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// The id of the organisation with this exact name.
+    pub async fn organisation(&self, token: &str, name: &str) -> Value {
+        let list = self.get("/api/v1/organisations", token).await.expect(200);
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("no organisation named {name}"))
+            .clone()
+    }
+}

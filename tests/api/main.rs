@@ -1,0 +1,9 @@
+//! One integration binary. Every test starts its own server on a free port with a fresh database:
+//! a temporary SQLite file, or a new PostgreSQL database when TEST_DATABASE_URL is set.
+
+mod auth;
+mod cli;
+mod directory;
+mod errors;
+mod health;
+mod helpers;
