@@ -28,40 +28,74 @@ pub trait Code: Sized + Copy + PartialEq + 'static {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrganisationKind {
-    Municipality,
-    Hospital,
-    Other,
+/// Declares a `Code` enum: the variants with their stable codes, serialised the same way.
+macro_rules! code_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl Code for $name {
+            const ALL: &'static [(Self, &'static str)] = &[$((Self::$variant, $code)),+];
+        }
+    };
 }
 
-impl Code for OrganisationKind {
-    const ALL: &'static [(Self, &'static str)] = &[
-        (Self::Municipality, "municipality"),
-        (Self::Hospital, "hospital"),
-        (Self::Other, "other"),
-    ];
-}
+pub(crate) use code_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Reporter,
-    Handler,
-    QualityAdvisor,
-    Analyst,
-    Admin,
-}
+code_enum!(OrganisationKind { Municipality = "municipality", Hospital = "hospital", Other = "other" });
 
-impl Code for Role {
-    const ALL: &'static [(Self, &'static str)] = &[
-        (Self::Reporter, "reporter"),
-        (Self::Handler, "handler"),
-        (Self::QualityAdvisor, "quality_advisor"),
-        (Self::Analyst, "analyst"),
-        (Self::Admin, "admin"),
-    ];
+code_enum!(Role {
+    Reporter = "reporter",
+    Handler = "handler",
+    QualityAdvisor = "quality_advisor",
+    Analyst = "analyst",
+    Admin = "admin",
+});
+
+code_enum!(
+    /// Whether the report describes something that went wrong or proposes an improvement.
+    DeviationKind { Deviation = "deviation", ImprovementProposal = "improvement_proposal" }
+);
+
+code_enum!(Status {
+    Submitted = "submitted",
+    InProgress = "in_progress",
+    Answered = "answered",
+    Closed = "closed",
+    Rejected = "rejected",
+});
+
+code_enum!(
+    /// AHRQ Common Formats harm scale.
+    HarmClass { Harm = "harm", NoHarm = "no_harm", NearMiss = "near_miss", UnsafeCondition = "unsafe_condition" }
+);
+
+code_enum!(HarmLevel { Low = "low", Moderate = "moderate", Severe = "severe", Death = "death" });
+
+code_enum!(
+    /// Derived from the kinds of the reporting and the recipient organisation.
+    Direction {
+        MunicipalityToHospital = "municipality_to_hospital",
+        HospitalToMunicipality = "hospital_to_municipality",
+        MunicipalityToMunicipality = "municipality_to_municipality",
+        HospitalToHospital = "hospital_to_hospital",
+        Other = "other",
+    }
+);
+
+impl Direction {
+    pub fn between(from: OrganisationKind, to: OrganisationKind) -> Self {
+        use OrganisationKind::*;
+        match (from, to) {
+            (Municipality, Hospital) => Self::MunicipalityToHospital,
+            (Hospital, Municipality) => Self::HospitalToMunicipality,
+            (Municipality, Municipality) => Self::MunicipalityToMunicipality,
+            (Hospital, Hospital) => Self::HospitalToHospital,
+            _ => Self::Other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +112,25 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), *code);
         }
         assert_eq!(Role::from_code("superuser"), None);
+    }
+
+    #[test]
+    fn direction_follows_the_organisation_kinds() {
+        use OrganisationKind::*;
+        assert_eq!(
+            Direction::between(Municipality, Hospital).code(),
+            "municipality_to_hospital"
+        );
+        assert_eq!(
+            Direction::between(Hospital, Municipality).code(),
+            "hospital_to_municipality"
+        );
+        assert_eq!(Direction::between(Other, Hospital), Direction::Other);
+        assert_eq!(
+            serde_json::to_value(Status::InProgress).unwrap(),
+            "in_progress"
+        );
+        assert_eq!(HarmClass::from_code("near_miss"), Some(HarmClass::NearMiss));
     }
 
     #[test]

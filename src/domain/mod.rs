@@ -1,7 +1,12 @@
 //! Pure rules with no I/O: value types that cannot hold bad values.
 
+pub mod calendar;
 pub mod codes;
+pub mod lifecycle;
+pub mod national_id;
 pub mod org_number;
 
-pub use codes::{Code, OrganisationKind, Role};
+pub use codes::{
+    Code, DeviationKind, Direction, HarmClass, HarmLevel, OrganisationKind, Role, Status,
+};
 pub use org_number::OrgNumber;
