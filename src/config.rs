@@ -61,6 +61,10 @@ pub struct Config {
     pub smtp_port: u16,
     pub seed_demo: SeedDemo,
     pub log_format: LogFormat,
+    pub acknowledge_working_days: u32,
+    pub answer_working_days: u32,
+    pub auto_close_days: i64,
+    pub job_interval_seconds: u64,
 }
 
 impl Default for Config {
@@ -84,6 +88,10 @@ impl Default for Config {
             smtp_port: 25,
             seed_demo: SeedDemo::Auto,
             log_format: LogFormat::Text,
+            acknowledge_working_days: 5,
+            answer_working_days: 15,
+            auto_close_days: 14,
+            job_interval_seconds: 60,
         }
     }
 }
@@ -123,6 +131,17 @@ impl Config {
         }
         if !(1..=24 * 60).contains(&self.token_ttl_minutes) {
             return Err("SAMAVVIK_TOKEN_TTL_MINUTES må være mellom 1 og 1440".into());
+        }
+        if self.acknowledge_working_days == 0
+            || self.answer_working_days < self.acknowledge_working_days
+        {
+            return Err("SAMAVVIK_ANSWER_WORKING_DAYS må være minst like stor som SAMAVVIK_ACKNOWLEDGE_WORKING_DAYS, og begge over 0".into());
+        }
+        if self.auto_close_days < 1 || self.job_interval_seconds == 0 {
+            return Err(
+                "SAMAVVIK_AUTO_CLOSE_DAYS og SAMAVVIK_JOB_INTERVAL_SECONDS må være større enn 0"
+                    .into(),
+            );
         }
         if self.db_max_connections == 0 || self.login_attempts_per_minute == 0 {
             return Err("SAMAVVIK_DB_MAX_CONNECTIONS og SAMAVVIK_LOGIN_ATTEMPTS_PER_MINUTE må være større enn 0".into());

@@ -2,11 +2,14 @@
 
 pub mod api;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
+pub mod deviations;
 pub mod directory;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod seed;
 pub mod state;
 pub mod telemetry;
@@ -19,18 +22,25 @@ use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::LocalTokens;
+use crate::clock::Clock;
 use crate::config::{Config, Profile, SeedDemo};
 use crate::state::AppState;
 
 pub struct Application {
     port: u16,
     server: Server,
+    jobs: (db::Pool, Arc<Config>, Clock),
 }
 
 impl Application {
     /// Opens the database (migrating it), seeds demo data when configured to, binds the listener and
     /// builds the server. Nothing is served until [`Application::run`].
     pub fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Clock::default())
+    }
+
+    /// As `build`, with a clock the caller controls (tests move it forward).
+    pub fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let url = config.db_url();
         let pool = db::open(&url, config.db_max_connections)?;
         if config.seed_demo == SeedDemo::Auto && config.profile == Profile::Dev && url.is_sqlite() {
@@ -42,17 +52,25 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .map_err(|e| anyhow::anyhow!("kan ikke lytte på {}: {e}", config.listen))?;
         let port = listener.local_addr()?.port();
-        let server = Self::server(listener, pool, config)?;
-        Ok(Application { port, server })
+        let config = Arc::new(config);
+        let jobs = (pool.clone(), config.clone(), clock.clone());
+        let server = Self::server(listener, pool, config, clock)?;
+        Ok(Application { port, server, jobs })
     }
 
-    fn server(listener: TcpListener, pool: db::Pool, config: Config) -> anyhow::Result<Server> {
+    fn server(
+        listener: TcpListener,
+        pool: db::Pool,
+        config: Arc<Config>,
+        clock: Clock,
+    ) -> anyhow::Result<Server> {
         let tokens = Arc::new(LocalTokens::new(&config));
         let state = web::Data::new(AppState {
             pool,
-            config: Arc::new(config),
+            config,
             tokens: tokens.clone(),
             verifier: tokens,
+            clock,
         });
         let login_limit = api::auth::login_limiter(state.config.login_attempts_per_minute);
         let server = HttpServer::new(move || {
@@ -74,7 +92,12 @@ impl Application {
         self.port
     }
 
+    /// Serves until stopped, with the background jobs running beside the server.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let (pool, config, clock) = self.jobs;
+        let jobs = actix_web::rt::spawn(jobs::run_forever(pool, config, clock));
+        let result = self.server.await;
+        jobs.abort();
+        result
     }
 }

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use crate::auth::{LocalTokens, TokenVerifier};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Pool;
 
@@ -10,4 +11,5 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub tokens: Arc<LocalTokens>,
     pub verifier: Arc<dyn TokenVerifier>,
+    pub clock: Clock,
 }

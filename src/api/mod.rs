@@ -2,14 +2,16 @@
 
 pub mod auth;
 pub mod categories;
+pub mod deviations;
 pub mod health;
 pub mod organisations;
 pub mod problems;
+pub mod routing;
 pub mod units;
 pub mod users;
 
 use actix_governor::Governor;
-use actix_web::web::{self, get, patch, post};
+use actix_web::web::{self, get, patch, post, put};
 
 use crate::config::Config;
 
@@ -46,7 +48,44 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
                         .route(get().to(users::list))
                         .route(post().to(users::create)),
                 )
-                .service(web::resource("/users/{id}").route(patch().to(users::update))),
+                .service(web::resource("/users/{id}").route(patch().to(users::update)))
+                .service(
+                    web::resource("/organisations/{id}/routing")
+                        .route(get().to(routing::get))
+                        .route(put().to(routing::put)),
+                )
+                .service(
+                    web::resource("/deviations")
+                        .route(get().to(deviations::list))
+                        .route(post().to(deviations::submit)),
+                )
+                .service(web::resource("/deviations/{id}").route(get().to(deviations::get)))
+                .service(
+                    web::resource("/deviations/{id}/events").route(get().to(deviations::events)),
+                )
+                .service(
+                    web::resource("/deviations/{id}/acknowledge")
+                        .route(post().to(deviations::acknowledge)),
+                )
+                .service(
+                    web::resource("/deviations/{id}/forward").route(post().to(deviations::forward)),
+                )
+                .service(
+                    web::resource("/deviations/{id}/reject").route(post().to(deviations::reject)),
+                )
+                .service(
+                    web::resource("/deviations/{id}/answer").route(post().to(deviations::answer)),
+                )
+                .service(
+                    web::resource("/deviations/{id}/close").route(post().to(deviations::close)),
+                )
+                .service(
+                    web::resource("/deviations/{id}/reopen").route(post().to(deviations::reopen)),
+                )
+                .service(
+                    web::resource("/deviations/{id}/comments")
+                        .route(post().to(deviations::comment)),
+                ),
         );
     // Resources (not `.route(path, …)`, whose method guard turns a wrong method into 404) and no
     // default service: actix answers 404 for unknown paths and 405 for known paths with another

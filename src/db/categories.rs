@@ -21,3 +21,12 @@ pub fn list_active(conn: &mut DbConnection) -> QueryResult<Vec<CategoryRow>> {
         .order((categories::sort_order.asc(), categories::code.asc()))
         .load(conn)
 }
+
+pub fn is_active(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        categories::table
+            .filter(categories::code.eq(code))
+            .filter(categories::active.eq(true)),
+    ))
+    .get_result(conn)
+}

@@ -1,7 +1,13 @@
 //! Database access: one connection type over SQLite and PostgreSQL, chosen by the URL scheme.
 
+pub mod access_log;
 pub mod categories;
+pub mod deviations;
+pub mod events;
+pub mod idempotency;
 pub mod organisations;
+pub mod references;
+pub mod routing;
 pub mod schema;
 pub mod units;
 pub mod users;
@@ -171,6 +177,24 @@ where
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// A write transaction. On SQLite it takes the database's write lock with its first statement, so
+/// concurrent writers queue on `busy_timeout` instead of failing when a read lock cannot be upgraded.
+pub fn write_tx<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    use diesel::prelude::*;
+    conn.transaction(|conn| {
+        if matches!(conn, DbConnection::Sqlite(_)) {
+            use schema::write_lock::dsl as w;
+            diesel::update(w::write_lock.find(1))
+                .set(w::n.eq(w::n + 1))
+                .execute(conn)?;
+        }
+        f(conn)
+    })
 }
 
 /// Looks up an organisation by its number and, optionally, one of its units by name (for the CLI).

@@ -79,3 +79,11 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &OrganisationChanges) 
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     organisations::table.count().get_result(conn)
 }
+
+/// (id, name) of the given ids, for labelling references in responses.
+pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    organisations::table
+        .filter(organisations::id.eq_any(ids.to_vec()))
+        .select((organisations::id, organisations::name))
+        .load(conn)
+}

@@ -52,8 +52,117 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deviations (id) {
+        id -> Text,
+        reference -> Text,
+        kind -> Text,
+        category -> Text,
+        status -> Text,
+        direction -> Text,
+        reporter_id -> Text,
+        reporting_organisation_id -> Text,
+        reporting_unit_id -> Nullable<Text>,
+        recipient_organisation_id -> Text,
+        recipient_unit_id -> Nullable<Text>,
+        handler_id -> Nullable<Text>,
+        occurred_at -> Text,
+        discovered_at -> Nullable<Text>,
+        description -> Text,
+        immediate_actions -> Nullable<Text>,
+        suggested_improvement -> Nullable<Text>,
+        harm_class -> Text,
+        harm_level -> Nullable<Text>,
+        handover_related -> Bool,
+        agreement_reference -> Nullable<Text>,
+        answer -> Nullable<Text>,
+        answer_actions -> Nullable<Text>,
+        submitted_at -> Timestamp,
+        received_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        acknowledge_due -> Text,
+        answer_due -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deviation_events (id) {
+        id -> Text,
+        deviation_id -> Text,
+        seq -> Integer,
+        at -> Timestamp,
+        kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_organisation_id -> Nullable<Text>,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        text -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        unit_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reference_counters (year) {
+        year -> Integer,
+        last_value -> Integer,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> Text,
+        idempotency_key -> Text,
+        request -> Text,
+        deviation_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    routing_rules (organisation_id, category) {
+        organisation_id -> Text,
+        category -> Text,
+        unit_id -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    access_log (id) {
+        id -> Text,
+        at -> Timestamp,
+        user_id -> Text,
+        deviation_id -> Text,
+        action -> Text,
+        outcome -> Text,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    write_lock (id) {
+        id -> Integer,
+        n -> Integer,
+    }
+}
+
 diesel::joinable!(units -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(users -> units (unit_id));
 
-diesel::allow_tables_to_appear_in_same_query!(organisations, units, users, categories);
+diesel::joinable!(deviation_events -> deviations (deviation_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    units,
+    users,
+    categories,
+    deviations,
+    deviation_events,
+    routing_rules,
+    idempotency_keys,
+);

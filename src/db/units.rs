@@ -73,3 +73,11 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &UnitChanges) -> Query
     }
     Ok(())
 }
+
+/// (id, name) of the given ids, for labelling references in responses.
+pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    units::table
+        .filter(units::id.eq_any(ids.to_vec()))
+        .select((units::id, units::name))
+        .load(conn)
+}

@@ -75,6 +75,21 @@ code_enum!(
 code_enum!(HarmLevel { Low = "low", Moderate = "moderate", Severe = "severe", Death = "death" });
 
 code_enum!(
+    /// What happened, on the timeline.
+    EventKind {
+        Submitted = "submitted",
+        Acknowledged = "acknowledged",
+        Forwarded = "forwarded",
+        Rejected = "rejected",
+        Answered = "answered",
+        Closed = "closed",
+        AutoClosed = "auto_closed",
+        Reopened = "reopened",
+        Commented = "commented",
+    }
+);
+
+code_enum!(
     /// Derived from the kinds of the reporting and the recipient organisation.
     Direction {
         MunicipalityToHospital = "municipality_to_hospital",

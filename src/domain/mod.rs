@@ -7,6 +7,6 @@ pub mod national_id;
 pub mod org_number;
 
 pub use codes::{
-    Code, DeviationKind, Direction, HarmClass, HarmLevel, OrganisationKind, Role, Status,
+    Code, DeviationKind, Direction, EventKind, HarmClass, HarmLevel, OrganisationKind, Role, Status,
 };
 pub use org_number::OrgNumber;

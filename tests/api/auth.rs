@@ -75,7 +75,7 @@ fn sign(app: &TestApp, mut claims: serde_json::Value, sub: &str) -> String {
 #[actix_web::test]
 async fn forged_or_stale_tokens_get_401() {
     let app = spawn_app().await;
-    let sub = user_id(&app).await;
+    let sub = app.user_id(&app.login(NURSE).await).await;
     // Control: a correctly made token for the same user works, so the failures below are the claims'.
     let good = sign(&app, claims(&app, &app.config.jwt_audience, 300), &sub);
     app.get("/api/v1/me", &good).await.expect(200);

@@ -1,5 +1,6 @@
 use diesel::connection::SimpleConnection;
 use reqwest::{Method, StatusCode};
+use samavvik::clock::Clock;
 use samavvik::config::{Config, SeedDemo};
 use samavvik::db::{self, DbUrl};
 use samavvik::seed;
@@ -16,6 +17,8 @@ pub const ADMIN: &str = "admin@samavvik.example";
 pub struct TestApp {
     pub address: String,
     pub config: Config,
+    /// The server's clock: tests move it forward instead of waiting.
+    pub clock: Clock,
     pub client: reqwest::Client,
     /// Holds the SQLite file and the mail folder for as long as the app lives.
     _dir: tempfile::TempDir,
@@ -119,12 +122,15 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut conn = db::open_one(&config.db_url()).expect("open test database");
     seed::seed_demo(&mut conn).expect("seed demo data");
     drop(conn);
-    let app = samavvik::Application::build(config.clone()).expect("build app");
+    let clock = Clock::default();
+    let app =
+        samavvik::Application::build_with_clock(config.clone(), clock.clone()).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run());
     TestApp {
         address,
         config,
+        clock,
         client: reqwest::Client::new(),
         _dir: dir,
         postgres,
@@ -205,4 +211,65 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no organisation named {name}"))
             .clone()
     }
+}
+
+impl TestApp {
+    /// A direct connection to the app's database, for running jobs and checking rows.
+    pub fn conn(&self) -> db::DbConnection {
+        self.config
+            .db_url()
+            .connect()
+            .expect("connect to the test database")
+    }
+
+    pub async fn submit(&self, token: &str, body: &Value) -> Value {
+        self.post("/api/v1/deviations", token, body)
+            .await
+            .expect(201)
+    }
+
+    /// A municipal nurse's report to St. Olavs about a missing discharge summary.
+    pub async fn submit_to_hospital(&self, nurse: &str) -> Value {
+        let stolav = self.organisation(nurse, "St. Olavs hospital HF").await;
+        self.submit(nurse, &form(stolav["id"].as_str().unwrap()))
+            .await
+    }
+
+    pub async fn act(&self, token: &str, id: &str, action: &str, body: &Value) -> Response {
+        self.post(&format!("/api/v1/deviations/{id}/{action}"), token, body)
+            .await
+    }
+
+    pub async fn user_id(&self, token: &str) -> String {
+        self.get("/api/v1/me", token).await.expect(200)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// A complete, valid form to `recipient`.
+pub fn form(recipient: &str) -> Value {
+    serde_json::json!({
+        "kind": "deviation",
+        "category": "discharge_summary",
+        "recipient_organisation_id": recipient,
+        "occurred_at": "2026-01-12",
+        "discovered_at": "2026-01-13T08:15",
+        "description": "Pasienten kom hjem fra Medisinsk klinikk uten epikrise og uten oppdatert legemiddelliste.",
+        "immediate_actions": "Ringte sengeposten og fikk legemiddellisten på telefon.",
+        "suggested_improvement": "Send epikrise elektronisk samme dag som utskrivning.",
+        "harm_class": "near_miss",
+        "handover_related": true,
+        "agreement_reference": "Tjenesteavtale 3, punkt 6.2"
+    })
+}
+
+pub fn ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_owned())
+        .collect()
 }

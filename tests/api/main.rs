@@ -7,3 +7,4 @@ mod directory;
 mod errors;
 mod health;
 mod helpers;
+mod lifecycle;

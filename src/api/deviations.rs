@@ -1,0 +1,256 @@
+use actix_web::web::{Data, Json, Path, Query};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::db;
+use crate::db::deviations::{DeviationRow, Scope};
+use crate::deviations::access::{self, deidentified};
+use crate::deviations::actions::{self, Command, Ctx};
+use crate::deviations::form::NewDeviation;
+use crate::deviations::list::{self, DeviationPage, ListQuery};
+use crate::deviations::submit::{self, Submitted};
+use crate::deviations::view::{self, Deviation, Event, Names};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Serialize, Deserialize)]
+pub struct EventList {
+    pub items: Vec<Event>,
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().map(str::to_owned).unwrap_or_default();
+    submit::check_key(&key)?;
+    Ok(Some(key))
+}
+
+/// Reads one deviation as `caller` sees it.
+fn read(
+    conn: &mut db::DbConnection,
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Deviation, ApiError> {
+    let row = access::load(conn, caller, id)?;
+    shown(conn, state, caller, row)
+}
+
+fn shown(
+    conn: &mut db::DbConnection,
+    state: &AppState,
+    caller: &Caller,
+    row: DeviationRow,
+) -> Result<Deviation, ApiError> {
+    let names = Names::for_deviations(conn, std::slice::from_ref(&row))?;
+    Ok(view::deviation(
+        row,
+        &names,
+        caller,
+        deidentified(caller),
+        state.clock.now(),
+    ))
+}
+
+pub async fn submit(
+    state: Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: Json<NewDeviation>,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&req)?;
+    let st = state.clone();
+    let (submitted, deviation) = db::run(&state.pool, move |c| {
+        let submitted = submit::submit(
+            c,
+            &st.config,
+            &caller,
+            &body,
+            key.as_deref(),
+            st.clock.now(),
+        )?;
+        let deviation = read(c, &st, &caller, submitted.id())?;
+        Ok((submitted, deviation))
+    })
+    .await?;
+    let mut resp = HttpResponse::Created();
+    resp.insert_header(("location", format!("/api/v1/deviations/{}", deviation.id)));
+    if matches!(submitted, Submitted::Replayed(_)) {
+        resp.insert_header(("idempotent-replayed", "true"));
+    }
+    Ok(resp.json(deviation))
+}
+
+pub async fn list(
+    state: Data<AppState>,
+    caller: Caller,
+    query: Query<ListQuery>,
+) -> Result<Json<DeviationPage>, ApiError> {
+    let now = state.clock.now();
+    let page = db::run(&state.pool, move |c| list::list(c, &caller, &query, now)).await?;
+    Ok(Json(page))
+}
+
+pub async fn get(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+) -> Result<Json<Deviation>, ApiError> {
+    let st = state.clone();
+    let deviation = db::run(&state.pool, move |c| {
+        access::logging_denials(c, &st.clock, &caller, &id, "read", |c| {
+            read(c, &st, &caller, &id)
+        })
+    })
+    .await?;
+    Ok(Json(deviation))
+}
+
+pub async fn events(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+) -> Result<Json<EventList>, ApiError> {
+    let st = state.clone();
+    let items = db::run(&state.pool, move |c| {
+        access::logging_denials(c, &st.clock, &caller, &id, "read_events", |c| {
+            access::load(c, &caller, &id)?;
+            let rows = db::events::for_deviation(c, &id)?;
+            view::events(c, rows, deidentified(&caller))
+        })
+    })
+    .await?;
+    Ok(Json(EventList { items }))
+}
+
+/// Runs a lifecycle action and answers with the deviation as it is afterwards.
+async fn act(
+    state: Data<AppState>,
+    caller: Caller,
+    id: String,
+    command: Command,
+) -> Result<Json<Deviation>, ApiError> {
+    let st = state.clone();
+    let deviation = db::run(&state.pool, move |c| {
+        let ctx = Ctx {
+            config: &st.config,
+            clock: &st.clock,
+            caller: &caller,
+        };
+        let forwarded = matches!(command, Command::Forward(_));
+        actions::perform(c, &ctx, &id, command)?;
+        // After forwarding to another organisation the caller no longer holds the deviation; they
+        // still get to see the result of what they just did, once.
+        let row = if forwarded {
+            db::deviations::find(c, &Scope::All, &id)?
+        } else {
+            access::load(c, &caller, &id)?
+        };
+        shown(c, &st, &caller, row)
+    })
+    .await?;
+    Ok(Json(deviation))
+}
+
+pub async fn acknowledge(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Json<actions::AcknowledgeInput>,
+) -> Result<Json<Deviation>, ApiError> {
+    act(
+        state,
+        caller,
+        id.into_inner(),
+        Command::Acknowledge(body.into_inner()),
+    )
+    .await
+}
+
+pub async fn forward(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Json<actions::ForwardInput>,
+) -> Result<Json<Deviation>, ApiError> {
+    act(
+        state,
+        caller,
+        id.into_inner(),
+        Command::Forward(body.into_inner()),
+    )
+    .await
+}
+
+pub async fn reject(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Json<actions::ReasonInput>,
+) -> Result<Json<Deviation>, ApiError> {
+    act(
+        state,
+        caller,
+        id.into_inner(),
+        Command::Reject(body.into_inner()),
+    )
+    .await
+}
+
+pub async fn answer(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Json<actions::AnswerInput>,
+) -> Result<Json<Deviation>, ApiError> {
+    act(
+        state,
+        caller,
+        id.into_inner(),
+        Command::Answer(body.into_inner()),
+    )
+    .await
+}
+
+pub async fn close(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Option<Json<actions::NoteInput>>,
+) -> Result<Json<Deviation>, ApiError> {
+    let note = body.map(Json::into_inner).unwrap_or_default();
+    act(state, caller, id.into_inner(), Command::Close(note)).await
+}
+
+pub async fn reopen(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Option<Json<actions::NoteInput>>,
+) -> Result<Json<Deviation>, ApiError> {
+    let note = body.map(Json::into_inner).unwrap_or_default();
+    act(state, caller, id.into_inner(), Command::Reopen(note)).await
+}
+
+pub async fn comment(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Json<actions::CommentInput>,
+) -> Result<HttpResponse, ApiError> {
+    let st = state.clone();
+    let event = db::run(&state.pool, move |c| {
+        let ctx = Ctx {
+            config: &st.config,
+            clock: &st.clock,
+            caller: &caller,
+        };
+        let row = actions::perform(c, &ctx, &id, Command::Comment(body.into_inner()))?;
+        Ok(view::events(c, vec![row], false)?.remove(0))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(event))
+}

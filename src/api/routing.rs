@@ -1,0 +1,30 @@
+use actix_web::web::{Data, Json, Path};
+
+use crate::auth::Caller;
+use crate::db;
+use crate::deviations::routing::{self, RoutingTable};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn get(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+) -> Result<Json<RoutingTable>, ApiError> {
+    let table = db::run(&state.pool, move |c| routing::get(c, &caller, &id)).await?;
+    Ok(Json(table))
+}
+
+pub async fn put(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    body: Json<RoutingTable>,
+) -> Result<Json<RoutingTable>, ApiError> {
+    let now = state.clock.now_naive();
+    let table = db::run(&state.pool, move |c| {
+        routing::replace(c, &caller, &id, body.into_inner(), now)
+    })
+    .await?;
+    Ok(Json(table))
+}

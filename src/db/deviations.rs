@@ -1,0 +1,289 @@
+//! Deviation rows. Every read takes a `Scope`, so what a caller may see is decided in the query.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::deviations::{self, dsl as d};
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = deviations)]
+pub struct DeviationRow {
+    pub id: String,
+    pub reference: String,
+    pub kind: String,
+    pub category: String,
+    pub status: String,
+    pub direction: String,
+    pub reporter_id: String,
+    pub reporting_organisation_id: String,
+    pub reporting_unit_id: Option<String>,
+    pub recipient_organisation_id: String,
+    pub recipient_unit_id: Option<String>,
+    pub handler_id: Option<String>,
+    pub occurred_at: String,
+    pub discovered_at: Option<String>,
+    pub description: String,
+    pub immediate_actions: Option<String>,
+    pub suggested_improvement: Option<String>,
+    pub harm_class: String,
+    pub harm_level: Option<String>,
+    pub handover_related: bool,
+    pub agreement_reference: Option<String>,
+    pub answer: Option<String>,
+    pub answer_actions: Option<String>,
+    pub submitted_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub answered_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub acknowledge_due: String,
+    pub answer_due: String,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes made by a lifecycle action. `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = deviations)]
+pub struct DeviationChanges {
+    pub status: Option<String>,
+    pub direction: Option<String>,
+    pub recipient_organisation_id: Option<String>,
+    pub recipient_unit_id: Option<Option<String>>,
+    pub handler_id: Option<Option<String>>,
+    pub answer: Option<Option<String>>,
+    pub answer_actions: Option<Option<String>>,
+    pub received_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<Option<NaiveDateTime>>,
+    pub answered_at: Option<Option<NaiveDateTime>>,
+    pub closed_at: Option<Option<NaiveDateTime>>,
+    pub acknowledge_due: Option<String>,
+    pub answer_due: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// What the caller may read.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Deviations the organisation sent or currently receives.
+    Organisation(String),
+    /// Every deviation (analysts; the view is de-identified by the caller).
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mailbox {
+    Sent,
+    Received,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Newest,
+    Oldest,
+    Deadline,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub scope: Scope,
+    pub mailbox: Mailbox,
+    pub statuses: Vec<String>,
+    pub category: Option<String>,
+    pub direction: Option<String>,
+    pub counterpart: Option<String>,
+    pub unit: Option<String>,
+    pub overdue: Option<bool>,
+    pub today: String,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    /// Matched against the reference, and the description when `search_text` is set.
+    pub q: Option<String>,
+    pub search_text: bool,
+    pub sort: Sort,
+    /// Keyset position: the sort value and the id of the last row already seen.
+    pub after: Option<(String, String)>,
+    pub limit: i64,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+type Boxed<'a> = deviations::BoxedQuery<'a, super::MultiBackend>;
+
+fn scoped(scope: &Scope, mailbox: Mailbox) -> Boxed<'static> {
+    let q = deviations::table.into_boxed();
+    match (scope, mailbox) {
+        (Scope::All, _) => q,
+        (Scope::Organisation(org), Mailbox::Sent) => {
+            q.filter(d::reporting_organisation_id.eq(org.clone()))
+        }
+        (Scope::Organisation(org), Mailbox::Received) => {
+            q.filter(d::recipient_organisation_id.eq(org.clone()))
+        }
+        (Scope::Organisation(org), Mailbox::All) => q.filter(
+            d::reporting_organisation_id
+                .eq(org.clone())
+                .or(d::recipient_organisation_id.eq(org.clone())),
+        ),
+    }
+}
+
+pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<DeviationRow> {
+    scoped(scope, Mailbox::All)
+        .filter(d::id.eq(id.to_owned()))
+        .select(DeviationRow::as_select())
+        .first(conn)
+}
+
+/// Whether a deviation with this id exists at all (to log denied access without telling the caller).
+pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(deviations::table.find(id))).get_result(conn)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &DeviationRow) -> QueryResult<()> {
+    diesel::insert_into(deviations::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Applies `changes` only if the status is still `expected_status`, so two racing actions cannot
+/// both succeed. Returns whether the row was updated.
+pub fn update_if_status(
+    conn: &mut DbConnection,
+    id: &str,
+    expected_status: &str,
+    changes: &DeviationChanges,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        deviations::table
+            .find(id)
+            .filter(d::status.eq(expected_status)),
+    )
+    .set(changes)
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn list(conn: &mut DbConnection, f: &ListFilter) -> QueryResult<Vec<DeviationRow>> {
+    let mut q = scoped(&f.scope, f.mailbox);
+    if !f.statuses.is_empty() {
+        q = q.filter(d::status.eq_any(f.statuses.clone()));
+    }
+    if let Some(c) = &f.category {
+        q = q.filter(d::category.eq(c.clone()));
+    }
+    if let Some(dir) = &f.direction {
+        q = q.filter(d::direction.eq(dir.clone()));
+    }
+    if let Some(org) = &f.counterpart {
+        q = match f.mailbox {
+            Mailbox::Sent => q.filter(d::recipient_organisation_id.eq(org.clone())),
+            Mailbox::Received => q.filter(d::reporting_organisation_id.eq(org.clone())),
+            Mailbox::All => q.filter(
+                d::recipient_organisation_id
+                    .eq(org.clone())
+                    .or(d::reporting_organisation_id.eq(org.clone())),
+            ),
+        };
+    }
+    if let Some(unit) = &f.unit {
+        q = q.filter(
+            d::recipient_unit_id
+                .eq(unit.clone())
+                .or(d::reporting_unit_id.eq(unit.clone())),
+        );
+    }
+    if let Some(overdue) = f.overdue {
+        let late_ack = d::status
+            .eq("submitted")
+            .and(d::acknowledge_due.lt(f.today.clone()));
+        let late_answer = d::status
+            .eq_any(["submitted", "in_progress"])
+            .and(d::answer_due.lt(f.today.clone()));
+        q = if overdue {
+            q.filter(late_ack.or(late_answer))
+        } else {
+            q.filter(diesel::dsl::not(late_ack.or(late_answer)))
+        };
+    }
+    if let Some(from) = f.from {
+        q = q.filter(d::submitted_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(d::submitted_at.lt(to));
+    }
+    if let Some(text) = &f.q {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        q = if f.search_text {
+            q.filter(
+                lower(d::reference)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(d::description).like(pattern).escape('\\')),
+            )
+        } else {
+            q.filter(lower(d::reference).like(pattern).escape('\\'))
+        };
+    }
+    q = match (f.sort, &f.after) {
+        (Sort::Newest, Some((v, id))) => {
+            let at = parse_cursor_time(v);
+            q.filter(
+                d::submitted_at
+                    .lt(at)
+                    .or(d::submitted_at.eq(at).and(d::id.lt(id.clone()))),
+            )
+        }
+        (Sort::Oldest, Some((v, id))) => {
+            let at = parse_cursor_time(v);
+            q.filter(
+                d::submitted_at
+                    .gt(at)
+                    .or(d::submitted_at.eq(at).and(d::id.gt(id.clone()))),
+            )
+        }
+        (Sort::Deadline, Some((v, id))) => q.filter(
+            d::answer_due
+                .gt(v.clone())
+                .or(d::answer_due.eq(v.clone()).and(d::id.gt(id.clone()))),
+        ),
+        (_, None) => q,
+    };
+    q = match f.sort {
+        Sort::Newest => q.order((d::submitted_at.desc(), d::id.desc())),
+        Sort::Oldest => q.order((d::submitted_at.asc(), d::id.asc())),
+        Sort::Deadline => q.order((d::answer_due.asc(), d::id.asc())),
+    };
+    q.limit(f.limit)
+        .select(DeviationRow::as_select())
+        .load(conn)
+}
+
+pub const CURSOR_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
+fn parse_cursor_time(v: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(v, CURSOR_TIME_FORMAT).unwrap_or_default()
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Answered deviations whose answer is older than `answered_before`: candidates for auto-close.
+pub fn answered_before(
+    conn: &mut DbConnection,
+    answered_before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    deviations::table
+        .filter(d::status.eq("answered"))
+        .filter(d::answered_at.lt(answered_before))
+        .select(d::id)
+        .order(d::answered_at.asc())
+        .limit(limit)
+        .load(conn)
+}

@@ -1,0 +1,107 @@
+//! Who may see a deviation, and how the caller stands to it. Visibility is part of every query
+//! (`Scope`); a miss is a 404 whether the deviation exists or not, and a denial is logged.
+
+use crate::auth::Caller;
+use crate::clock::Clock;
+use crate::db::access_log::{self, AccessRow};
+use crate::db::deviations::{self, DeviationRow, Scope};
+use crate::db::DbConnection;
+use crate::directory::new_id;
+use crate::domain::lifecycle::Side;
+use crate::domain::Role;
+use crate::error::ApiError;
+
+pub fn scope_of(caller: &Caller) -> Scope {
+    match caller.role {
+        Role::Analyst => Scope::All,
+        _ => Scope::Organisation(caller.organisation_id.clone()),
+    }
+}
+
+/// Analysts read a de-identified view: no people, no free text.
+pub fn deidentified(caller: &Caller) -> bool {
+    caller.role == Role::Analyst
+}
+
+pub fn side_of(caller: &Caller, row: &DeviationRow) -> Option<Side> {
+    if caller.role == Role::Analyst || caller.role == Role::Admin {
+        return None;
+    }
+    if caller.organisation_id == row.reporting_organisation_id {
+        let own_case = caller.user_id == row.reporter_id
+            || (caller.unit_id.is_some() && caller.unit_id == row.reporting_unit_id);
+        return Some(Side::Reporting { own_case });
+    }
+    if caller.organisation_id == row.recipient_organisation_id {
+        let own_case = row.recipient_unit_id.is_none()
+            || caller.unit_id == row.recipient_unit_id
+            || row.handler_id.as_deref() == Some(caller.user_id.as_str());
+        return Some(Side::Recipient { own_case });
+    }
+    None
+}
+
+pub fn not_found() -> ApiError {
+    ApiError::not_found(
+        "Fant ikke avviket. Det finnes ikke, eller din organisasjon er ikke part i det.",
+    )
+}
+
+/// Loads a deviation the caller may see, or 404.
+pub fn load(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<DeviationRow, ApiError> {
+    deviations::find(conn, &scope_of(caller), id).map_err(|e| match e {
+        diesel::result::Error::NotFound => not_found(),
+        other => other.into(),
+    })
+}
+
+/// Records a refused access to an existing deviation. Runs after the refused request's own
+/// transaction has rolled back, so the record survives.
+pub fn log_denied(
+    conn: &mut DbConnection,
+    clock: &Clock,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+    reason: &str,
+) {
+    let result = deviations::exists(conn, id).and_then(|exists| {
+        if !exists {
+            return Ok(());
+        }
+        access_log::insert(
+            conn,
+            &AccessRow {
+                id: new_id(),
+                at: clock.now_naive(),
+                user_id: caller.user_id.clone(),
+                deviation_id: id.to_owned(),
+                action: action.to_owned(),
+                outcome: "denied".to_owned(),
+                reason: reason.to_owned(),
+            },
+        )
+    });
+    if let Err(e) = result {
+        tracing::error!(error = %e, "could not write the access log");
+    }
+    tracing::warn!(user_id = %caller.user_id, deviation_id = %id, action, "access denied");
+}
+
+/// Runs `f`; when it fails with 404 or 403 for a deviation, logs the denial.
+pub fn logging_denials<T>(
+    conn: &mut DbConnection,
+    clock: &Clock,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let result = f(conn);
+    if let Err(e) = &result {
+        if matches!(e.status.as_u16(), 403 | 404) {
+            log_denied(conn, clock, caller, id, action, e.code);
+        }
+    }
+    result
+}

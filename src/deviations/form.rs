@@ -1,0 +1,360 @@
+//! The shared form, checked field by field so the reporter sees every problem at once.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::national_id::contains_national_id;
+use crate::domain::{Code, DeviationKind, HarmClass, HarmLevel};
+use crate::error::{ApiError, FieldError};
+
+pub const DESCRIPTION_MAX: usize = 4000;
+pub const TEXT_MAX: usize = 2000;
+pub const REFERENCE_MAX: usize = 200;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeviation {
+    pub kind: String,
+    pub category: String,
+    pub recipient_organisation_id: String,
+    #[serde(default)]
+    pub recipient_unit_id: Option<String>,
+    #[serde(default)]
+    pub reporting_unit_id: Option<String>,
+    pub occurred_at: String,
+    #[serde(default)]
+    pub discovered_at: Option<String>,
+    pub description: String,
+    #[serde(default)]
+    pub immediate_actions: Option<String>,
+    #[serde(default)]
+    pub suggested_improvement: Option<String>,
+    pub harm_class: String,
+    #[serde(default)]
+    pub harm_level: Option<String>,
+    pub handover_related: bool,
+    #[serde(default)]
+    pub agreement_reference: Option<String>,
+}
+
+/// The form after every check that needs no database.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub kind: DeviationKind,
+    pub category: String,
+    pub recipient_organisation_id: String,
+    pub recipient_unit_id: Option<String>,
+    pub reporting_unit_id: Option<String>,
+    pub occurred_at: String,
+    pub discovered_at: Option<String>,
+    pub description: String,
+    pub immediate_actions: Option<String>,
+    pub suggested_improvement: Option<String>,
+    pub harm_class: HarmClass,
+    pub harm_level: Option<HarmLevel>,
+    pub handover_related: bool,
+    pub agreement_reference: Option<String>,
+}
+
+/// Collects field errors so one response can name them all.
+#[derive(Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    pub fn into_result<T>(self, value: T) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(ApiError::invalid(self.0))
+        }
+    }
+
+    /// Required free text: trimmed, not blank, at most `max` characters, no national id.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let v = value.trim();
+        if v.is_empty() {
+            self.add(field, "required", "Må fylles ut.");
+        } else {
+            self.check_text(field, v, max);
+        }
+        v.to_owned()
+    }
+
+    /// Optional free text: blank becomes absent.
+    pub fn optional_text(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        max: usize,
+    ) -> Option<String> {
+        let v = value.map(str::trim).filter(|v| !v.is_empty())?;
+        self.check_text(field, v, max);
+        Some(v.to_owned())
+    }
+
+    fn check_text(&mut self, field: &str, v: &str, max: usize) {
+        if v.chars().count() > max {
+            self.add(field, "too_long", format!("Kan ha høyst {max} tegn."));
+        } else if contains_national_id(v) {
+            self.add(field, "national_id_in_text", NATIONAL_ID_MESSAGE);
+        }
+    }
+
+    fn code<T: Code>(&mut self, field: &str, value: &str) -> Option<T> {
+        let parsed = T::from_code(value);
+        if parsed.is_none() {
+            self.add(field, "invalid_value", format!("Må være {}.", T::allowed()));
+        }
+        parsed
+    }
+}
+
+pub const NATIONAL_ID_MESSAGE: &str =
+    "Teksten ser ut til å inneholde et fødselsnummer eller D-nummer. \
+Ta det bort: pasientens identitet skal ikke stå i fritekst. Beskriv pasienten uten å identifisere \
+(for eksempel «kvinne i 80-årene»); mottakeren kontakter dere ved behov.";
+
+/// "2026-03-12" or "2026-03-12T14:30" (Norwegian local time, seconds optional).
+pub fn parse_when(value: &str) -> Option<(NaiveDate, Option<NaiveDateTime>)> {
+    let v = value.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        return Some((d, None));
+    }
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
+        .map(|t| (t.date(), Some(t)))
+}
+
+fn normalise_when(
+    errors: &mut Errors,
+    field: &str,
+    value: &str,
+    today: NaiveDate,
+) -> Option<(NaiveDate, String)> {
+    match parse_when(value) {
+        None => {
+            errors.add(
+                field,
+                "invalid_date",
+                "Skriv datoen som ÅÅÅÅ-MM-DD, eventuelt med klokkeslett (ÅÅÅÅ-MM-DDTtt:mm).",
+            );
+            None
+        }
+        Some((date, _)) if date > today => {
+            errors.add(field, "in_future", "Datoen kan ikke være fram i tid.");
+            None
+        }
+        Some((date, _)) if date.year() < 2000 => {
+            errors.add(field, "too_old", "Datoen er for langt tilbake i tid.");
+            None
+        }
+        Some((date, time)) => Some((
+            date,
+            time.map_or(date.to_string(), |t| t.format("%Y-%m-%dT%H:%M").to_string()),
+        )),
+    }
+}
+
+impl NewDeviation {
+    /// Checks everything that needs no database; `today` is the Norwegian date now.
+    pub fn check(&self, today: NaiveDate) -> Result<Form, ApiError> {
+        let mut e = Errors::default();
+        let kind = e.code::<DeviationKind>("kind", &self.kind);
+        let harm_class = e.code::<HarmClass>("harm_class", &self.harm_class);
+        let harm_level = match (
+            harm_class,
+            self.harm_level.as_deref().filter(|l| !l.is_empty()),
+        ) {
+            (Some(HarmClass::Harm), None) => {
+                e.add(
+                    "harm_level",
+                    "required",
+                    "Oppgi alvorlighetsgrad når hendelsen førte til skade.",
+                );
+                None
+            }
+            (Some(HarmClass::Harm), Some(level)) => e.code::<HarmLevel>("harm_level", level),
+            (_, Some(_)) => {
+                e.add(
+                    "harm_level",
+                    "not_applicable",
+                    "Alvorlighetsgrad oppgis bare når hendelsen førte til skade.",
+                );
+                None
+            }
+            (_, None) => None,
+        };
+        if self.category.trim().is_empty() {
+            e.add("category", "required", "Velg en kategori.");
+        }
+        if self.recipient_organisation_id.trim().is_empty() {
+            e.add(
+                "recipient_organisation_id",
+                "required",
+                "Velg hvem avviket gjelder.",
+            );
+        }
+        let occurred = normalise_when(&mut e, "occurred_at", &self.occurred_at, today);
+        let discovered = self
+            .discovered_at
+            .as_deref()
+            .filter(|v| !v.trim().is_empty())
+            .and_then(|v| normalise_when(&mut e, "discovered_at", v, today));
+        if let (Some((o, _)), Some((d, _))) = (&occurred, &discovered) {
+            if d < o {
+                e.add(
+                    "discovered_at",
+                    "before_occurred",
+                    "Oppdaget kan ikke være før hendelsen skjedde.",
+                );
+            }
+        }
+        let description = e.text("description", &self.description, DESCRIPTION_MAX);
+        let immediate_actions = e.optional_text(
+            "immediate_actions",
+            self.immediate_actions.as_deref(),
+            TEXT_MAX,
+        );
+        let suggested_improvement = e.optional_text(
+            "suggested_improvement",
+            self.suggested_improvement.as_deref(),
+            TEXT_MAX,
+        );
+        let agreement_reference = e.optional_text(
+            "agreement_reference",
+            self.agreement_reference.as_deref(),
+            REFERENCE_MAX,
+        );
+        let (Some(kind), Some(harm_class), Some((_, occurred_at))) = (kind, harm_class, occurred)
+        else {
+            return Err(ApiError::invalid(e.0));
+        };
+        let form = Form {
+            kind,
+            category: self.category.trim().to_owned(),
+            recipient_organisation_id: self.recipient_organisation_id.trim().to_owned(),
+            recipient_unit_id: blank_to_none(&self.recipient_unit_id),
+            reporting_unit_id: blank_to_none(&self.reporting_unit_id),
+            occurred_at,
+            discovered_at: discovered.map(|(_, s)| s),
+            description,
+            immediate_actions,
+            suggested_improvement,
+            harm_class,
+            harm_level,
+            handover_related: self.handover_related,
+            agreement_reference,
+        };
+        e.into_result(form)
+    }
+}
+
+pub fn blank_to_none(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> NewDeviation {
+        NewDeviation {
+            kind: "deviation".into(),
+            category: "discharge_summary".into(),
+            recipient_organisation_id: "org".into(),
+            recipient_unit_id: None,
+            reporting_unit_id: None,
+            occurred_at: "2026-11-20".into(),
+            discovered_at: Some("2026-11-21T08:15".into()),
+            description: "Pasienten kom hjem uten epikrise.".into(),
+            immediate_actions: Some(" ".into()),
+            suggested_improvement: None,
+            harm_class: "no_harm".into(),
+            harm_level: None,
+            handover_related: true,
+            agreement_reference: None,
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    fn fields(err: ApiError) -> Vec<(String, String)> {
+        err.fields.into_iter().map(|f| (f.field, f.code)).collect()
+    }
+
+    #[test]
+    fn a_good_form_passes_and_is_normalised() {
+        let f = form().check(today()).unwrap();
+        assert_eq!(f.occurred_at, "2026-11-20");
+        assert_eq!(f.discovered_at.as_deref(), Some("2026-11-21T08:15"));
+        assert_eq!(f.immediate_actions, None, "blank optional text is absent");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut bad = form();
+        bad.kind = "complaint".into();
+        bad.description = "  ".into();
+        bad.occurred_at = "20.11.2026".into();
+        let f = fields(bad.check(today()).unwrap_err());
+        assert!(f.contains(&("kind".into(), "invalid_value".into())));
+        assert!(f.contains(&("description".into(), "required".into())));
+        assert!(f.contains(&("occurred_at".into(), "invalid_date".into())));
+    }
+
+    #[test]
+    fn harm_level_only_with_harm() {
+        let mut f = form();
+        f.harm_class = "harm".into();
+        assert_eq!(
+            fields(f.check(today()).unwrap_err()),
+            [("harm_level".into(), "required".into())]
+        );
+        f.harm_level = Some("severe".into());
+        assert_eq!(
+            f.check(today()).unwrap().harm_level,
+            Some(HarmLevel::Severe)
+        );
+        f.harm_class = "near_miss".into();
+        assert_eq!(
+            fields(f.check(today()).unwrap_err()),
+            [("harm_level".into(), "not_applicable".into())]
+        );
+    }
+
+    #[test]
+    fn dates_cannot_be_in_the_future_or_out_of_order() {
+        let mut f = form();
+        f.occurred_at = "2026-11-24".into();
+        assert_eq!(
+            fields(f.check(today()).unwrap_err()),
+            [("occurred_at".into(), "in_future".into())]
+        );
+        f.occurred_at = "2026-11-22".into();
+        f.discovered_at = Some("2026-11-21".into());
+        assert_eq!(
+            fields(f.check(today()).unwrap_err()),
+            [("discovered_at".into(), "before_occurred".into())]
+        );
+    }
+
+    #[test]
+    fn too_long_text_is_refused() {
+        let mut f = form();
+        f.description = "x".repeat(DESCRIPTION_MAX + 1);
+        assert_eq!(
+            fields(f.check(today()).unwrap_err()),
+            [("description".into(), "too_long".into())]
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Where a deviation goes: the recipient organisation, and inside it the unit — named on the form,
+//! or decided by the recipient's routing table, or left for its quality advisor to triage.
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::db::organisations::{self, OrganisationRow};
+use crate::db::routing::{self as rules, RuleRow, DEFAULT_CATEGORY};
+use crate::db::{categories, units, write_tx, DbConnection};
+use crate::domain::Role;
+use crate::error::ApiError;
+
+/// The recipient organisation, which must exist, be active, and not be the sender.
+pub fn recipient(
+    conn: &mut DbConnection,
+    id: &str,
+    sender_id: &str,
+    field: &str,
+) -> Result<OrganisationRow, ApiError> {
+    let org = match organisations::find(conn, id) {
+        Ok(org) if org.active => org,
+        Ok(_) | Err(diesel::result::Error::NotFound) => {
+            return Err(ApiError::field(
+                field,
+                "unknown_organisation",
+                "Velg en aktiv organisasjon fra listen.",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if org.id == sender_id {
+        return Err(ApiError::field(
+            field,
+            "same_organisation",
+            "Et samhandlingsavvik sendes til en annen organisasjon enn din egen. Bruk eget avvikssystem for interne avvik.",
+        ));
+    }
+    Ok(org)
+}
+
+/// An active unit of `organisation_id`, or a 422 on `field`.
+pub fn unit_of(
+    conn: &mut DbConnection,
+    unit_id: &str,
+    organisation_id: &str,
+    field: &str,
+) -> Result<String, ApiError> {
+    match units::find(conn, unit_id) {
+        Ok(u) if u.organisation_id == organisation_id && u.active => Ok(u.id),
+        Ok(_) | Err(diesel::result::Error::NotFound) => Err(ApiError::field(
+            field,
+            "unknown_unit",
+            "Enheten finnes ikke i den valgte organisasjonen.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The unit named on the form, else the routing table's choice, else none (triage queue).
+pub fn unit_for(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    given: Option<&str>,
+    category: &str,
+    field: &str,
+) -> Result<Option<String>, ApiError> {
+    match given {
+        Some(unit) => unit_of(conn, unit, organisation_id, field).map(Some),
+        None => Ok(rules::route(conn, organisation_id, category)?),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingTable {
+    /// Where deviations go when no category rule matches; none = the quality advisor triages.
+    #[serde(default)]
+    pub default_unit_id: Option<String>,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub category: String,
+    pub unit_id: String,
+}
+
+fn may_manage(caller: &Caller, organisation_id: &str) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::QualityAdvisor if caller.organisation_id == organisation_id => Ok(()),
+        _ => Err(ApiError::forbidden(
+            "Bare administrator eller organisasjonens kvalitetsrådgiver kan endre rutingen.",
+        )),
+    }
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    organisation_id: &str,
+) -> Result<RoutingTable, ApiError> {
+    may_manage(caller, organisation_id)?;
+    organisations::find(conn, organisation_id)?;
+    let rows = rules::for_organisation(conn, organisation_id)?;
+    let (defaults, rules): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|r| r.category == DEFAULT_CATEGORY);
+    Ok(RoutingTable {
+        default_unit_id: defaults.into_iter().next().map(|r| r.unit_id),
+        rules: rules
+            .into_iter()
+            .map(|r| Rule {
+                category: r.category,
+                unit_id: r.unit_id,
+            })
+            .collect(),
+    })
+}
+
+pub fn replace(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    organisation_id: &str,
+    table: RoutingTable,
+    now: chrono::NaiveDateTime,
+) -> Result<RoutingTable, ApiError> {
+    may_manage(caller, organisation_id)?;
+    write_tx(conn, |c| {
+        organisations::find(c, organisation_id)?;
+        let mut rows = Vec::new();
+        if let Some(unit) = &table.default_unit_id {
+            let unit_id = unit_of(c, unit, organisation_id, "default_unit_id")?;
+            rows.push(RuleRow {
+                organisation_id: organisation_id.into(),
+                category: DEFAULT_CATEGORY.into(),
+                unit_id,
+                updated_at: now,
+            });
+        }
+        for (i, rule) in table.rules.iter().enumerate() {
+            if !categories::is_active(c, &rule.category)? {
+                return Err(ApiError::field(
+                    &format!("rules[{i}].category"),
+                    "unknown_category",
+                    "Ukjent kategori.",
+                ));
+            }
+            if rows.iter().any(|r| r.category == rule.category) {
+                return Err(ApiError::field(
+                    &format!("rules[{i}].category"),
+                    "duplicate",
+                    "Kategorien har allerede en regel.",
+                ));
+            }
+            let unit_id = unit_of(
+                c,
+                &rule.unit_id,
+                organisation_id,
+                &format!("rules[{i}].unit_id"),
+            )?;
+            rows.push(RuleRow {
+                organisation_id: organisation_id.into(),
+                category: rule.category.clone(),
+                unit_id,
+                updated_at: now,
+            });
+        }
+        rules::replace(c, organisation_id, &rows)?;
+        Ok(())
+    })?;
+    get(conn, caller, organisation_id)
+}

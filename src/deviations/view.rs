@@ -1,0 +1,275 @@
+//! What a caller reads about a deviation: the full view for the two parties, a de-identified one
+//! for analysts.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::access::side_of;
+use crate::auth::Caller;
+use crate::db::deviations::DeviationRow;
+use crate::db::events::EventRow;
+use crate::db::{organisations, units, users, DbConnection};
+use crate::domain::calendar::oslo_today;
+use crate::domain::lifecycle::{next_status, permitted, Action, REOPEN_WINDOW_DAYS};
+use crate::domain::{Code, Status};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Ref {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Deadlines {
+    pub acknowledge_by: String,
+    pub answer_by: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Deviation {
+    pub id: String,
+    pub reference: String,
+    pub kind: String,
+    pub category: String,
+    pub status: String,
+    pub direction: String,
+    pub reporting_organisation: Ref,
+    pub reporting_unit: Option<Ref>,
+    pub recipient_organisation: Ref,
+    pub recipient_unit: Option<Ref>,
+    pub reporter: Option<Ref>,
+    pub handler: Option<Ref>,
+    pub occurred_at: String,
+    pub discovered_at: Option<String>,
+    pub description: Option<String>,
+    pub immediate_actions: Option<String>,
+    pub suggested_improvement: Option<String>,
+    pub harm_class: String,
+    pub harm_level: Option<String>,
+    pub handover_related: bool,
+    pub agreement_reference: Option<String>,
+    pub answer: Option<String>,
+    pub answer_actions: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub deadlines: Deadlines,
+    pub overdue: bool,
+    /// True for the analysts' view: people and free text are left out.
+    pub deidentified: bool,
+    /// What the caller may do now, for clients to show the right buttons.
+    pub allowed_actions: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: i32,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    /// Absent for events made by the system (auto-close) and in the de-identified view.
+    pub actor: Option<Ref>,
+    pub actor_organisation: Option<Ref>,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub text: Option<String>,
+    pub organisation: Option<Ref>,
+    pub unit: Option<Ref>,
+}
+
+pub fn utc(at: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(at, Utc)
+}
+
+/// Names of the organisations, units and users that rows refer to, loaded in three queries.
+#[derive(Default)]
+pub struct Names {
+    orgs: HashMap<String, String>,
+    units: HashMap<String, String>,
+    users: HashMap<String, String>,
+}
+
+impl Names {
+    pub fn load<'a>(
+        conn: &mut DbConnection,
+        org_ids: impl IntoIterator<Item = &'a String>,
+        unit_ids: impl IntoIterator<Item = &'a String>,
+        user_ids: impl IntoIterator<Item = &'a String>,
+    ) -> Result<Self, ApiError> {
+        let collect = |ids: BTreeSet<&String>| ids.into_iter().cloned().collect::<Vec<_>>();
+        Ok(Names {
+            orgs: organisations::names(conn, &collect(org_ids.into_iter().collect()))?
+                .into_iter()
+                .collect(),
+            units: units::names(conn, &collect(unit_ids.into_iter().collect()))?
+                .into_iter()
+                .collect(),
+            users: users::names(conn, &collect(user_ids.into_iter().collect()))?
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    pub fn for_deviations(
+        conn: &mut DbConnection,
+        rows: &[DeviationRow],
+    ) -> Result<Self, ApiError> {
+        Self::load(
+            conn,
+            rows.iter()
+                .flat_map(|r| [&r.reporting_organisation_id, &r.recipient_organisation_id]),
+            rows.iter()
+                .flat_map(|r| r.reporting_unit_id.iter().chain(r.recipient_unit_id.iter())),
+            rows.iter()
+                .flat_map(|r| std::iter::once(&r.reporter_id).chain(r.handler_id.iter())),
+        )
+    }
+
+    fn get(map: &HashMap<String, String>, id: &str) -> Ref {
+        Ref {
+            id: id.to_owned(),
+            name: map.get(id).cloned().unwrap_or_default(),
+        }
+    }
+
+    pub fn org(&self, id: &str) -> Ref {
+        Self::get(&self.orgs, id)
+    }
+
+    pub fn unit(&self, id: Option<&String>) -> Option<Ref> {
+        id.map(|id| Self::get(&self.units, id))
+    }
+
+    pub fn user(&self, id: Option<&String>) -> Option<Ref> {
+        id.map(|id| Self::get(&self.users, id))
+    }
+}
+
+/// Overdue: not acknowledged by its acknowledge date, or not answered by its answer date.
+pub fn is_overdue(row: &DeviationRow, now: DateTime<Utc>) -> bool {
+    let today = oslo_today(now).to_string();
+    match Status::from_code(&row.status) {
+        Some(Status::Submitted) => row.acknowledge_due < today || row.answer_due < today,
+        Some(Status::InProgress) => row.answer_due < today,
+        _ => false,
+    }
+}
+
+/// Whether the reporter may still reopen: within the window after the answer.
+pub fn within_reopen_window(row: &DeviationRow, now: DateTime<Utc>) -> bool {
+    row.answered_at
+        .is_some_and(|a| now.naive_utc() - a <= chrono::Duration::days(REOPEN_WINDOW_DAYS))
+}
+
+pub fn allowed_actions(caller: &Caller, row: &DeviationRow, now: DateTime<Utc>) -> Vec<String> {
+    let (Some(side), Some(status)) = (side_of(caller, row), Status::from_code(&row.status)) else {
+        return Vec::new();
+    };
+    Action::ALL
+        .iter()
+        .filter(|(a, _)| permitted(*a, side, caller.role) && next_status(status, *a).is_some())
+        .filter(|(a, _)| *a != Action::Reopen || within_reopen_window(row, now))
+        .map(|(_, code)| (*code).to_owned())
+        .collect()
+}
+
+pub fn deviation(
+    row: DeviationRow,
+    names: &Names,
+    caller: &Caller,
+    deidentify: bool,
+    now: DateTime<Utc>,
+) -> Deviation {
+    let overdue = is_overdue(&row, now);
+    let allowed_actions = allowed_actions(caller, &row, now);
+    let hide = |v: Option<String>| if deidentify { None } else { v };
+    Deviation {
+        reporting_organisation: names.org(&row.reporting_organisation_id),
+        reporting_unit: names.unit(row.reporting_unit_id.as_ref()),
+        recipient_organisation: names.org(&row.recipient_organisation_id),
+        recipient_unit: names.unit(row.recipient_unit_id.as_ref()),
+        reporter: if deidentify {
+            None
+        } else {
+            names.user(Some(&row.reporter_id))
+        },
+        handler: if deidentify {
+            None
+        } else {
+            names.user(row.handler_id.as_ref())
+        },
+        occurred_at: if deidentify {
+            row.occurred_at.chars().take(10).collect()
+        } else {
+            row.occurred_at
+        },
+        discovered_at: if deidentify { None } else { row.discovered_at },
+        description: hide(Some(row.description)),
+        immediate_actions: hide(row.immediate_actions),
+        suggested_improvement: hide(row.suggested_improvement),
+        agreement_reference: hide(row.agreement_reference),
+        answer: hide(row.answer),
+        answer_actions: hide(row.answer_actions),
+        id: row.id,
+        reference: row.reference,
+        kind: row.kind,
+        category: row.category,
+        status: row.status,
+        direction: row.direction,
+        harm_class: row.harm_class,
+        harm_level: row.harm_level,
+        handover_related: row.handover_related,
+        submitted_at: utc(row.submitted_at),
+        received_at: utc(row.received_at),
+        acknowledged_at: row.acknowledged_at.map(utc),
+        answered_at: row.answered_at.map(utc),
+        closed_at: row.closed_at.map(utc),
+        deadlines: Deadlines {
+            acknowledge_by: row.acknowledge_due,
+            answer_by: row.answer_due,
+        },
+        overdue,
+        deidentified: deidentify,
+        allowed_actions,
+    }
+}
+
+pub fn events(
+    conn: &mut DbConnection,
+    rows: Vec<EventRow>,
+    deidentify: bool,
+) -> Result<Vec<Event>, ApiError> {
+    let names = Names::load(
+        conn,
+        rows.iter().flat_map(|e| {
+            e.actor_organisation_id
+                .iter()
+                .chain(e.organisation_id.iter())
+        }),
+        rows.iter().flat_map(|e| e.unit_id.iter()),
+        rows.iter().flat_map(|e| e.actor_id.iter()),
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|e| Event {
+            seq: e.seq,
+            at: utc(e.at),
+            kind: e.kind,
+            actor: if deidentify {
+                None
+            } else {
+                names.user(e.actor_id.as_ref())
+            },
+            actor_organisation: e.actor_organisation_id.map(|o| names.org(&o)),
+            from_status: e.from_status,
+            to_status: e.to_status,
+            text: if deidentify { None } else { e.text },
+            organisation: e.organisation_id.map(|o| names.org(&o)),
+            unit: names.unit(e.unit_id.as_ref()),
+        })
+        .collect())
+}
