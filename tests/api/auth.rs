@@ -54,14 +54,6 @@ fn claims(app: &TestApp, aud: &str, exp_offset: i64) -> serde_json::Value {
     json!({"sub": "x", "iss": app.config.jwt_issuer, "aud": aud, "iat": now, "nbf": now - 60, "exp": now + exp_offset, "jti": "j"})
 }
 
-async fn user_id(app: &TestApp) -> String {
-    let token = app.login(NURSE).await;
-    app.get("/api/v1/me", &token).await.expect(200)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn sign(app: &TestApp, mut claims: serde_json::Value, sub: &str) -> String {
     claims["sub"] = json!(sub);
     encode(
