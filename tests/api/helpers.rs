@@ -240,6 +240,13 @@ impl TestApp {
             .await
     }
 
+    pub async fn me_org(&self, token: &str) -> String {
+        self.get("/api/v1/me", token).await.expect(200)["organisation"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn user_id(&self, token: &str) -> String {
         self.get("/api/v1/me", token).await.expect(200)["id"]
             .as_str()

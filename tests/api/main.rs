@@ -8,3 +8,6 @@ mod errors;
 mod health;
 mod helpers;
 mod lifecycle;
+mod lists;
+mod permissions;
+mod submissions;
