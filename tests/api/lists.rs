@@ -49,12 +49,15 @@ async fn mailboxes_filters_and_search() {
         get("box=sent").await,
         [sent_medication.clone(), sent.clone()]
     );
-    assert_eq!(get("box=received").await, [received.clone()]);
+    assert_eq!(get("box=received").await, vec![received.clone()]);
     assert_eq!(
         get("box=all&sort=oldest").await,
         [sent.clone(), sent_medication.clone(), received.clone()]
     );
-    assert_eq!(get("category=medication").await, [sent_medication.clone()]);
+    assert_eq!(
+        get("category=medication").await,
+        vec![sent_medication.clone()]
+    );
     assert_eq!(
         get("direction=hospital_to_municipality").await,
         [received.clone()]
@@ -63,7 +66,7 @@ async fn mailboxes_filters_and_search() {
         get("status=submitted,answered&box=received").await,
         [received.clone()]
     );
-    assert_eq!(get("q=MAREVAN").await, [sent_medication.clone()]);
+    assert_eq!(get("q=MAREVAN").await, vec![sent_medication.clone()]);
     assert_eq!(get("q=100%25").await, Vec::<String>::new());
     let reference = app
         .get(&format!("/api/v1/deviations/{received}"), &advisor)
