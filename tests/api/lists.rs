@@ -60,11 +60,11 @@ async fn mailboxes_filters_and_search() {
     );
     assert_eq!(
         get("direction=hospital_to_municipality").await,
-        [received.clone()]
+        vec![received.clone()]
     );
     assert_eq!(
         get("status=submitted,answered&box=received").await,
-        [received.clone()]
+        vec![received.clone()]
     );
     assert_eq!(get("q=MAREVAN").await, vec![sent_medication.clone()]);
     assert_eq!(get("q=100%25").await, Vec::<String>::new());
@@ -80,7 +80,7 @@ async fn mailboxes_filters_and_search() {
             .get(&format!("/api/v1/deviations?q={reference}"), &advisor)
             .await
             .expect(200)),
-        [received.clone()]
+        vec![received.clone()]
     );
     let today = chrono::Utc::now().date_naive();
     let from_tomorrow = format!("box=all&from={}", today.succ_opt().unwrap());
