@@ -102,7 +102,7 @@ async fn mailboxes_filters_and_search() {
         3
     );
     assert_eq!(
-        get(&"box=received&counterpart_organisation_id=none").await,
+        get("box=received&counterpart_organisation_id=none").await,
         Vec::<String>::new()
     );
 

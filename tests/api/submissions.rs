@@ -12,9 +12,7 @@ fn fnr() -> String {
         .map(|n| format!("010170{n:03}00"))
         .filter_map(|base| {
             let mut d: Vec<u32> = base[..9].chars().map(|c| c.to_digit(10).unwrap()).collect();
-            for _ in 0..2 {
-                d.push(0);
-            }
+            d.extend([0, 0]);
             (0..100).find_map(|k| {
                 d[9] = k / 10;
                 d[10] = k % 10;
