@@ -37,7 +37,10 @@ fn to_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRespo
 
 fn describe(status: StatusCode) -> (&'static str, &'static str) {
     match status.as_u16() {
-        404 => ("not_found", "Adressen finnes ikke."),
+        404 => (
+            "unknown_route",
+            "Adressen finnes ikke. Se /openapi.yaml for tjenestens adresser.",
+        ),
         405 => (
             "method_not_allowed",
             "Denne adressen støtter ikke denne metoden.",

@@ -82,7 +82,7 @@ async fn unknown_route_and_wrong_method_are_problems() {
     let app = spawn_app().await;
     app.request(Method::GET, "/api/v1/nothing-here", None, None)
         .await
-        .problem(404, "not_found");
+        .problem(404, "unknown_route");
     app.request(Method::DELETE, "/api/v1/categories", None, None)
         .await
         .problem(405, "method_not_allowed");

@@ -145,6 +145,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Response {
+        let method_name = method.clone();
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.address));
@@ -163,6 +164,17 @@ impl TestApp {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        crate::contract::check_response(
+            method_name.as_str(),
+            path,
+            status.as_u16(),
+            content_type,
+            &body,
+        );
         Response {
             status,
             headers,
