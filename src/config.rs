@@ -28,6 +28,16 @@ pub enum MailTransport {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain SMTP, for a local relay or sink only.
+    None,
+    Starttls,
+    /// Implicit TLS (SMTPS, usually port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SeedDemo {
     /// Seed when the database is empty, in the dev profile on SQLite.
     Auto,
@@ -59,6 +69,14 @@ pub struct Config {
     pub mail_from: String,
     pub smtp_host: String,
     pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    pub smtp_timeout_seconds: u64,
+    pub mail_worker: bool,
+    pub mail_poll_interval_ms: u64,
+    pub mail_max_attempts: i32,
+    pub escalation_recipients: String,
     pub seed_demo: SeedDemo,
     pub log_format: LogFormat,
     pub acknowledge_working_days: u32,
@@ -86,6 +104,14 @@ impl Default for Config {
             mail_from: "samavvik <ikke-svar@samavvik.example>".into(),
             smtp_host: "127.0.0.1".into(),
             smtp_port: 25,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            smtp_timeout_seconds: 10,
+            mail_worker: true,
+            mail_poll_interval_ms: 1000,
+            mail_max_attempts: 10,
+            escalation_recipients: "forbedringsgruppa@helsefellesskap.example".into(),
             seed_demo: SeedDemo::Auto,
             log_format: LogFormat::Text,
             acknowledge_working_days: 5,
@@ -118,12 +144,12 @@ impl Config {
         DbUrl::parse(&self.database_url)?;
         if self.profile == Profile::Production {
             if self.jwt_secret == DEV_JWT_SECRET {
-                return Err("SAMAVVIK_JWT_SECRET er utviklingshemmeligheten; sett en egen hemmelighet i produksjon".into());
+                return Err(
+                    "SAMAVVIK_JWT_SECRET er utviklingshemmeligheten; sett en egen hemmelighet i produksjon".into()
+                );
             }
             if self.mail_transport == MailTransport::File {
-                return Err(
-                    "SAMAVVIK_MAIL_TRANSPORT=file er ikke tillatt i produksjon; bruk smtp".into(),
-                );
+                return Err("SAMAVVIK_MAIL_TRANSPORT=file er ikke tillatt i produksjon; bruk smtp".into());
             }
         }
         if self.jwt_secret.len() < 32 {
@@ -132,16 +158,14 @@ impl Config {
         if !(1..=24 * 60).contains(&self.token_ttl_minutes) {
             return Err("SAMAVVIK_TOKEN_TTL_MINUTES må være mellom 1 og 1440".into());
         }
-        if self.acknowledge_working_days == 0
-            || self.answer_working_days < self.acknowledge_working_days
-        {
+        if self.acknowledge_working_days == 0 || self.answer_working_days < self.acknowledge_working_days {
             return Err("SAMAVVIK_ANSWER_WORKING_DAYS må være minst like stor som SAMAVVIK_ACKNOWLEDGE_WORKING_DAYS, og begge over 0".into());
         }
         if self.auto_close_days < 1 || self.job_interval_seconds == 0 {
-            return Err(
-                "SAMAVVIK_AUTO_CLOSE_DAYS og SAMAVVIK_JOB_INTERVAL_SECONDS må være større enn 0"
-                    .into(),
-            );
+            return Err("SAMAVVIK_AUTO_CLOSE_DAYS og SAMAVVIK_JOB_INTERVAL_SECONDS må være større enn 0".into());
+        }
+        if self.mail_max_attempts < 1 || self.mail_poll_interval_ms == 0 {
+            return Err("SAMAVVIK_MAIL_MAX_ATTEMPTS og SAMAVVIK_MAIL_POLL_INTERVAL_MS må være større enn 0".into());
         }
         if self.db_max_connections == 0 || self.login_attempts_per_minute == 0 {
             return Err("SAMAVVIK_DB_MAX_CONNECTIONS og SAMAVVIK_LOGIN_ATTEMPTS_PER_MINUTE må være større enn 0".into());
@@ -149,10 +173,14 @@ impl Config {
         Ok(())
     }
 
+    /// The improvement group's addresses for escalations.
+    pub fn escalation_list(&self) -> Vec<String> {
+        self.escalation_recipients.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect()
+    }
+
     pub fn db_url(&self) -> DbUrl {
         // `check` has parsed it already; fall back to the default rather than panic.
-        DbUrl::parse(&self.database_url)
-            .unwrap_or_else(|_| DbUrl::Sqlite("data/samavvik.db".into()))
+        DbUrl::parse(&self.database_url).unwrap_or_else(|_| DbUrl::Sqlite("data/samavvik.db".into()))
     }
 }
 
@@ -193,10 +221,7 @@ mod tests {
     #[test]
     fn file_is_read_and_environment_wins() {
         Jail::expect_with(|jail| {
-            jail.create_file(
-                "s.toml",
-                "listen = \"127.0.0.1:7000\"\ntoken_ttl_minutes = 15\n",
-            )?;
+            jail.create_file("s.toml", "listen = \"127.0.0.1:7000\"\ntoken_ttl_minutes = 15\n")?;
             jail.set_env("SAMAVVIK_CONFIG", "s.toml");
             jail.set_env("SAMAVVIK_TOKEN_TTL_MINUTES", "30");
             let c = Config::load().map_err(|e| e.to_string())?;
@@ -232,23 +257,14 @@ mod tests {
                 "database_url" | "public_base_url" => key.to_uppercase(),
                 _ => format!("SAMAVVIK_{}", key.to_uppercase()),
             };
-            assert!(
-                env.contains(&format!("\n{var}=")),
-                "{var} missing in deploy/samavvik.example.env"
-            );
-            assert!(
-                readme.contains(&format!("`{var}`")),
-                "{var} missing in the README table"
-            );
+            assert!(env.contains(&format!("\n{var}=")), "{var} missing in deploy/samavvik.example.env");
+            assert!(readme.contains(&format!("`{var}`")), "{var} missing in the README table");
         }
     }
 
     #[test]
     fn production_refuses_dev_secret_and_file_mail() {
-        let mut c = Config {
-            profile: Profile::Production,
-            ..Config::default()
-        };
+        let mut c = Config { profile: Profile::Production, ..Config::default() };
         assert!(c.check().unwrap_err().contains("JWT_SECRET"));
         c.jwt_secret = "x".repeat(40);
         assert!(c.check().unwrap_err().contains("MAIL_TRANSPORT"));

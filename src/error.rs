@@ -18,16 +18,8 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(
-        field: impl Into<String>,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        FieldError {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
-        }
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), code: code.into(), message: message.into() }
     }
 }
 
@@ -54,14 +46,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            detail: detail.into(),
-            fields: Vec::new(),
-            cause: None,
-            retry_after: None,
-        }
+        ApiError { status, code, detail: detail.into(), fields: Vec::new(), cause: None, retry_after: None }
     }
 
     pub fn with_cause(mut self, cause: impl Into<anyhow::Error>) -> Self {
@@ -195,23 +180,15 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         match &e {
             E::NotFound => ApiError::not_found("Fant ikke det du ba om."),
-            E::DatabaseError(K::UniqueViolation, _) => ApiError::conflict(
-                "already_exists",
-                "Det finnes allerede en oppføring med samme verdi.",
-            )
-            .with_cause(e),
-            E::DatabaseError(K::ForeignKeyViolation, _) => ApiError::field(
-                "reference",
-                "unknown_reference",
-                "Oppføringen det vises til finnes ikke.",
-            )
-            .with_cause(e),
-            E::DatabaseError(K::ClosedConnection | K::ReadOnlyTransaction, _) => {
-                ApiError::unavailable(e)
+            E::DatabaseError(K::UniqueViolation, _) => {
+                ApiError::conflict("already_exists", "Det finnes allerede en oppføring med samme verdi.").with_cause(e)
             }
-            E::DatabaseError(K::Unknown, info) if is_transient(info.message()) => {
-                ApiError::unavailable(e)
+            E::DatabaseError(K::ForeignKeyViolation, _) => {
+                ApiError::field("reference", "unknown_reference", "Oppføringen det vises til finnes ikke.")
+                    .with_cause(e)
             }
+            E::DatabaseError(K::ClosedConnection | K::ReadOnlyTransaction, _) => ApiError::unavailable(e),
+            E::DatabaseError(K::Unknown, info) if is_transient(info.message()) => ApiError::unavailable(e),
             _ => ApiError::internal(e),
         }
     }
@@ -221,18 +198,9 @@ impl From<diesel::result::Error> for ApiError {
 /// a client can retry, not bugs.
 fn is_transient(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    [
-        "locked",
-        "busy",
-        "readonly",
-        "read-only",
-        "disk",
-        "full",
-        "connection",
-        "terminating",
-    ]
-    .iter()
-    .any(|w| m.contains(w))
+    ["locked", "busy", "readonly", "read-only", "disk", "full", "connection", "terminating"]
+        .iter()
+        .any(|w| m.contains(w))
 }
 
 impl From<r2d2::Error> for ApiError {
@@ -248,11 +216,7 @@ impl From<validator::ValidationErrors> for ApiError {
             .into_iter()
             .flat_map(|(field, errs)| {
                 errs.iter().map(move |e| {
-                    let message = e
-                        .message
-                        .as_ref()
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| generic_message(e));
+                    let message = e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| generic_message(e));
                     FieldError::new(field.to_string(), e.code.to_string(), message)
                 })
             })

@@ -15,11 +15,7 @@ pub const IDEMPOTENCY_KEEP_HOURS: i64 = 48;
 
 /// Closes deviations answered more than `auto_close_days` ago without reaction from the reporter.
 /// Returns how many this call closed.
-pub fn auto_close_due(
-    conn: &mut DbConnection,
-    config: &Config,
-    clock: &Clock,
-) -> Result<usize, ApiError> {
+pub fn auto_close_due(conn: &mut DbConnection, config: &Config, clock: &Clock) -> Result<usize, ApiError> {
     let now = clock.now_naive();
     let ids = deviations::answered_before(conn, now - Duration::days(config.auto_close_days), 500)?;
     let mut closed = 0;
@@ -34,13 +30,10 @@ pub fn auto_close_due(
             if !deviations::update_if_status(c, &id, Status::Answered.code(), &changes)? {
                 return Ok(false); // someone else closed or reopened it meanwhile
             }
-            let entry = Entry::new(EventKind::AutoClosed, None)
-                .transition(Status::Answered, Status::Closed)
-                .text(Some(format!(
-                    "Lukket automatisk etter {} dager uten reaksjon fra melder.",
-                    config.auto_close_days
-                )));
-            record(c, &id, now, entry)?;
+            let entry = Entry::new(EventKind::AutoClosed, None).transition(Status::Answered, Status::Closed).text(
+                Some(format!("Lukket automatisk etter {} dager uten reaksjon fra melder.", config.auto_close_days)),
+            );
+            record(c, config, &id, now, entry)?;
             Ok(true)
         })?;
         closed += usize::from(did);
@@ -49,28 +42,25 @@ pub fn auto_close_due(
 }
 
 pub fn purge_idempotency_keys(conn: &mut DbConnection, clock: &Clock) -> Result<usize, ApiError> {
-    Ok(idempotency::purge(
-        conn,
-        clock.now_naive() - Duration::hours(IDEMPOTENCY_KEEP_HOURS),
-    )?)
+    Ok(idempotency::purge(conn, clock.now_naive() - Duration::hours(IDEMPOTENCY_KEEP_HOURS))?)
 }
 
 /// Runs the jobs every `job_interval_seconds` until the process ends.
 pub async fn run_forever(pool: Pool, config: std::sync::Arc<Config>, clock: Clock) {
-    let mut tick =
-        tokio::time::interval(std::time::Duration::from_secs(config.job_interval_seconds));
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(config.job_interval_seconds));
     loop {
         tick.tick().await;
         let (config, clock) = (config.clone(), clock.clone());
         let result = db::run(&pool, move |c| {
             let closed = auto_close_due(c, &config, &clock)?;
             let purged = purge_idempotency_keys(c, &clock)?;
-            Ok((closed, purged))
+            let reminded = crate::mail::reminders::enqueue_due(c, &config, &clock)?;
+            Ok((closed, purged, reminded))
         })
         .await;
         match result {
-            Ok((0, 0)) => {}
-            Ok((closed, purged)) => tracing::info!(closed, purged, "jobs ran"),
+            Ok((0, 0, 0)) => {}
+            Ok((closed, purged, reminded)) => tracing::info!(closed, purged, reminded, "jobs ran"),
             Err(e) => tracing::warn!(error = ?e, "jobs failed; will retry"),
         }
     }

@@ -10,6 +10,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod jobs;
+pub mod mail;
 pub mod seed;
 pub mod state;
 pub mod telemetry;
@@ -30,6 +31,7 @@ pub struct Application {
     port: u16,
     server: Server,
     jobs: (db::Pool, Arc<Config>, Clock),
+    worker: Option<mail::worker::Worker>,
 }
 
 impl Application {
@@ -52,26 +54,19 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .map_err(|e| anyhow::anyhow!("kan ikke lytte på {}: {e}", config.listen))?;
         let port = listener.local_addr()?.port();
+        let worker = match config.mail_worker {
+            true => Some(mail::worker::Worker::new(pool.clone(), &config, clock.clone())?),
+            false => None,
+        };
         let config = Arc::new(config);
         let jobs = (pool.clone(), config.clone(), clock.clone());
         let server = Self::server(listener, pool, config, clock)?;
-        Ok(Application { port, server, jobs })
+        Ok(Application { port, server, jobs, worker })
     }
 
-    fn server(
-        listener: TcpListener,
-        pool: db::Pool,
-        config: Arc<Config>,
-        clock: Clock,
-    ) -> anyhow::Result<Server> {
+    fn server(listener: TcpListener, pool: db::Pool, config: Arc<Config>, clock: Clock) -> anyhow::Result<Server> {
         let tokens = Arc::new(LocalTokens::new(&config));
-        let state = web::Data::new(AppState {
-            pool,
-            config,
-            tokens: tokens.clone(),
-            verifier: tokens,
-            clock,
-        });
+        let state = web::Data::new(AppState { pool, config, tokens: tokens.clone(), verifier: tokens, clock });
         let login_limit = api::auth::login_limiter(state.config.login_attempts_per_minute);
         let server = HttpServer::new(move || {
             App::new()
@@ -95,9 +90,14 @@ impl Application {
     /// Serves until stopped, with the background jobs running beside the server.
     pub async fn run(self) -> std::io::Result<()> {
         let (pool, config, clock) = self.jobs;
+        let interval = std::time::Duration::from_millis(config.mail_poll_interval_ms);
         let jobs = actix_web::rt::spawn(jobs::run_forever(pool, config, clock));
+        let worker = self.worker.map(|w| actix_web::rt::spawn(w.run_forever(interval)));
         let result = self.server.await;
         jobs.abort();
+        if let Some(w) = worker {
+            w.abort();
+        }
         result
     }
 }

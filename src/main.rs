@@ -8,11 +8,7 @@ use samavvik::directory::users::{self, NewUser};
 use samavvik::{db, seed, telemetry, Application};
 
 #[derive(Parser)]
-#[command(
-    name = "samavvik",
-    version,
-    about = "Samhandlingsavvik mellom kommuner og sykehus"
-)]
+#[command(name = "samavvik", version, about = "Samhandlingsavvik mellom kommuner og sykehus")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,6 +31,8 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Deliver queued mail (and nothing else), for running delivery apart from `serve`.
+    MailWorker,
     /// Print a signed access token for an existing user.
     Token {
         #[arg(long)]
@@ -87,46 +85,25 @@ fn run() -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             seed::seed_demo(&mut db::open_one(&config.db_url())?)?;
-            println!(
-                "Demodata er lagt inn. Passord for alle demobrukere: {}",
-                seed::DEMO_PASSWORD
-            );
+            println!("Demodata er lagt inn. Passord for alle demobrukere: {}", seed::DEMO_PASSWORD);
             Ok(())
         }
-        Command::User {
-            command:
-                UserCommand::Add {
-                    email,
-                    name,
-                    org_number,
-                    unit,
-                    role,
-                },
-        } => {
+        Command::User { command: UserCommand::Add { email, name, org_number, unit, role } } => {
             let mut conn = db::open_one(&config.db_url())?;
-            let (organisation_id, unit_id) =
-                db::find_org_and_unit(&mut conn, &org_number, unit.as_deref())?;
+            let (organisation_id, unit_id) = db::find_org_and_unit(&mut conn, &org_number, unit.as_deref())?;
             let password = read_password()?;
-            let new = NewUser {
-                name,
-                email,
-                organisation_id,
-                unit_id,
-                role,
-                password: Some(password),
-            };
-            let user =
-                users::create(&mut conn, new).map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            let new = NewUser { name, email, organisation_id, unit_id, role, password: Some(password) };
+            let user = users::create(&mut conn, new).map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
             println!("Opprettet bruker {} ({})", user.email, user.id);
             Ok(())
         }
+        Command::MailWorker => mail_worker(config),
         Command::Token { email } => {
             let user = db::users::find_by_email(&mut db::open_one(&config.db_url())?, &email)?
                 .filter(|u| u.active)
                 .ok_or_else(|| anyhow::anyhow!("ingen aktiv bruker med e-post {email}"))?;
-            let token = samavvik::auth::LocalTokens::new(&config)
-                .issue(&user.id)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let token =
+                samavvik::auth::LocalTokens::new(&config).issue(&user.id).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             Ok(())
         }
@@ -134,11 +111,7 @@ fn run() -> anyhow::Result<()> {
 }
 
 fn describe(e: &samavvik::error::ApiError) -> String {
-    let fields: Vec<String> = e
-        .fields
-        .iter()
-        .map(|f| format!("{}: {}", f.field, f.message))
-        .collect();
+    let fields: Vec<String> = e.fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
     if fields.is_empty() {
         e.detail.clone()
     } else {
@@ -157,6 +130,15 @@ fn read_password() -> anyhow::Result<String> {
         std::io::stdin().lock().read_line(&mut line)?;
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
+}
+
+#[actix_web::main]
+async fn mail_worker(config: Config) -> anyhow::Result<()> {
+    let pool = db::open(&config.db_url(), 2)?;
+    let worker = samavvik::mail::worker::Worker::new(pool, &config, Default::default())?;
+    eprintln!("samavvik mail-worker leverer e-post ({:?})", config.mail_transport);
+    worker.run_forever(std::time::Duration::from_millis(config.mail_poll_interval_ms)).await;
+    Ok(())
 }
 
 #[actix_web::main]

@@ -13,13 +13,8 @@ use diesel::Connection;
 
 pub const DEMO_PASSWORD: &str = "samavvik-demo";
 
-const HOSPITAL_UNITS: &[&str] = &[
-    "Akuttmottak",
-    "Klinikk for psykisk helsevern",
-    "Medisinsk klinikk",
-    "Ortopedi",
-    "Utskrivningskoordinator",
-];
+const HOSPITAL_UNITS: &[&str] =
+    &["Akuttmottak", "Klinikk for psykisk helsevern", "Medisinsk klinikk", "Ortopedi", "Utskrivningskoordinator"];
 
 const MUNICIPALITIES: &[&str] = &[
     "Trondheim",
@@ -48,55 +43,13 @@ const MUNICIPAL_UNITS: &[&str] = &["Hjemmetjenesten", "Sykehjem", "Legevakt"];
 
 /// (email, name, organisation slug, unit, role)
 pub const DEMO_USERS: &[(&str, &str, &str, Option<&str>, &str)] = &[
-    (
-        "sykepleier@trondheim.example",
-        "Siri Sykepleier",
-        "trondheim",
-        Some("Hjemmetjenesten"),
-        "reporter",
-    ),
-    (
-        "kvalitet@trondheim.example",
-        "Kari Kvalitet",
-        "trondheim",
-        None,
-        "quality_advisor",
-    ),
-    (
-        "sykepleier@stolav.example",
-        "Sondre Sykepleier",
-        "stolav",
-        Some("Akuttmottak"),
-        "reporter",
-    ),
-    (
-        "kvalitet@stolav.example",
-        "Kristian Kvalitet",
-        "stolav",
-        None,
-        "quality_advisor",
-    ),
-    (
-        "leder.medisinsk@stolav.example",
-        "Line Leder",
-        "stolav",
-        Some("Medisinsk klinikk"),
-        "handler",
-    ),
-    (
-        "analytiker@helsefellesskap.example",
-        "Anders Analytiker",
-        "helsefellesskap",
-        None,
-        "analyst",
-    ),
-    (
-        "admin@samavvik.example",
-        "Ada Admin",
-        "helsefellesskap",
-        None,
-        "admin",
-    ),
+    ("sykepleier@trondheim.example", "Siri Sykepleier", "trondheim", Some("Hjemmetjenesten"), "reporter"),
+    ("kvalitet@trondheim.example", "Kari Kvalitet", "trondheim", None, "quality_advisor"),
+    ("sykepleier@stolav.example", "Sondre Sykepleier", "stolav", Some("Akuttmottak"), "reporter"),
+    ("kvalitet@stolav.example", "Kristian Kvalitet", "stolav", None, "quality_advisor"),
+    ("leder.medisinsk@stolav.example", "Line Leder", "stolav", Some("Medisinsk klinikk"), "handler"),
+    ("analytiker@helsefellesskap.example", "Anders Analytiker", "helsefellesskap", None, "analyst"),
+    ("admin@samavvik.example", "Ada Admin", "helsefellesskap", None, "admin"),
 ];
 
 struct DemoOrg {
@@ -168,9 +121,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
         let mut org_ids = std::collections::HashMap::new();
         for (n, demo) in demo_orgs().into_iter().enumerate() {
             let number = demo_org_number(n).to_string();
-            let existing = orgs::list(conn, None, true)?
-                .into_iter()
-                .find(|o| o.org_number == number);
+            let existing = orgs::list(conn, None, true)?.into_iter().find(|o| o.org_number == number);
             let org_id = match existing {
                 Some(o) => o.id,
                 None => {
@@ -188,8 +139,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
                     row.id
                 }
             };
-            let existing_units =
-                units::for_organisations(conn, std::slice::from_ref(&org_id), true)?;
+            let existing_units = units::for_organisations(conn, std::slice::from_ref(&org_id), true)?;
             let mut unit_ids = std::collections::HashMap::new();
             for unit in &demo.units {
                 let id = match existing_units.iter().find(|u| u.name == *unit) {
@@ -246,12 +196,9 @@ mod tests {
 
     #[test]
     fn demo_org_numbers_are_valid_and_distinct() {
-        let numbers: std::collections::HashSet<String> = (0..30)
-            .map(|n| super::demo_org_number(n).to_string())
-            .collect();
+        let numbers: std::collections::HashSet<String> =
+            (0..30).map(|n| super::demo_org_number(n).to_string()).collect();
         assert_eq!(numbers.len(), 30);
-        assert!(numbers
-            .iter()
-            .all(|n| crate::domain::OrgNumber::parse(n).is_ok()));
+        assert!(numbers.iter().all(|n| crate::domain::OrgNumber::parse(n).is_ok()));
     }
 }

@@ -11,16 +11,13 @@ use crate::domain::Code;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub type LoginLimit =
-    GovernorConfig<PeerIpKeyExtractor, actix_governor::governor::middleware::NoOpMiddleware>;
+pub type LoginLimit = GovernorConfig<PeerIpKeyExtractor, actix_governor::governor::middleware::NoOpMiddleware>;
 
 /// Login attempts per client address: a burst of `per_minute`, refilled over a minute.
 pub fn login_limiter(per_minute: u32) -> LoginLimit {
     let per_minute = per_minute.clamp(1, 60_000);
     GovernorConfigBuilder::default()
-        .period(std::time::Duration::from_millis(
-            60_000 / u64::from(per_minute),
-        ))
+        .period(std::time::Duration::from_millis(60_000 / u64::from(per_minute)))
         .burst_size(per_minute)
         .finish()
         .unwrap_or_else(GovernorConfig::secure)
@@ -42,20 +39,12 @@ pub struct TokenResponse {
     pub expires_in: i64,
 }
 
-pub async fn token(
-    state: Data<AppState>,
-    body: Json<TokenRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
+pub async fn token(state: Data<AppState>, body: Json<TokenRequest>) -> Result<Json<TokenResponse>, ApiError> {
     body.validate()?;
     let TokenRequest { email, password } = body.into_inner();
-    let user = db::run(&state.pool, move |c| {
-        Ok(db::users::find_by_email(c, &email)?)
-    })
-    .await?;
+    let user = db::run(&state.pool, move |c| Ok(db::users::find_by_email(c, &email)?)).await?;
     // Argon2 is deliberately expensive: verify on the blocking pool, without holding a connection.
-    let user = web::block(move || users::authenticate(user, &password))
-        .await
-        .map_err(ApiError::internal)??;
+    let user = web::block(move || users::authenticate(user, &password)).await.map_err(ApiError::internal)??;
     Ok(Json(TokenResponse {
         access_token: state.tokens.issue(&user.id)?,
         token_type: "Bearer".into(),
@@ -83,20 +72,13 @@ pub struct MeOrganisation {
 pub async fn me(state: Data<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     let org_id = caller.organisation_id.clone();
     let org = db::run(&state.pool, move |c| orgs::get(c, &org_id)).await?;
-    let unit = org
-        .units
-        .into_iter()
-        .find(|u| Some(&u.id) == caller.unit_id.as_ref());
+    let unit = org.units.into_iter().find(|u| Some(&u.id) == caller.unit_id.as_ref());
     Ok(Json(Me {
         id: caller.user_id,
         email: caller.email,
         name: caller.name,
         role: caller.role.code().to_owned(),
-        organisation: MeOrganisation {
-            id: org.id,
-            name: org.name,
-            kind: org.kind,
-        },
+        organisation: MeOrganisation { id: org.id, name: org.name, kind: org.kind },
         unit,
     }))
 }

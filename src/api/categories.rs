@@ -23,12 +23,7 @@ pub async fn list(state: Data<AppState>) -> Result<Json<CategoryList>, ApiError>
     let rows = db::run(&state.pool, |c| Ok(db::categories::list_active(c)?)).await?;
     let items = rows
         .into_iter()
-        .map(|r| Category {
-            code: r.code,
-            parent_code: r.parent_code,
-            label: r.label,
-            description: r.description,
-        })
+        .map(|r| Category { code: r.code, parent_code: r.parent_code, label: r.label, description: r.description })
         .collect();
     Ok(Json(CategoryList { items }))
 }

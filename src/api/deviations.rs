@@ -29,12 +29,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 }
 
 /// Reads one deviation as `caller` sees it.
-fn read(
-    conn: &mut db::DbConnection,
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<Deviation, ApiError> {
+fn read(conn: &mut db::DbConnection, state: &AppState, caller: &Caller, id: &str) -> Result<Deviation, ApiError> {
     let row = access::load(conn, caller, id)?;
     shown(conn, state, caller, row)
 }
@@ -46,13 +41,7 @@ fn shown(
     row: DeviationRow,
 ) -> Result<Deviation, ApiError> {
     let names = Names::for_deviations(conn, std::slice::from_ref(&row))?;
-    Ok(view::deviation(
-        row,
-        &names,
-        caller,
-        deidentified(caller),
-        state.clock.now(),
-    ))
+    Ok(view::deviation(row, &names, caller, deidentified(caller), state.clock.now()))
 }
 
 pub async fn submit(
@@ -64,14 +53,7 @@ pub async fn submit(
     let key = idempotency_key(&req)?;
     let st = state.clone();
     let (submitted, deviation) = db::run(&state.pool, move |c| {
-        let submitted = submit::submit(
-            c,
-            &st.config,
-            &caller,
-            &body,
-            key.as_deref(),
-            st.clock.now(),
-        )?;
+        let submitted = submit::submit(c, &st.config, &caller, &body, key.as_deref(), st.clock.now())?;
         let deviation = read(c, &st, &caller, submitted.id())?;
         Ok((submitted, deviation))
     })
@@ -94,26 +76,16 @@ pub async fn list(
     Ok(Json(page))
 }
 
-pub async fn get(
-    state: Data<AppState>,
-    caller: Caller,
-    id: Path<String>,
-) -> Result<Json<Deviation>, ApiError> {
+pub async fn get(state: Data<AppState>, caller: Caller, id: Path<String>) -> Result<Json<Deviation>, ApiError> {
     let st = state.clone();
     let deviation = db::run(&state.pool, move |c| {
-        access::logging_denials(c, &st.clock, &caller, &id, "read", |c| {
-            read(c, &st, &caller, &id)
-        })
+        access::logging_denials(c, &st.clock, &caller, &id, "read", |c| read(c, &st, &caller, &id))
     })
     .await?;
     Ok(Json(deviation))
 }
 
-pub async fn events(
-    state: Data<AppState>,
-    caller: Caller,
-    id: Path<String>,
-) -> Result<Json<EventList>, ApiError> {
+pub async fn events(state: Data<AppState>, caller: Caller, id: Path<String>) -> Result<Json<EventList>, ApiError> {
     let st = state.clone();
     let items = db::run(&state.pool, move |c| {
         access::logging_denials(c, &st.clock, &caller, &id, "read_events", |c| {
@@ -127,28 +99,15 @@ pub async fn events(
 }
 
 /// Runs a lifecycle action and answers with the deviation as it is afterwards.
-async fn act(
-    state: Data<AppState>,
-    caller: Caller,
-    id: String,
-    command: Command,
-) -> Result<Json<Deviation>, ApiError> {
+async fn act(state: Data<AppState>, caller: Caller, id: String, command: Command) -> Result<Json<Deviation>, ApiError> {
     let st = state.clone();
     let deviation = db::run(&state.pool, move |c| {
-        let ctx = Ctx {
-            config: &st.config,
-            clock: &st.clock,
-            caller: &caller,
-        };
+        let ctx = Ctx { config: &st.config, clock: &st.clock, caller: &caller };
         let forwarded = matches!(command, Command::Forward(_));
         actions::perform(c, &ctx, &id, command)?;
         // After forwarding to another organisation the caller no longer holds the deviation; they
         // still get to see the result of what they just did, once.
-        let row = if forwarded {
-            db::deviations::find(c, &Scope::All, &id)?
-        } else {
-            access::load(c, &caller, &id)?
-        };
+        let row = if forwarded { db::deviations::find(c, &Scope::All, &id)? } else { access::load(c, &caller, &id)? };
         shown(c, &st, &caller, row)
     })
     .await?;
@@ -161,13 +120,7 @@ pub async fn acknowledge(
     id: Path<String>,
     body: Json<actions::AcknowledgeInput>,
 ) -> Result<Json<Deviation>, ApiError> {
-    act(
-        state,
-        caller,
-        id.into_inner(),
-        Command::Acknowledge(body.into_inner()),
-    )
-    .await
+    act(state, caller, id.into_inner(), Command::Acknowledge(body.into_inner())).await
 }
 
 pub async fn forward(
@@ -176,13 +129,7 @@ pub async fn forward(
     id: Path<String>,
     body: Json<actions::ForwardInput>,
 ) -> Result<Json<Deviation>, ApiError> {
-    act(
-        state,
-        caller,
-        id.into_inner(),
-        Command::Forward(body.into_inner()),
-    )
-    .await
+    act(state, caller, id.into_inner(), Command::Forward(body.into_inner())).await
 }
 
 pub async fn reject(
@@ -191,13 +138,7 @@ pub async fn reject(
     id: Path<String>,
     body: Json<actions::ReasonInput>,
 ) -> Result<Json<Deviation>, ApiError> {
-    act(
-        state,
-        caller,
-        id.into_inner(),
-        Command::Reject(body.into_inner()),
-    )
-    .await
+    act(state, caller, id.into_inner(), Command::Reject(body.into_inner())).await
 }
 
 pub async fn answer(
@@ -206,13 +147,7 @@ pub async fn answer(
     id: Path<String>,
     body: Json<actions::AnswerInput>,
 ) -> Result<Json<Deviation>, ApiError> {
-    act(
-        state,
-        caller,
-        id.into_inner(),
-        Command::Answer(body.into_inner()),
-    )
-    .await
+    act(state, caller, id.into_inner(), Command::Answer(body.into_inner())).await
 }
 
 pub async fn close(
@@ -243,11 +178,7 @@ pub async fn comment(
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
     let event = db::run(&state.pool, move |c| {
-        let ctx = Ctx {
-            config: &st.config,
-            clock: &st.clock,
-            caller: &caller,
-        };
+        let ctx = Ctx { config: &st.config, clock: &st.clock, caller: &caller };
         let row = actions::perform(c, &ctx, &id, Command::Comment(body.into_inner()))?;
         Ok(view::events(c, vec![row], false)?.remove(0))
     })

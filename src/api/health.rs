@@ -18,10 +18,6 @@ pub async fn health() -> Json<Health> {
 
 /// The database answers.
 pub async fn ready(state: Data<AppState>) -> Result<Json<Health>, ApiError> {
-    db::run(&state.pool, |conn| {
-        conn.batch_execute("SELECT 1")
-            .map_err(ApiError::unavailable)
-    })
-    .await?;
+    db::run(&state.pool, |conn| conn.batch_execute("SELECT 1").map_err(ApiError::unavailable)).await?;
     Ok(Json(Health { status: "ready" }))
 }

@@ -1,5 +1,6 @@
 //! HTTP resources. Handlers stay short: extract → authorize → call → DTO.
 
+pub mod admin;
 pub mod auth;
 pub mod categories;
 pub mod deviations;
@@ -26,11 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
         .service(web::resource("/openapi.yaml").route(get().to(openapi)))
         .service(
             web::scope("/api/v1")
-                .service(
-                    web::resource("/auth/token")
-                        .wrap(Governor::new(login_limit))
-                        .route(post().to(auth::token)),
-                )
+                .service(web::resource("/auth/token").wrap(Governor::new(login_limit)).route(post().to(auth::token)))
                 .service(web::resource("/me").route(get().to(auth::me)))
                 .service(web::resource("/categories").route(get().to(categories::list)))
                 .service(
@@ -38,16 +35,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
                         .route(get().to(organisations::list))
                         .route(post().to(organisations::create)),
                 )
-                .service(
-                    web::resource("/organisations/{id}").route(patch().to(organisations::update)),
-                )
+                .service(web::resource("/organisations/{id}").route(patch().to(organisations::update)))
                 .service(web::resource("/organisations/{id}/units").route(post().to(units::create)))
                 .service(web::resource("/units/{id}").route(patch().to(units::update)))
-                .service(
-                    web::resource("/users")
-                        .route(get().to(users::list))
-                        .route(post().to(users::create)),
-                )
+                .service(web::resource("/users").route(get().to(users::list)).route(post().to(users::create)))
                 .service(web::resource("/users/{id}").route(patch().to(users::update)))
                 .service(
                     web::resource("/organisations/{id}/routing")
@@ -55,37 +46,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
                         .route(put().to(routing::put)),
                 )
                 .service(
-                    web::resource("/deviations")
-                        .route(get().to(deviations::list))
-                        .route(post().to(deviations::submit)),
+                    web::resource("/deviations").route(get().to(deviations::list)).route(post().to(deviations::submit)),
                 )
                 .service(web::resource("/deviations/{id}").route(get().to(deviations::get)))
-                .service(
-                    web::resource("/deviations/{id}/events").route(get().to(deviations::events)),
-                )
-                .service(
-                    web::resource("/deviations/{id}/acknowledge")
-                        .route(post().to(deviations::acknowledge)),
-                )
-                .service(
-                    web::resource("/deviations/{id}/forward").route(post().to(deviations::forward)),
-                )
-                .service(
-                    web::resource("/deviations/{id}/reject").route(post().to(deviations::reject)),
-                )
-                .service(
-                    web::resource("/deviations/{id}/answer").route(post().to(deviations::answer)),
-                )
-                .service(
-                    web::resource("/deviations/{id}/close").route(post().to(deviations::close)),
-                )
-                .service(
-                    web::resource("/deviations/{id}/reopen").route(post().to(deviations::reopen)),
-                )
-                .service(
-                    web::resource("/deviations/{id}/comments")
-                        .route(post().to(deviations::comment)),
-                ),
+                .service(web::resource("/deviations/{id}/events").route(get().to(deviations::events)))
+                .service(web::resource("/deviations/{id}/acknowledge").route(post().to(deviations::acknowledge)))
+                .service(web::resource("/deviations/{id}/forward").route(post().to(deviations::forward)))
+                .service(web::resource("/deviations/{id}/reject").route(post().to(deviations::reject)))
+                .service(web::resource("/deviations/{id}/answer").route(post().to(deviations::answer)))
+                .service(web::resource("/deviations/{id}/close").route(post().to(deviations::close)))
+                .service(web::resource("/deviations/{id}/reopen").route(post().to(deviations::reopen)))
+                .service(web::resource("/deviations/{id}/comments").route(post().to(deviations::comment)))
+                .service(web::resource("/admin/outbox").route(get().to(admin::outbox_status)))
+                .service(web::resource("/admin/outbox/retry").route(post().to(admin::retry))),
         );
     // Resources (not `.route(path, …)`, whose method guard turns a wrong method into 404) and no
     // default service: actix answers 404 for unknown paths and 405 for known paths with another
@@ -93,7 +66,5 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
 }
 
 async fn openapi() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok()
-        .content_type("application/yaml")
-        .body(OPENAPI_YAML)
+    actix_web::HttpResponse::Ok().content_type("application/yaml").body(OPENAPI_YAML)
 }

@@ -4,9 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
 use crate::db;
-use crate::directory::organisations::{
-    self as orgs, NewOrganisation, Organisation, OrganisationPatch,
-};
+use crate::directory::organisations::{self as orgs, NewOrganisation, Organisation, OrganisationPatch};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -31,10 +29,7 @@ pub async fn list(
 ) -> Result<Json<OrganisationList>, ApiError> {
     let include_inactive = query.include_inactive.unwrap_or(false) && caller.role == Role::Admin;
     let kind = query.into_inner().kind;
-    let items = db::run(&state.pool, move |c| {
-        orgs::list(c, kind.as_deref(), include_inactive)
-    })
-    .await?;
+    let items = db::run(&state.pool, move |c| orgs::list(c, kind.as_deref(), include_inactive)).await?;
     Ok(Json(OrganisationList { items }))
 }
 
@@ -55,9 +50,6 @@ pub async fn update(
     body: Json<OrganisationPatch>,
 ) -> Result<Json<Organisation>, ApiError> {
     caller.require_admin()?;
-    let org = db::run(&state.pool, move |c| {
-        orgs::update(c, &id, body.into_inner())
-    })
-    .await?;
+    let org = db::run(&state.pool, move |c| orgs::update(c, &id, body.into_inner())).await?;
     Ok(Json(org))
 }

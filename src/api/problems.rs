@@ -14,10 +14,8 @@ pub fn render_errors<B: 'static>() -> ErrorHandlers<B> {
 }
 
 fn to_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let already = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    let already =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if already {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
@@ -30,58 +28,34 @@ fn to_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRespo
             new.headers_mut().insert(name.clone(), value.clone());
         }
     }
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, new).map_into_right_body(),
-    ))
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, new).map_into_right_body()))
 }
 
 fn describe(status: StatusCode) -> (&'static str, &'static str) {
     match status.as_u16() {
-        404 => (
-            "unknown_route",
-            "Adressen finnes ikke. Se /openapi.yaml for tjenestens adresser.",
-        ),
-        405 => (
-            "method_not_allowed",
-            "Denne adressen støtter ikke denne metoden.",
-        ),
+        404 => ("unknown_route", "Adressen finnes ikke. Se /openapi.yaml for tjenestens adresser."),
+        405 => ("method_not_allowed", "Denne adressen støtter ikke denne metoden."),
         413 => ("payload_too_large", "Forespørselen er for stor."),
-        415 => (
-            "unsupported_media_type",
-            "Innholdet må sendes som JSON (Content-Type: application/json).",
-        ),
-        429 => (
-            "too_many_requests",
-            "For mange forsøk. Vent litt og prøv igjen.",
-        ),
+        415 => ("unsupported_media_type", "Innholdet må sendes som JSON (Content-Type: application/json)."),
+        429 => ("too_many_requests", "For mange forsøk. Vent litt og prøv igjen."),
         s if s < 500 => ("bad_request", "Forespørselen kunne ikke behandles."),
-        _ => (
-            "internal_error",
-            "Det oppstod en uventet feil. Ingenting er lagret. Prøv igjen senere.",
-        ),
+        _ => ("internal_error", "Det oppstod en uventet feil. Ingenting er lagret. Prøv igjen senere."),
     }
 }
 
 pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(limit)
-        .error_handler(|err, _req: &HttpRequest| json_error(err).into())
+    web::JsonConfig::default().limit(limit).error_handler(|err, _req: &HttpRequest| json_error(err).into())
 }
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _| {
-        ApiError::bad_request("invalid_query", format!("Ugyldig søkeparameter: {}", err))
-            .with_cause(err)
-            .into()
+        ApiError::bad_request("invalid_query", format!("Ugyldig søkeparameter: {}", err)).with_cause(err).into()
     })
 }
 
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err: PathError, _| {
-        ApiError::not_found("Fant ikke det du ba om.")
-            .with_cause(err)
-            .into()
-    })
+    web::PathConfig::default()
+        .error_handler(|err: PathError, _| ApiError::not_found("Fant ikke det du ba om.").with_cause(err).into())
 }
 
 fn json_error(err: JsonPayloadError) -> ApiError {
@@ -91,26 +65,18 @@ fn json_error(err: JsonPayloadError) -> ApiError {
             "unsupported_media_type",
             "Innholdet må sendes som JSON (Content-Type: application/json).",
         ),
-        JsonPayloadError::Overflow { limit }
-        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!("Forespørselen er for stor (høyst {limit} byte)."),
         ),
-        JsonPayloadError::Deserialize(e) if e.classify() == serde_json::error::Category::Data => {
-            from_serde(e)
-        }
+        JsonPayloadError::Deserialize(e) if e.classify() == serde_json::error::Category::Data => from_serde(e),
         _ => ApiError::bad_request("malformed_json", "Innholdet er ikke gyldig JSON."),
     };
     // serde quotes the offending value, which may be patient data: log only where it failed.
     let cause = match &err {
         JsonPayloadError::Deserialize(d) => {
-            format!(
-                "json {:?} error at line {} column {}",
-                d.classify(),
-                d.line(),
-                d.column()
-            )
+            format!("json {:?} error at line {} column {}", d.classify(), d.line(), d.column())
         }
         other => other.to_string(),
     };
@@ -124,17 +90,9 @@ fn from_serde(e: &serde_json::Error) -> ApiError {
     let field = if msg.starts_with("missing field") {
         FieldError::new(quoted, "required", "Må fylles ut.")
     } else if msg.starts_with("unknown field") {
-        FieldError::new(
-            quoted,
-            "unknown_field",
-            "Feltet er ukjent og kan ikke sendes med.",
-        )
+        FieldError::new(quoted, "unknown_field", "Feltet er ukjent og kan ikke sendes med.")
     } else if msg.starts_with("unknown variant") {
-        FieldError::new(
-            "body",
-            "invalid_value",
-            format!("Ugyldig verdi «{quoted}»."),
-        )
+        FieldError::new("body", "invalid_value", format!("Ugyldig verdi «{quoted}»."))
     } else {
         FieldError::new(
             "body",

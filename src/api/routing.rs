@@ -6,11 +6,7 @@ use crate::deviations::routing::{self, RoutingTable};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub async fn get(
-    state: Data<AppState>,
-    caller: Caller,
-    id: Path<String>,
-) -> Result<Json<RoutingTable>, ApiError> {
+pub async fn get(state: Data<AppState>, caller: Caller, id: Path<String>) -> Result<Json<RoutingTable>, ApiError> {
     let table = db::run(&state.pool, move |c| routing::get(c, &caller, &id)).await?;
     Ok(Json(table))
 }
@@ -22,9 +18,6 @@ pub async fn put(
     body: Json<RoutingTable>,
 ) -> Result<Json<RoutingTable>, ApiError> {
     let now = state.clock.now_naive();
-    let table = db::run(&state.pool, move |c| {
-        routing::replace(c, &caller, &id, body.into_inner(), now)
-    })
-    .await?;
+    let table = db::run(&state.pool, move |c| routing::replace(c, &caller, &id, body.into_inner(), now)).await?;
     Ok(Json(table))
 }

@@ -14,10 +14,7 @@ pub async fn create(
     body: Json<NewUnit>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
-    let unit = db::run(&state.pool, move |c| {
-        orgs::create_unit(c, &organisation_id, body.into_inner())
-    })
-    .await?;
+    let unit = db::run(&state.pool, move |c| orgs::create_unit(c, &organisation_id, body.into_inner())).await?;
     Ok(HttpResponse::Created().json(unit))
 }
 
@@ -28,9 +25,6 @@ pub async fn update(
     body: Json<UnitPatch>,
 ) -> Result<Json<Unit>, ApiError> {
     caller.require_admin()?;
-    let unit = db::run(&state.pool, move |c| {
-        orgs::update_unit(c, &id, body.into_inner())
-    })
-    .await?;
+    let unit = db::run(&state.pool, move |c| orgs::update_unit(c, &id, body.into_inner())).await?;
     Ok(Json(unit))
 }

@@ -19,22 +19,14 @@ pub struct UserList {
     pub items: Vec<User>,
 }
 
-pub async fn list(
-    state: Data<AppState>,
-    caller: Caller,
-    query: Query<ListQuery>,
-) -> Result<Json<UserList>, ApiError> {
+pub async fn list(state: Data<AppState>, caller: Caller, query: Query<ListQuery>) -> Result<Json<UserList>, ApiError> {
     caller.require_admin()?;
     let org = query.into_inner().organisation_id;
     let items = db::run(&state.pool, move |c| users::list(c, org.as_deref())).await?;
     Ok(Json(UserList { items }))
 }
 
-pub async fn create(
-    state: Data<AppState>,
-    caller: Caller,
-    body: Json<NewUser>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: Data<AppState>, caller: Caller, body: Json<NewUser>) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let user = db::run(&state.pool, move |c| users::create(c, body.into_inner())).await?;
     Ok(HttpResponse::Created().json(user))
@@ -47,9 +39,6 @@ pub async fn update(
     body: Json<UserPatch>,
 ) -> Result<Json<User>, ApiError> {
     caller.require_admin()?;
-    let user = db::run(&state.pool, move |c| {
-        users::update(c, &id, body.into_inner())
-    })
-    .await?;
+    let user = db::run(&state.pool, move |c| users::update(c, &id, body.into_inner())).await?;
     Ok(Json(user))
 }

@@ -27,9 +27,7 @@ impl Caller {
         if allowed.contains(&self.role) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                "Rollen din gir ikke tilgang til dette.",
-            ))
+            Err(ApiError::forbidden("Rollen din gir ikke tilgang til dette."))
         }
     }
 
@@ -39,21 +37,11 @@ impl Caller {
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
-    let missing = || {
-        ApiError::unauthorized(
-            "missing_token",
-            "Du må logge inn for å bruke denne tjenesten.",
-        )
-    };
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(missing)?;
+    let missing = || ApiError::unauthorized("missing_token", "Du må logge inn for å bruke denne tjenesten.");
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(missing)?;
     let value = value.to_str().map_err(|_| missing())?;
     match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
             Ok(token.trim().to_owned())
         }
         _ => Err(missing()),
@@ -68,15 +56,13 @@ impl FromRequest for Caller {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
         Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
+            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
             let verified = state.verifier.verify(&token?)?;
             let user = db::run(&state.pool, move |conn| {
                 db::users::find_active(conn, &verified.user_id).map_err(|e| match e {
-                    diesel::result::Error::NotFound => ApiError::unauthorized(
-                        "invalid_token",
-                        "Brukeren finnes ikke lenger eller er deaktivert.",
-                    ),
+                    diesel::result::Error::NotFound => {
+                        ApiError::unauthorized("invalid_token", "Brukeren finnes ikke lenger eller er deaktivert.")
+                    }
                     other => other.into(),
                 })
             })

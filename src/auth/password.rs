@@ -19,9 +19,7 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 pub fn verify(password: &str, stored: Option<&str>) -> bool {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let dummy = DUMMY.get_or_init(|| hash("dummy-password-for-timing").unwrap_or_default());
-    let ok = Argon2::default()
-        .verify_password(password.as_bytes(), stored.unwrap_or(dummy.as_str()))
-        .is_ok();
+    let ok = Argon2::default().verify_password(password.as_bytes(), stored.unwrap_or(dummy.as_str())).is_ok();
     ok && stored.is_some()
 }
 

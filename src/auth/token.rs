@@ -2,9 +2,7 @@
 //! where an OpenID Connect verifier (JWKS, e.g. HelseID) plugs in without touching handlers.
 
 use chrono::Utc;
-use jsonwebtoken::{
-    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
-};
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -84,28 +82,16 @@ impl TokenVerifier for LocalTokens {
             let e = if expired {
                 ApiError::unauthorized("token_expired", "Innloggingen er utløpt. Logg inn på nytt.")
             } else {
-                ApiError::unauthorized(
-                    "invalid_token",
-                    "Innloggingen er ugyldig. Logg inn på nytt.",
-                )
+                ApiError::unauthorized("invalid_token", "Innloggingen er ugyldig. Logg inn på nytt.")
             };
             e.with_cause(cause)
         };
         let header = decode_header(token).map_err(invalid)?;
-        if header
-            .typ
-            .as_deref()
-            .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
-        {
-            return Err(ApiError::unauthorized(
-                "invalid_token",
-                "Innloggingen er ugyldig. Logg inn på nytt.",
-            ));
+        if header.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT")) {
+            return Err(ApiError::unauthorized("invalid_token", "Innloggingen er ugyldig. Logg inn på nytt."));
         }
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(invalid)?;
-        Ok(Verified {
-            user_id: data.claims.sub,
-        })
+        Ok(Verified { user_id: data.claims.sub })
     }
 }
 
@@ -126,16 +112,10 @@ mod tests {
 
     #[test]
     fn refuses_other_audience_and_issuer() {
-        let other = LocalTokens::new(&Config {
-            jwt_audience: "other".into(),
-            ..Config::default()
-        });
+        let other = LocalTokens::new(&Config { jwt_audience: "other".into(), ..Config::default() });
         let token = other.issue("user-1").unwrap();
         assert_eq!(tokens().verify(&token).unwrap_err().code, "invalid_token");
-        let other = LocalTokens::new(&Config {
-            jwt_issuer: "evil".into(),
-            ..Config::default()
-        });
+        let other = LocalTokens::new(&Config { jwt_issuer: "evil".into(), ..Config::default() });
         assert!(tokens().verify(&other.issue("u").unwrap()).is_err());
     }
 

@@ -19,10 +19,7 @@ pub struct AccessRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &AccessRow) -> QueryResult<()> {
-    diesel::insert_into(access_log::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(access_log::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn for_deviation(conn: &mut DbConnection, deviation_id: &str) -> QueryResult<Vec<AccessRow>> {

@@ -24,9 +24,11 @@ pub fn list_active(conn: &mut DbConnection) -> QueryResult<Vec<CategoryRow>> {
 
 pub fn is_active(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        categories::table
-            .filter(categories::code.eq(code))
-            .filter(categories::active.eq(true)),
+        categories::table.filter(categories::code.eq(code)).filter(categories::active.eq(true)),
     ))
     .get_result(conn)
+}
+
+pub fn label(conn: &mut DbConnection, code: &str) -> QueryResult<String> {
+    categories::table.find(code).select(categories::label).first(conn)
 }

@@ -115,25 +115,16 @@ fn scoped(scope: &Scope, mailbox: Mailbox) -> Boxed<'static> {
     let q = deviations::table.into_boxed();
     match (scope, mailbox) {
         (Scope::All, _) => q,
-        (Scope::Organisation(org), Mailbox::Sent) => {
-            q.filter(d::reporting_organisation_id.eq(org.clone()))
+        (Scope::Organisation(org), Mailbox::Sent) => q.filter(d::reporting_organisation_id.eq(org.clone())),
+        (Scope::Organisation(org), Mailbox::Received) => q.filter(d::recipient_organisation_id.eq(org.clone())),
+        (Scope::Organisation(org), Mailbox::All) => {
+            q.filter(d::reporting_organisation_id.eq(org.clone()).or(d::recipient_organisation_id.eq(org.clone())))
         }
-        (Scope::Organisation(org), Mailbox::Received) => {
-            q.filter(d::recipient_organisation_id.eq(org.clone()))
-        }
-        (Scope::Organisation(org), Mailbox::All) => q.filter(
-            d::reporting_organisation_id
-                .eq(org.clone())
-                .or(d::recipient_organisation_id.eq(org.clone())),
-        ),
     }
 }
 
 pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<DeviationRow> {
-    scoped(scope, Mailbox::All)
-        .filter(d::id.eq(id.to_owned()))
-        .select(DeviationRow::as_select())
-        .first(conn)
+    scoped(scope, Mailbox::All).filter(d::id.eq(id.to_owned())).select(DeviationRow::as_select()).first(conn)
 }
 
 /// Whether a deviation with this id exists at all (to log denied access without telling the caller).
@@ -142,10 +133,7 @@ pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &DeviationRow) -> QueryResult<()> {
-    diesel::insert_into(deviations::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(deviations::table).values(row).execute(conn).map(|_| ())
 }
 
 /// Applies `changes` only if the status is still `expected_status`, so two racing actions cannot
@@ -156,13 +144,8 @@ pub fn update_if_status(
     expected_status: &str,
     changes: &DeviationChanges,
 ) -> QueryResult<bool> {
-    let n = diesel::update(
-        deviations::table
-            .find(id)
-            .filter(d::status.eq(expected_status)),
-    )
-    .set(changes)
-    .execute(conn)?;
+    let n =
+        diesel::update(deviations::table.find(id).filter(d::status.eq(expected_status))).set(changes).execute(conn)?;
     Ok(n == 1)
 }
 
@@ -181,27 +164,17 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter) -> QueryResult<Vec<Deviatio
         q = match f.mailbox {
             Mailbox::Sent => q.filter(d::recipient_organisation_id.eq(org.clone())),
             Mailbox::Received => q.filter(d::reporting_organisation_id.eq(org.clone())),
-            Mailbox::All => q.filter(
-                d::recipient_organisation_id
-                    .eq(org.clone())
-                    .or(d::reporting_organisation_id.eq(org.clone())),
-            ),
+            Mailbox::All => {
+                q.filter(d::recipient_organisation_id.eq(org.clone()).or(d::reporting_organisation_id.eq(org.clone())))
+            }
         };
     }
     if let Some(unit) = &f.unit {
-        q = q.filter(
-            d::recipient_unit_id
-                .eq(unit.clone())
-                .or(d::reporting_unit_id.eq(unit.clone())),
-        );
+        q = q.filter(d::recipient_unit_id.eq(unit.clone()).or(d::reporting_unit_id.eq(unit.clone())));
     }
     if let Some(overdue) = f.overdue {
-        let late_ack = d::status
-            .eq("submitted")
-            .and(d::acknowledge_due.lt(f.today.clone()));
-        let late_answer = d::status
-            .eq_any(["submitted", "in_progress"])
-            .and(d::answer_due.lt(f.today.clone()));
+        let late_ack = d::status.eq("submitted").and(d::acknowledge_due.lt(f.today.clone()));
+        let late_answer = d::status.eq_any(["submitted", "in_progress"]).and(d::answer_due.lt(f.today.clone()));
         q = if overdue {
             q.filter(late_ack.or(late_answer))
         } else {
@@ -230,25 +203,15 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter) -> QueryResult<Vec<Deviatio
     q = match (f.sort, &f.after) {
         (Sort::Newest, Some((v, id))) => {
             let at = parse_cursor_time(v);
-            q.filter(
-                d::submitted_at
-                    .lt(at)
-                    .or(d::submitted_at.eq(at).and(d::id.lt(id.clone()))),
-            )
+            q.filter(d::submitted_at.lt(at).or(d::submitted_at.eq(at).and(d::id.lt(id.clone()))))
         }
         (Sort::Oldest, Some((v, id))) => {
             let at = parse_cursor_time(v);
-            q.filter(
-                d::submitted_at
-                    .gt(at)
-                    .or(d::submitted_at.eq(at).and(d::id.gt(id.clone()))),
-            )
+            q.filter(d::submitted_at.gt(at).or(d::submitted_at.eq(at).and(d::id.gt(id.clone()))))
         }
-        (Sort::Deadline, Some((v, id))) => q.filter(
-            d::answer_due
-                .gt(v.clone())
-                .or(d::answer_due.eq(v.clone()).and(d::id.gt(id.clone()))),
-        ),
+        (Sort::Deadline, Some((v, id))) => {
+            q.filter(d::answer_due.gt(v.clone()).or(d::answer_due.eq(v.clone()).and(d::id.gt(id.clone()))))
+        }
         (_, None) => q,
     };
     q = match f.sort {
@@ -256,9 +219,7 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter) -> QueryResult<Vec<Deviatio
         Sort::Oldest => q.order((d::submitted_at.asc(), d::id.asc())),
         Sort::Deadline => q.order((d::answer_due.asc(), d::id.asc())),
     };
-    q.limit(f.limit)
-        .select(DeviationRow::as_select())
-        .load(conn)
+    q.limit(f.limit).select(DeviationRow::as_select()).load(conn)
 }
 
 pub const CURSOR_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f";
@@ -268,9 +229,7 @@ fn parse_cursor_time(v: &str) -> NaiveDateTime {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Answered deviations whose answer is older than `answered_before`: candidates for auto-close.
@@ -285,5 +244,14 @@ pub fn answered_before(
         .select(d::id)
         .order(d::answered_at.asc())
         .limit(limit)
+        .load(conn)
+}
+
+/// Deviations waiting for the recipient (submitted or in progress), for reminders.
+pub fn open(conn: &mut DbConnection) -> QueryResult<Vec<DeviationRow>> {
+    deviations::table
+        .filter(d::status.eq_any(["submitted", "in_progress"]))
+        .order(d::received_at.asc())
+        .select(DeviationRow::as_select())
         .load(conn)
 }

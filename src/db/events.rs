@@ -34,10 +34,7 @@ pub fn next_seq(conn: &mut DbConnection, deviation_id: &str) -> QueryResult<i32>
 }
 
 pub fn insert(conn: &mut DbConnection, row: &EventRow) -> QueryResult<()> {
-    diesel::insert_into(deviation_events::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(deviation_events::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn for_deviation(conn: &mut DbConnection, deviation_id: &str) -> QueryResult<Vec<EventRow>> {

@@ -17,18 +17,11 @@ pub struct KeyRow {
 }
 
 pub fn find(conn: &mut DbConnection, user_id: &str, key: &str) -> QueryResult<Option<KeyRow>> {
-    idempotency_keys::table
-        .find((user_id, key))
-        .select(KeyRow::as_select())
-        .first(conn)
-        .optional()
+    idempotency_keys::table.find((user_id, key)).select(KeyRow::as_select()).first(conn).optional()
 }
 
 pub fn insert(conn: &mut DbConnection, row: &KeyRow) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(idempotency_keys::table).values(row).execute(conn).map(|_| ())
 }
 
 /// Forgets keys created before `before`; returns how many.

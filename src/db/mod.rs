@@ -6,6 +6,7 @@ pub mod deviations;
 pub mod events;
 pub mod idempotency;
 pub mod organisations;
+pub mod outbox;
 pub mod references;
 pub mod routing;
 pub mod schema;
@@ -49,10 +50,7 @@ impl DbUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(DbUrl::Postgres(url.to_owned()));
         }
-        if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             if path.is_empty() {
                 return Err("DATABASE_URL=sqlite:// mangler filsti".into());
             }
@@ -112,8 +110,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+        conn.batch_execute("SELECT 1").map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -142,11 +139,7 @@ pub fn open_one(url: &DbUrl) -> anyhow::Result<DbConnection> {
         }
     }
     let mut conn = url.connect().map_err(|e| {
-        anyhow::anyhow!(
-            "kan ikke koble til databasen {}: {}",
-            url.redacted(),
-            one_line(&e.to_string())
-        )
+        anyhow::anyhow!("kan ikke koble til databasen {}: {}", url.redacted(), one_line(&e.to_string()))
     })?;
     migrate(&mut conn)?;
     Ok(conn)
@@ -189,9 +182,7 @@ where
     conn.transaction(|conn| {
         if matches!(conn, DbConnection::Sqlite(_)) {
             use schema::write_lock::dsl as w;
-            diesel::update(w::write_lock.find(1))
-                .set(w::n.eq(w::n + 1))
-                .execute(conn)?;
+            diesel::update(w::write_lock.find(1)).set(w::n.eq(w::n + 1)).execute(conn)?;
         }
         f(conn)
     })
@@ -206,9 +197,7 @@ pub fn find_org_and_unit(
     let org = organisations::list(conn, None, true)?
         .into_iter()
         .find(|o| o.org_number == org_number.replace(' ', ""))
-        .ok_or_else(|| {
-            anyhow::anyhow!("ingen organisasjon med organisasjonsnummer {org_number}")
-        })?;
+        .ok_or_else(|| anyhow::anyhow!("ingen organisasjon med organisasjonsnummer {org_number}"))?;
     let unit_id = match unit {
         None => None,
         Some(name) => Some(
@@ -233,22 +222,10 @@ mod tests {
             DbUrl::parse("sqlite://data/samavvik.db").unwrap(),
             DbUrl::Sqlite(PathBuf::from("data/samavvik.db"))
         );
-        assert_eq!(
-            DbUrl::parse("/tmp/x.db").unwrap(),
-            DbUrl::Sqlite(PathBuf::from("/tmp/x.db"))
-        );
-        assert_eq!(
-            DbUrl::parse("data/x.db").unwrap(),
-            DbUrl::Sqlite(PathBuf::from("data/x.db"))
-        );
-        assert!(matches!(
-            DbUrl::parse("postgres://u@h/db").unwrap(),
-            DbUrl::Postgres(_)
-        ));
-        assert!(matches!(
-            DbUrl::parse("postgresql://h/db").unwrap(),
-            DbUrl::Postgres(_)
-        ));
+        assert_eq!(DbUrl::parse("/tmp/x.db").unwrap(), DbUrl::Sqlite(PathBuf::from("/tmp/x.db")));
+        assert_eq!(DbUrl::parse("data/x.db").unwrap(), DbUrl::Sqlite(PathBuf::from("data/x.db")));
+        assert!(matches!(DbUrl::parse("postgres://u@h/db").unwrap(), DbUrl::Postgres(_)));
+        assert!(matches!(DbUrl::parse("postgresql://h/db").unwrap(), DbUrl::Postgres(_)));
     }
 
     #[test]

@@ -27,49 +27,32 @@ pub struct OrganisationChanges {
     pub updated_at: Option<NaiveDateTime>,
 }
 
-pub fn list(
-    conn: &mut DbConnection,
-    kind: Option<&str>,
-    include_inactive: bool,
-) -> QueryResult<Vec<OrganisationRow>> {
-    let mut q = organisations::table
-        .select(OrganisationRow::as_select())
-        .into_boxed();
+pub fn list(conn: &mut DbConnection, kind: Option<&str>, include_inactive: bool) -> QueryResult<Vec<OrganisationRow>> {
+    let mut q = organisations::table.select(OrganisationRow::as_select()).into_boxed();
     if let Some(kind) = kind {
         q = q.filter(organisations::kind.eq(kind.to_owned()));
     }
     if !include_inactive {
         q = q.filter(organisations::active.eq(true));
     }
-    q.order((organisations::kind.asc(), organisations::name.asc()))
-        .load(conn)
+    q.order((organisations::kind.asc(), organisations::name.asc())).load(conn)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<OrganisationRow> {
-    organisations::table
-        .find(id)
-        .select(OrganisationRow::as_select())
-        .first(conn)
+    organisations::table.find(id).select(OrganisationRow::as_select()).first(conn)
 }
 
 pub fn org_number_taken(conn: &mut DbConnection, org_number: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        organisations::table.filter(organisations::org_number.eq(org_number)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(organisations::table.filter(organisations::org_number.eq(org_number))))
+        .get_result(conn)
 }
 
 pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()> {
-    diesel::insert_into(organisations::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(organisations::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &OrganisationChanges) -> QueryResult<()> {
-    let n = diesel::update(organisations::table.find(id))
-        .set(changes)
-        .execute(conn)?;
+    let n = diesel::update(organisations::table.find(id)).set(changes).execute(conn)?;
     if n == 0 {
         return Err(diesel::result::Error::NotFound);
     }

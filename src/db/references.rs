@@ -11,21 +11,14 @@ pub fn next(conn: &mut DbConnection, year: i32) -> QueryResult<String> {
     let row = (c::year.eq(year), c::last_value.eq(0));
     // Backend-specific only for the upsert; both speak ON CONFLICT DO NOTHING.
     match conn {
-        DbConnection::Pg(pg) => diesel::insert_into(reference_counters::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(pg)?,
-        DbConnection::Sqlite(lite) => diesel::insert_into(reference_counters::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(lite)?,
+        DbConnection::Pg(pg) => {
+            diesel::insert_into(reference_counters::table).values(row).on_conflict_do_nothing().execute(pg)?
+        }
+        DbConnection::Sqlite(lite) => {
+            diesel::insert_into(reference_counters::table).values(row).on_conflict_do_nothing().execute(lite)?
+        }
     };
-    diesel::update(reference_counters::table.find(year))
-        .set(c::last_value.eq(c::last_value + 1))
-        .execute(conn)?;
-    let n: i32 = reference_counters::table
-        .find(year)
-        .select(c::last_value)
-        .first(conn)?;
+    diesel::update(reference_counters::table.find(year)).set(c::last_value.eq(c::last_value + 1)).execute(conn)?;
+    let n: i32 = reference_counters::table.find(year).select(c::last_value).first(conn)?;
     Ok(format!("SA-{year}-{n:05}"))
 }

@@ -17,10 +17,7 @@ pub struct RuleRow {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn for_organisation(
-    conn: &mut DbConnection,
-    organisation_id: &str,
-) -> QueryResult<Vec<RuleRow>> {
+pub fn for_organisation(conn: &mut DbConnection, organisation_id: &str) -> QueryResult<Vec<RuleRow>> {
     routing_rules::table
         .filter(r::organisation_id.eq(organisation_id))
         .order(r::category.asc())
@@ -29,11 +26,7 @@ pub fn for_organisation(
 }
 
 /// The unit a new deviation in `category` goes to: the category's rule, else the default, else none.
-pub fn route(
-    conn: &mut DbConnection,
-    organisation_id: &str,
-    category: &str,
-) -> QueryResult<Option<String>> {
+pub fn route(conn: &mut DbConnection, organisation_id: &str, category: &str) -> QueryResult<Option<String>> {
     let rules: Vec<(String, String)> = routing_rules::table
         .filter(r::organisation_id.eq(organisation_id))
         .filter(r::category.eq_any([category, DEFAULT_CATEGORY]))
@@ -44,18 +37,11 @@ pub fn route(
 }
 
 /// Replaces the organisation's whole table.
-pub fn replace(
-    conn: &mut DbConnection,
-    organisation_id: &str,
-    rules: &[RuleRow],
-) -> QueryResult<()> {
-    diesel::delete(routing_rules::table.filter(r::organisation_id.eq(organisation_id)))
-        .execute(conn)?;
+pub fn replace(conn: &mut DbConnection, organisation_id: &str, rules: &[RuleRow]) -> QueryResult<()> {
+    diesel::delete(routing_rules::table.filter(r::organisation_id.eq(organisation_id))).execute(conn)?;
     // One row at a time: batch inserts do not compile through the multi-backend connection.
     for rule in rules {
-        diesel::insert_into(routing_rules::table)
-            .values(rule)
-            .execute(conn)?;
+        diesel::insert_into(routing_rules::table).values(rule).execute(conn)?;
     }
     Ok(())
 }

@@ -42,32 +42,22 @@ pub fn for_organisations(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<UnitRow> {
-    units::table
-        .find(id)
-        .select(UnitRow::as_select())
-        .first(conn)
+    units::table.find(id).select(UnitRow::as_select()).first(conn)
 }
 
 pub fn name_taken(conn: &mut DbConnection, organisation_id: &str, name: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        units::table
-            .filter(units::organisation_id.eq(organisation_id))
-            .filter(units::name.eq(name)),
+        units::table.filter(units::organisation_id.eq(organisation_id)).filter(units::name.eq(name)),
     ))
     .get_result(conn)
 }
 
 pub fn insert(conn: &mut DbConnection, row: &UnitRow) -> QueryResult<()> {
-    diesel::insert_into(units::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(units::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &UnitChanges) -> QueryResult<()> {
-    let n = diesel::update(units::table.find(id))
-        .set(changes)
-        .execute(conn)?;
+    let n = diesel::update(units::table.find(id)).set(changes).execute(conn)?;
     if n == 0 {
         return Err(diesel::result::Error::NotFound);
     }
@@ -76,8 +66,5 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &UnitChanges) -> Query
 
 /// (id, name) of the given ids, for labelling references in responses.
 pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
-    units::table
-        .filter(units::id.eq_any(ids.to_vec()))
-        .select((units::id, units::name))
-        .load(conn)
+    units::table.filter(units::id.eq_any(ids.to_vec())).select((units::id, units::name)).load(conn)
 }

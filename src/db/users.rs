@@ -31,18 +31,11 @@ pub struct UserChanges {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<UserRow> {
-    users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .first(conn)
+    users::table.find(id).select(UserRow::as_select()).first(conn)
 }
 
 pub fn find_active(conn: &mut DbConnection, id: &str) -> QueryResult<UserRow> {
-    users::table
-        .find(id)
-        .filter(users::active.eq(true))
-        .select(UserRow::as_select())
-        .first(conn)
+    users::table.find(id).filter(users::active.eq(true)).select(UserRow::as_select()).first(conn)
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
@@ -62,16 +55,11 @@ pub fn list(conn: &mut DbConnection, organisation_id: Option<&str>) -> QueryResu
 }
 
 pub fn insert(conn: &mut DbConnection, row: &UserRow) -> QueryResult<()> {
-    diesel::insert_into(users::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(users::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> QueryResult<()> {
-    let n = diesel::update(users::table.find(id))
-        .set(changes)
-        .execute(conn)?;
+    let n = diesel::update(users::table.find(id)).set(changes).execute(conn)?;
     if n == 0 {
         return Err(diesel::result::Error::NotFound);
     }
@@ -80,8 +68,5 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> Query
 
 /// (id, name) of the given ids, for labelling references in responses.
 pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
-    users::table
-        .filter(users::id.eq_any(ids.to_vec()))
-        .select((users::id, users::name))
-        .load(conn)
+    users::table.filter(users::id.eq_any(ids.to_vec())).select((users::id, users::name)).load(conn)
 }

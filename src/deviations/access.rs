@@ -28,8 +28,8 @@ pub fn side_of(caller: &Caller, row: &DeviationRow) -> Option<Side> {
         return None;
     }
     if caller.organisation_id == row.reporting_organisation_id {
-        let own_case = caller.user_id == row.reporter_id
-            || (caller.unit_id.is_some() && caller.unit_id == row.reporting_unit_id);
+        let own_case =
+            caller.user_id == row.reporter_id || (caller.unit_id.is_some() && caller.unit_id == row.reporting_unit_id);
         return Some(Side::Reporting { own_case });
     }
     if caller.organisation_id == row.recipient_organisation_id {
@@ -42,9 +42,7 @@ pub fn side_of(caller: &Caller, row: &DeviationRow) -> Option<Side> {
 }
 
 pub fn not_found() -> ApiError {
-    ApiError::not_found(
-        "Fant ikke avviket. Det finnes ikke, eller din organisasjon er ikke part i det.",
-    )
+    ApiError::not_found("Fant ikke avviket. Det finnes ikke, eller din organisasjon er ikke part i det.")
 }
 
 /// Loads a deviation the caller may see, or 404.
@@ -57,14 +55,7 @@ pub fn load(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Deviat
 
 /// Records a refused access to an existing deviation. Runs after the refused request's own
 /// transaction has rolled back, so the record survives.
-pub fn log_denied(
-    conn: &mut DbConnection,
-    clock: &Clock,
-    caller: &Caller,
-    id: &str,
-    action: &str,
-    reason: &str,
-) {
+pub fn log_denied(conn: &mut DbConnection, clock: &Clock, caller: &Caller, id: &str, action: &str, reason: &str) {
     let result = deviations::exists(conn, id).and_then(|exists| {
         if !exists {
             return Ok(());

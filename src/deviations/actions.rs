@@ -97,24 +97,14 @@ pub struct Ctx<'a> {
     pub caller: &'a Caller,
 }
 
-pub fn perform(
-    conn: &mut DbConnection,
-    ctx: &Ctx,
-    id: &str,
-    command: Command,
-) -> Result<EventRow, ApiError> {
+pub fn perform(conn: &mut DbConnection, ctx: &Ctx, id: &str, command: Command) -> Result<EventRow, ApiError> {
     let action = command.action();
     access::logging_denials(conn, ctx.clock, ctx.caller, id, action.code(), |conn| {
         write_tx(conn, |c| apply(c, ctx, id, command))
     })
 }
 
-fn apply(
-    c: &mut DbConnection,
-    ctx: &Ctx,
-    id: &str,
-    command: Command,
-) -> Result<EventRow, ApiError> {
+fn apply(c: &mut DbConnection, ctx: &Ctx, id: &str, command: Command) -> Result<EventRow, ApiError> {
     let (caller, now) = (ctx.caller, ctx.clock.now());
     let action = command.action();
     let row = access::load(c, caller, id)?;
@@ -127,8 +117,8 @@ fn apply(
     }
     let status = Status::from_code(&row.status)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown status {}", row.status)))?;
-    let next = next_status(status, action)
-        .ok_or_else(|| ApiError::conflict("invalid_transition", refusal(action, status)))?;
+    let next =
+        next_status(status, action).ok_or_else(|| ApiError::conflict("invalid_transition", refusal(action, status)))?;
     let (mut changes, entry) = match command {
         Command::Acknowledge(input) => acknowledge(c, caller, &row, input, now)?,
         Command::Forward(input) => forward(c, ctx, &row, input, now)?,
@@ -136,22 +126,13 @@ fn apply(
             let mut e = Errors::default();
             let reason = e.text("reason", &input.reason, TEXT_MAX);
             e.into_result(())?;
-            (
-                DeviationChanges::default(),
-                Entry::new(EventKind::Rejected, Some(caller)).text(Some(reason)),
-            )
+            (DeviationChanges::default(), Entry::new(EventKind::Rejected, Some(caller)).text(Some(reason)))
         }
         Command::Answer(input) => answer(caller, &row, input, now)?,
         Command::Close(input) => {
             let note = note(&input)?;
-            let changes = DeviationChanges {
-                closed_at: Some(Some(now.naive_utc())),
-                ..Default::default()
-            };
-            (
-                changes,
-                Entry::new(EventKind::Closed, Some(caller)).text(note),
-            )
+            let changes = DeviationChanges { closed_at: Some(Some(now.naive_utc())), ..Default::default() };
+            (changes, Entry::new(EventKind::Closed, Some(caller)).text(note))
         }
         Command::Reopen(input) => {
             if !within_reopen_window(&row, now) {
@@ -162,24 +143,15 @@ fn apply(
             }
             let note = note(&input)?;
             let (_, answer_due) = deadlines(ctx.config, now);
-            let changes = DeviationChanges {
-                closed_at: Some(None),
-                answer_due: Some(answer_due),
-                ..Default::default()
-            };
-            (
-                changes,
-                Entry::new(EventKind::Reopened, Some(caller)).text(note),
-            )
+            let changes =
+                DeviationChanges { closed_at: Some(None), answer_due: Some(answer_due), ..Default::default() };
+            (changes, Entry::new(EventKind::Reopened, Some(caller)).text(note))
         }
         Command::Comment(input) => {
             let mut e = Errors::default();
             let text = e.text("text", &input.text, TEXT_MAX);
             e.into_result(())?;
-            (
-                DeviationChanges::default(),
-                Entry::new(EventKind::Commented, Some(caller)).text(Some(text)),
-            )
+            (DeviationChanges::default(), Entry::new(EventKind::Commented, Some(caller)).text(Some(text)))
         }
     };
     changes.status = Some(next.code().to_owned());
@@ -190,7 +162,7 @@ fn apply(
             "Avviket ble endret av noen andre samtidig. Last det inn på nytt og prøv igjen.",
         ));
     }
-    record(c, id, now.naive_utc(), entry.transition(status, next))
+    record(c, ctx.config, id, now.naive_utc(), entry.transition(status, next))
 }
 
 fn note(input: &NoteInput) -> Result<Option<String>, ApiError> {
@@ -218,16 +190,10 @@ fn acknowledge<'a>(
         None => None,
         Some(h) => {
             let user = users::find(c, h).ok().filter(|u| {
-                u.active
-                    && &u.organisation_id == org
-                    && matches!(u.role.as_str(), "handler" | "quality_advisor")
+                u.active && &u.organisation_id == org && matches!(u.role.as_str(), "handler" | "quality_advisor")
             });
             let user = user.ok_or_else(|| {
-                ApiError::field(
-                    "handler_id",
-                    "unknown_handler",
-                    "Saksbehandleren finnes ikke i din organisasjon.",
-                )
+                ApiError::field("handler_id", "unknown_handler", "Saksbehandleren finnes ikke i din organisasjon.")
             })?;
             unit = unit.or(user.unit_id);
             Some(user.id)
@@ -239,12 +205,7 @@ fn acknowledge<'a>(
         acknowledged_at: Some(Some(now.naive_utc())),
         ..Default::default()
     };
-    Ok((
-        changes,
-        Entry::new(EventKind::Acknowledged, Some(caller))
-            .text(note)
-            .target(None, unit),
-    ))
+    Ok((changes, Entry::new(EventKind::Acknowledged, Some(caller)).text(note).target(None, unit)))
 }
 
 fn forward<'a>(
@@ -257,12 +218,8 @@ fn forward<'a>(
     let mut e = Errors::default();
     let reason = e.text("reason", &input.reason, TEXT_MAX);
     e.into_result(())?;
-    let target = routing::recipient(
-        c,
-        input.organisation_id.trim(),
-        &row.reporting_organisation_id,
-        "organisation_id",
-    )?;
+    let target =
+        routing::recipient(c, input.organisation_id.trim(), &row.reporting_organisation_id, "organisation_id")?;
     let given_unit = input.unit_id.as_deref().filter(|u| !u.is_empty());
     if target.id == row.recipient_organisation_id
         && (given_unit.is_none() || given_unit == row.recipient_unit_id.as_deref())
@@ -278,11 +235,7 @@ fn forward<'a>(
     let kind = |k: &str| OrganisationKind::from_code(k).unwrap_or(OrganisationKind::Other);
     let (acknowledge_due, answer_due) = deadlines(ctx.config, now);
     let changes = DeviationChanges {
-        direction: Some(
-            Direction::between(kind(&reporting.kind), kind(&target.kind))
-                .code()
-                .to_owned(),
-        ),
+        direction: Some(Direction::between(kind(&reporting.kind), kind(&target.kind)).code().to_owned()),
         recipient_organisation_id: Some(target.id.clone()),
         recipient_unit_id: Some(unit.clone()),
         handler_id: Some(None),
@@ -292,9 +245,7 @@ fn forward<'a>(
         answer_due: Some(answer_due),
         ..Default::default()
     };
-    let entry = Entry::new(EventKind::Forwarded, Some(ctx.caller))
-        .text(Some(reason))
-        .target(Some(target.id), unit);
+    let entry = Entry::new(EventKind::Forwarded, Some(ctx.caller)).text(Some(reason)).target(Some(target.id), unit);
     Ok((changes, entry))
 }
 
@@ -315,14 +266,9 @@ fn answer<'a>(
         answered_at: Some(Some(at)),
         acknowledged_at: Some(Some(row.acknowledged_at.unwrap_or(at))),
         handler_id: Some(
-            row.handler_id
-                .clone()
-                .or_else(|| (caller.role == Role::Handler).then(|| caller.user_id.clone())),
+            row.handler_id.clone().or_else(|| (caller.role == Role::Handler).then(|| caller.user_id.clone())),
         ),
         ..Default::default()
     };
-    Ok((
-        changes,
-        Entry::new(EventKind::Answered, Some(caller)).text(Some(answer)),
-    ))
+    Ok((changes, Entry::new(EventKind::Answered, Some(caller)).text(Some(answer))))
 }

@@ -85,12 +85,7 @@ impl Errors {
     }
 
     /// Optional free text: blank becomes absent.
-    pub fn optional_text(
-        &mut self,
-        field: &str,
-        value: Option<&str>,
-        max: usize,
-    ) -> Option<String> {
+    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
         let v = value.map(str::trim).filter(|v| !v.is_empty())?;
         self.check_text(field, v, max);
         Some(v.to_owned())
@@ -113,8 +108,7 @@ impl Errors {
     }
 }
 
-pub const NATIONAL_ID_MESSAGE: &str =
-    "Teksten ser ut til å inneholde et fødselsnummer eller D-nummer. \
+pub const NATIONAL_ID_MESSAGE: &str = "Teksten ser ut til å inneholde et fødselsnummer eller D-nummer. \
 Ta det bort: pasientens identitet skal ikke stå i fritekst. Beskriv pasienten uten å identifisere \
 (for eksempel «kvinne i 80-årene»); mottakeren kontakter dere ved behov.";
 
@@ -130,12 +124,7 @@ pub fn parse_when(value: &str) -> Option<(NaiveDate, Option<NaiveDateTime>)> {
         .map(|t| (t.date(), Some(t)))
 }
 
-fn normalise_when(
-    errors: &mut Errors,
-    field: &str,
-    value: &str,
-    today: NaiveDate,
-) -> Option<(NaiveDate, String)> {
+fn normalise_when(errors: &mut Errors, field: &str, value: &str, today: NaiveDate) -> Option<(NaiveDate, String)> {
     match parse_when(value) {
         None => {
             errors.add(
@@ -153,10 +142,7 @@ fn normalise_when(
             errors.add(field, "too_old", "Datoen er for langt tilbake i tid.");
             None
         }
-        Some((date, time)) => Some((
-            date,
-            time.map_or(date.to_string(), |t| t.format("%Y-%m-%dT%H:%M").to_string()),
-        )),
+        Some((date, time)) => Some((date, time.map_or(date.to_string(), |t| t.format("%Y-%m-%dT%H:%M").to_string()))),
     }
 }
 
@@ -166,25 +152,14 @@ impl NewDeviation {
         let mut e = Errors::default();
         let kind = e.code::<DeviationKind>("kind", &self.kind);
         let harm_class = e.code::<HarmClass>("harm_class", &self.harm_class);
-        let harm_level = match (
-            harm_class,
-            self.harm_level.as_deref().filter(|l| !l.is_empty()),
-        ) {
+        let harm_level = match (harm_class, self.harm_level.as_deref().filter(|l| !l.is_empty())) {
             (Some(HarmClass::Harm), None) => {
-                e.add(
-                    "harm_level",
-                    "required",
-                    "Oppgi alvorlighetsgrad når hendelsen førte til skade.",
-                );
+                e.add("harm_level", "required", "Oppgi alvorlighetsgrad når hendelsen førte til skade.");
                 None
             }
             (Some(HarmClass::Harm), Some(level)) => e.code::<HarmLevel>("harm_level", level),
             (_, Some(_)) => {
-                e.add(
-                    "harm_level",
-                    "not_applicable",
-                    "Alvorlighetsgrad oppgis bare når hendelsen førte til skade.",
-                );
+                e.add("harm_level", "not_applicable", "Alvorlighetsgrad oppgis bare når hendelsen førte til skade.");
                 None
             }
             (_, None) => None,
@@ -193,11 +168,7 @@ impl NewDeviation {
             e.add("category", "required", "Velg en kategori.");
         }
         if self.recipient_organisation_id.trim().is_empty() {
-            e.add(
-                "recipient_organisation_id",
-                "required",
-                "Velg hvem avviket gjelder.",
-            );
+            e.add("recipient_organisation_id", "required", "Velg hvem avviket gjelder.");
         }
         let occurred = normalise_when(&mut e, "occurred_at", &self.occurred_at, today);
         let discovered = self
@@ -207,31 +178,16 @@ impl NewDeviation {
             .and_then(|v| normalise_when(&mut e, "discovered_at", v, today));
         if let (Some((o, _)), Some((d, _))) = (&occurred, &discovered) {
             if d < o {
-                e.add(
-                    "discovered_at",
-                    "before_occurred",
-                    "Oppdaget kan ikke være før hendelsen skjedde.",
-                );
+                e.add("discovered_at", "before_occurred", "Oppdaget kan ikke være før hendelsen skjedde.");
             }
         }
         let description = e.text("description", &self.description, DESCRIPTION_MAX);
-        let immediate_actions = e.optional_text(
-            "immediate_actions",
-            self.immediate_actions.as_deref(),
-            TEXT_MAX,
-        );
-        let suggested_improvement = e.optional_text(
-            "suggested_improvement",
-            self.suggested_improvement.as_deref(),
-            TEXT_MAX,
-        );
-        let agreement_reference = e.optional_text(
-            "agreement_reference",
-            self.agreement_reference.as_deref(),
-            REFERENCE_MAX,
-        );
-        let (Some(kind), Some(harm_class), Some((_, occurred_at))) = (kind, harm_class, occurred)
-        else {
+        let immediate_actions = e.optional_text("immediate_actions", self.immediate_actions.as_deref(), TEXT_MAX);
+        let suggested_improvement =
+            e.optional_text("suggested_improvement", self.suggested_improvement.as_deref(), TEXT_MAX);
+        let agreement_reference =
+            e.optional_text("agreement_reference", self.agreement_reference.as_deref(), REFERENCE_MAX);
+        let (Some(kind), Some(harm_class), Some((_, occurred_at))) = (kind, harm_class, occurred) else {
             return Err(ApiError::invalid(e.0));
         };
         let form = Form {
@@ -255,10 +211,7 @@ impl NewDeviation {
 }
 
 pub fn blank_to_none(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -316,45 +269,27 @@ mod tests {
     fn harm_level_only_with_harm() {
         let mut f = form();
         f.harm_class = "harm".into();
-        assert_eq!(
-            fields(f.check(today()).unwrap_err()),
-            [("harm_level".into(), "required".into())]
-        );
+        assert_eq!(fields(f.check(today()).unwrap_err()), [("harm_level".into(), "required".into())]);
         f.harm_level = Some("severe".into());
-        assert_eq!(
-            f.check(today()).unwrap().harm_level,
-            Some(HarmLevel::Severe)
-        );
+        assert_eq!(f.check(today()).unwrap().harm_level, Some(HarmLevel::Severe));
         f.harm_class = "near_miss".into();
-        assert_eq!(
-            fields(f.check(today()).unwrap_err()),
-            [("harm_level".into(), "not_applicable".into())]
-        );
+        assert_eq!(fields(f.check(today()).unwrap_err()), [("harm_level".into(), "not_applicable".into())]);
     }
 
     #[test]
     fn dates_cannot_be_in_the_future_or_out_of_order() {
         let mut f = form();
         f.occurred_at = "2026-11-24".into();
-        assert_eq!(
-            fields(f.check(today()).unwrap_err()),
-            [("occurred_at".into(), "in_future".into())]
-        );
+        assert_eq!(fields(f.check(today()).unwrap_err()), [("occurred_at".into(), "in_future".into())]);
         f.occurred_at = "2026-11-22".into();
         f.discovered_at = Some("2026-11-21".into());
-        assert_eq!(
-            fields(f.check(today()).unwrap_err()),
-            [("discovered_at".into(), "before_occurred".into())]
-        );
+        assert_eq!(fields(f.check(today()).unwrap_err()), [("discovered_at".into(), "before_occurred".into())]);
     }
 
     #[test]
     fn too_long_text_is_refused() {
         let mut f = form();
         f.description = "x".repeat(DESCRIPTION_MAX + 1);
-        assert_eq!(
-            fields(f.check(today()).unwrap_err()),
-            [("description".into(), "too_long".into())]
-        );
+        assert_eq!(fields(f.check(today()).unwrap_err()), [("description".into(), "too_long".into())]);
     }
 }

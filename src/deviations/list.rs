@@ -53,20 +53,13 @@ fn date(e: &mut Errors, field: &str, v: Option<&str>) -> Option<NaiveDate> {
 
 /// Cursors are opaque to clients: hex of "sort value|id".
 fn encode_cursor(value: &str, id: &str) -> String {
-    format!("{value}|{id}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{value}|{id}").bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 fn decode_cursor(cursor: &str) -> Option<(String, String)> {
     let bytes: Option<Vec<u8>> = (0..cursor.len())
         .step_by(2)
-        .map(|i| {
-            cursor
-                .get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
+        .map(|i| cursor.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
         .collect();
     let text = String::from_utf8(bytes?).ok()?;
     let (value, id) = text.split_once('|')?;
@@ -94,54 +87,30 @@ impl ListQuery {
             .map(str::to_owned)
             .collect();
         if statuses.iter().any(|s| Status::from_code(s).is_none()) {
-            e.add(
-                "status",
-                "invalid_value",
-                format!("Må være {}.", Status::allowed()),
-            );
+            e.add("status", "invalid_value", format!("Må være {}.", Status::allowed()));
         }
-        if self
-            .direction
-            .as_deref()
-            .is_some_and(|d| Direction::from_code(d).is_none())
-        {
-            e.add(
-                "direction",
-                "invalid_value",
-                format!("Må være {}.", Direction::allowed()),
-            );
+        if self.direction.as_deref().is_some_and(|d| Direction::from_code(d).is_none()) {
+            e.add("direction", "invalid_value", format!("Må være {}.", Direction::allowed()));
         }
         let sort = match self.sort.as_deref().unwrap_or("newest") {
             "newest" => Sort::Newest,
             "oldest" => Sort::Oldest,
             "deadline" => Sort::Deadline,
             _ => {
-                e.add(
-                    "sort",
-                    "invalid_value",
-                    "Må være newest, oldest eller deadline.",
-                );
+                e.add("sort", "invalid_value", "Må være newest, oldest eller deadline.");
                 Sort::Newest
             }
         };
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            e.add(
-                "limit",
-                "out_of_range",
-                format!("Må være mellom 1 og {MAX_LIMIT}."),
-            );
+            e.add("limit", "out_of_range", format!("Må være mellom 1 og {MAX_LIMIT}."));
         }
         let after = match self.cursor.as_deref() {
             None => None,
             Some(c) => {
                 let decoded = decode_cursor(c);
                 if decoded.is_none() {
-                    e.add(
-                        "cursor",
-                        "invalid_cursor",
-                        "Ugyldig side-markør. Start fra første side.",
-                    );
+                    e.add("cursor", "invalid_cursor", "Ugyldig side-markør. Start fra første side.");
                 }
                 decoded
             }
@@ -160,15 +129,8 @@ impl ListQuery {
             overdue: self.overdue,
             today: oslo_today(now).to_string(),
             from: from.and_then(|d| d.and_hms_opt(0, 0, 0)),
-            to: to
-                .and_then(|d| d.succ_opt())
-                .and_then(|d| d.and_hms_opt(0, 0, 0)),
-            q: self
-                .q
-                .as_deref()
-                .map(str::trim)
-                .filter(|q| !q.is_empty())
-                .map(str::to_owned),
+            to: to.and_then(|d| d.succ_opt()).and_then(|d| d.and_hms_opt(0, 0, 0)),
+            q: self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned),
             search_text: !deidentified(caller),
             sort,
             after,
@@ -185,22 +147,16 @@ pub fn list(
 ) -> Result<DeviationPage, ApiError> {
     let filter = query.filter(caller, now)?;
     let rows = deviations::list(conn, &filter)?;
-    let next_cursor = (rows.len() as i64 == filter.limit)
-        .then(|| rows.last())
-        .flatten()
-        .map(|last| {
-            let value = match filter.sort {
-                Sort::Deadline => last.answer_due.clone(),
-                _ => last.submitted_at.format(CURSOR_TIME_FORMAT).to_string(),
-            };
-            encode_cursor(&value, &last.id)
-        });
+    let next_cursor = (rows.len() as i64 == filter.limit).then(|| rows.last()).flatten().map(|last| {
+        let value = match filter.sort {
+            Sort::Deadline => last.answer_due.clone(),
+            _ => last.submitted_at.format(CURSOR_TIME_FORMAT).to_string(),
+        };
+        encode_cursor(&value, &last.id)
+    });
     let names = Names::for_deviations(conn, &rows)?;
     let hide = deidentified(caller);
-    let items = rows
-        .into_iter()
-        .map(|r| view::deviation(r, &names, caller, hide, now))
-        .collect();
+    let items = rows.into_iter().map(|r| view::deviation(r, &names, caller, hide, now)).collect();
     Ok(DeviationPage { items, next_cursor })
 }
 
@@ -211,10 +167,7 @@ mod tests {
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
         let c = encode_cursor("2026-11-23T10:00:00.123", "01a2-ff");
-        assert_eq!(
-            decode_cursor(&c),
-            Some(("2026-11-23T10:00:00.123".into(), "01a2-ff".into()))
-        );
+        assert_eq!(decode_cursor(&c), Some(("2026-11-23T10:00:00.123".into(), "01a2-ff".into())));
         assert_eq!(decode_cursor("zz"), None);
         assert_eq!(decode_cursor("414"), None);
         assert_eq!(decode_cursor(""), None);

@@ -11,20 +11,11 @@ use crate::domain::Role;
 use crate::error::ApiError;
 
 /// The recipient organisation, which must exist, be active, and not be the sender.
-pub fn recipient(
-    conn: &mut DbConnection,
-    id: &str,
-    sender_id: &str,
-    field: &str,
-) -> Result<OrganisationRow, ApiError> {
+pub fn recipient(conn: &mut DbConnection, id: &str, sender_id: &str, field: &str) -> Result<OrganisationRow, ApiError> {
     let org = match organisations::find(conn, id) {
         Ok(org) if org.active => org,
         Ok(_) | Err(diesel::result::Error::NotFound) => {
-            return Err(ApiError::field(
-                field,
-                "unknown_organisation",
-                "Velg en aktiv organisasjon fra listen.",
-            ))
+            return Err(ApiError::field(field, "unknown_organisation", "Velg en aktiv organisasjon fra listen."))
         }
         Err(e) => return Err(e.into()),
     };
@@ -39,19 +30,12 @@ pub fn recipient(
 }
 
 /// An active unit of `organisation_id`, or a 422 on `field`.
-pub fn unit_of(
-    conn: &mut DbConnection,
-    unit_id: &str,
-    organisation_id: &str,
-    field: &str,
-) -> Result<String, ApiError> {
+pub fn unit_of(conn: &mut DbConnection, unit_id: &str, organisation_id: &str, field: &str) -> Result<String, ApiError> {
     match units::find(conn, unit_id) {
         Ok(u) if u.organisation_id == organisation_id && u.active => Ok(u.id),
-        Ok(_) | Err(diesel::result::Error::NotFound) => Err(ApiError::field(
-            field,
-            "unknown_unit",
-            "Enheten finnes ikke i den valgte organisasjonen.",
-        )),
+        Ok(_) | Err(diesel::result::Error::NotFound) => {
+            Err(ApiError::field(field, "unknown_unit", "Enheten finnes ikke i den valgte organisasjonen."))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -91,32 +75,18 @@ fn may_manage(caller: &Caller, organisation_id: &str) -> Result<(), ApiError> {
     match caller.role {
         Role::Admin => Ok(()),
         Role::QualityAdvisor if caller.organisation_id == organisation_id => Ok(()),
-        _ => Err(ApiError::forbidden(
-            "Bare administrator eller organisasjonens kvalitetsrådgiver kan endre rutingen.",
-        )),
+        _ => Err(ApiError::forbidden("Bare administrator eller organisasjonens kvalitetsrådgiver kan endre rutingen.")),
     }
 }
 
-pub fn get(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    organisation_id: &str,
-) -> Result<RoutingTable, ApiError> {
+pub fn get(conn: &mut DbConnection, caller: &Caller, organisation_id: &str) -> Result<RoutingTable, ApiError> {
     may_manage(caller, organisation_id)?;
     organisations::find(conn, organisation_id)?;
     let rows = rules::for_organisation(conn, organisation_id)?;
-    let (defaults, rules): (Vec<_>, Vec<_>) = rows
-        .into_iter()
-        .partition(|r| r.category == DEFAULT_CATEGORY);
+    let (defaults, rules): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.category == DEFAULT_CATEGORY);
     Ok(RoutingTable {
         default_unit_id: defaults.into_iter().next().map(|r| r.unit_id),
-        rules: rules
-            .into_iter()
-            .map(|r| Rule {
-                category: r.category,
-                unit_id: r.unit_id,
-            })
-            .collect(),
+        rules: rules.into_iter().map(|r| Rule { category: r.category, unit_id: r.unit_id }).collect(),
     })
 }
 
@@ -142,11 +112,7 @@ pub fn replace(
         }
         for (i, rule) in table.rules.iter().enumerate() {
             if !categories::is_active(c, &rule.category)? {
-                return Err(ApiError::field(
-                    &format!("rules[{i}].category"),
-                    "unknown_category",
-                    "Ukjent kategori.",
-                ));
+                return Err(ApiError::field(&format!("rules[{i}].category"), "unknown_category", "Ukjent kategori."));
             }
             if rows.iter().any(|r| r.category == rule.category) {
                 return Err(ApiError::field(
@@ -155,12 +121,7 @@ pub fn replace(
                     "Kategorien har allerede en regel.",
                 ));
             }
-            let unit_id = unit_of(
-                c,
-                &rule.unit_id,
-                organisation_id,
-                &format!("rules[{i}].unit_id"),
-            )?;
+            let unit_id = unit_of(c, &rule.unit_id, organisation_id, &format!("rules[{i}].unit_id"))?;
             rows.push(RuleRow {
                 organisation_id: organisation_id.into(),
                 category: rule.category.clone(),

@@ -115,28 +115,14 @@ fn insert(
         "recipient_organisation_id",
     )?;
     if !categories::is_active(conn, &form.category)? {
-        return Err(ApiError::field(
-            "category",
-            "unknown_category",
-            "Velg en av kategoriene i listen.",
-        ));
+        return Err(ApiError::field("category", "unknown_category", "Velg en av kategoriene i listen."));
     }
     let reporting_unit_id = match &form.reporting_unit_id {
-        Some(unit) => Some(routing::unit_of(
-            conn,
-            unit,
-            &caller.organisation_id,
-            "reporting_unit_id",
-        )?),
+        Some(unit) => Some(routing::unit_of(conn, unit, &caller.organisation_id, "reporting_unit_id")?),
         None => caller.unit_id.clone(),
     };
-    let recipient_unit_id = routing::unit_for(
-        conn,
-        &recipient.id,
-        form.recipient_unit_id.as_deref(),
-        &form.category,
-        "recipient_unit_id",
-    )?;
+    let recipient_unit_id =
+        routing::unit_for(conn, &recipient.id, form.recipient_unit_id.as_deref(), &form.category, "recipient_unit_id")?;
     let kind = |k: &str| OrganisationKind::from_code(k).unwrap_or(OrganisationKind::Other);
     let direction = Direction::between(kind(&reporting_org.kind), kind(&recipient.kind));
     let (acknowledge_due, answer_due) = deadlines(config, now);
@@ -175,9 +161,8 @@ fn insert(
         updated_at: at,
     };
     deviations::insert(conn, &row)?;
-    let mut entry = Entry::new(EventKind::Submitted, Some(caller))
-        .target(Some(recipient.id), recipient_unit_id);
+    let mut entry = Entry::new(EventKind::Submitted, Some(caller)).target(Some(recipient.id), recipient_unit_id);
     entry.to = Some(Status::Submitted);
-    record(conn, &row.id, at, entry)?;
+    record(conn, config, &row.id, at, entry)?;
     Ok(row.id)
 }

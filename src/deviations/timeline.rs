@@ -4,11 +4,13 @@
 use chrono::NaiveDateTime;
 
 use crate::auth::Caller;
+use crate::config::Config;
 use crate::db::events::{self, EventRow};
 use crate::db::DbConnection;
 use crate::directory::new_id;
 use crate::domain::{Code, EventKind, Status};
 use crate::error::ApiError;
+use crate::mail;
 
 /// One entry: who (None = the system) did what, with optional text and routing target.
 pub struct Entry<'a> {
@@ -23,15 +25,7 @@ pub struct Entry<'a> {
 
 impl<'a> Entry<'a> {
     pub fn new(kind: EventKind, actor: Option<&'a Caller>) -> Self {
-        Entry {
-            kind,
-            actor,
-            from: None,
-            to: None,
-            text: None,
-            organisation_id: None,
-            unit_id: None,
-        }
+        Entry { kind, actor, from: None, to: None, text: None, organisation_id: None, unit_id: None }
     }
 
     pub fn transition(mut self, from: Status, to: Status) -> Self {
@@ -52,8 +46,10 @@ impl<'a> Entry<'a> {
     }
 }
 
+/// Appends the event and queues the mail it warrants, in the caller's transaction.
 pub fn record(
     conn: &mut DbConnection,
+    config: &Config,
     deviation_id: &str,
     at: NaiveDateTime,
     entry: Entry,
@@ -73,5 +69,6 @@ pub fn record(
         unit_id: entry.unit_id,
     };
     events::insert(conn, &row)?;
+    mail::outbox::for_event(conn, config, &row)?;
     Ok(row)
 }

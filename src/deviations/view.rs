@@ -102,38 +102,23 @@ impl Names {
     ) -> Result<Self, ApiError> {
         let collect = |ids: BTreeSet<&String>| ids.into_iter().cloned().collect::<Vec<_>>();
         Ok(Names {
-            orgs: organisations::names(conn, &collect(org_ids.into_iter().collect()))?
-                .into_iter()
-                .collect(),
-            units: units::names(conn, &collect(unit_ids.into_iter().collect()))?
-                .into_iter()
-                .collect(),
-            users: users::names(conn, &collect(user_ids.into_iter().collect()))?
-                .into_iter()
-                .collect(),
+            orgs: organisations::names(conn, &collect(org_ids.into_iter().collect()))?.into_iter().collect(),
+            units: units::names(conn, &collect(unit_ids.into_iter().collect()))?.into_iter().collect(),
+            users: users::names(conn, &collect(user_ids.into_iter().collect()))?.into_iter().collect(),
         })
     }
 
-    pub fn for_deviations(
-        conn: &mut DbConnection,
-        rows: &[DeviationRow],
-    ) -> Result<Self, ApiError> {
+    pub fn for_deviations(conn: &mut DbConnection, rows: &[DeviationRow]) -> Result<Self, ApiError> {
         Self::load(
             conn,
-            rows.iter()
-                .flat_map(|r| [&r.reporting_organisation_id, &r.recipient_organisation_id]),
-            rows.iter()
-                .flat_map(|r| r.reporting_unit_id.iter().chain(r.recipient_unit_id.iter())),
-            rows.iter()
-                .flat_map(|r| std::iter::once(&r.reporter_id).chain(r.handler_id.iter())),
+            rows.iter().flat_map(|r| [&r.reporting_organisation_id, &r.recipient_organisation_id]),
+            rows.iter().flat_map(|r| r.reporting_unit_id.iter().chain(r.recipient_unit_id.iter())),
+            rows.iter().flat_map(|r| std::iter::once(&r.reporter_id).chain(r.handler_id.iter())),
         )
     }
 
     fn get(map: &HashMap<String, String>, id: &str) -> Ref {
-        Ref {
-            id: id.to_owned(),
-            name: map.get(id).cloned().unwrap_or_default(),
-        }
+        Ref { id: id.to_owned(), name: map.get(id).cloned().unwrap_or_default() }
     }
 
     pub fn org(&self, id: &str) -> Ref {
@@ -161,8 +146,7 @@ pub fn is_overdue(row: &DeviationRow, now: DateTime<Utc>) -> bool {
 
 /// Whether the reporter may still reopen: within the window after the answer.
 pub fn within_reopen_window(row: &DeviationRow, now: DateTime<Utc>) -> bool {
-    row.answered_at
-        .is_some_and(|a| now.naive_utc() - a <= chrono::Duration::days(REOPEN_WINDOW_DAYS))
+    row.answered_at.is_some_and(|a| now.naive_utc() - a <= chrono::Duration::days(REOPEN_WINDOW_DAYS))
 }
 
 pub fn allowed_actions(caller: &Caller, row: &DeviationRow, now: DateTime<Utc>) -> Vec<String> {
@@ -177,13 +161,7 @@ pub fn allowed_actions(caller: &Caller, row: &DeviationRow, now: DateTime<Utc>) 
         .collect()
 }
 
-pub fn deviation(
-    row: DeviationRow,
-    names: &Names,
-    caller: &Caller,
-    deidentify: bool,
-    now: DateTime<Utc>,
-) -> Deviation {
+pub fn deviation(row: DeviationRow, names: &Names, caller: &Caller, deidentify: bool, now: DateTime<Utc>) -> Deviation {
     let overdue = is_overdue(&row, now);
     let allowed_actions = allowed_actions(caller, &row, now);
     let hide = |v: Option<String>| if deidentify { None } else { v };
@@ -192,21 +170,9 @@ pub fn deviation(
         reporting_unit: names.unit(row.reporting_unit_id.as_ref()),
         recipient_organisation: names.org(&row.recipient_organisation_id),
         recipient_unit: names.unit(row.recipient_unit_id.as_ref()),
-        reporter: if deidentify {
-            None
-        } else {
-            names.user(Some(&row.reporter_id))
-        },
-        handler: if deidentify {
-            None
-        } else {
-            names.user(row.handler_id.as_ref())
-        },
-        occurred_at: if deidentify {
-            row.occurred_at.chars().take(10).collect()
-        } else {
-            row.occurred_at
-        },
+        reporter: if deidentify { None } else { names.user(Some(&row.reporter_id)) },
+        handler: if deidentify { None } else { names.user(row.handler_id.as_ref()) },
+        occurred_at: if deidentify { row.occurred_at.chars().take(10).collect() } else { row.occurred_at },
         discovered_at: if deidentify { None } else { row.discovered_at },
         description: hide(Some(row.description)),
         immediate_actions: hide(row.immediate_actions),
@@ -228,28 +194,17 @@ pub fn deviation(
         acknowledged_at: row.acknowledged_at.map(utc),
         answered_at: row.answered_at.map(utc),
         closed_at: row.closed_at.map(utc),
-        deadlines: Deadlines {
-            acknowledge_by: row.acknowledge_due,
-            answer_by: row.answer_due,
-        },
+        deadlines: Deadlines { acknowledge_by: row.acknowledge_due, answer_by: row.answer_due },
         overdue,
         deidentified: deidentify,
         allowed_actions,
     }
 }
 
-pub fn events(
-    conn: &mut DbConnection,
-    rows: Vec<EventRow>,
-    deidentify: bool,
-) -> Result<Vec<Event>, ApiError> {
+pub fn events(conn: &mut DbConnection, rows: Vec<EventRow>, deidentify: bool) -> Result<Vec<Event>, ApiError> {
     let names = Names::load(
         conn,
-        rows.iter().flat_map(|e| {
-            e.actor_organisation_id
-                .iter()
-                .chain(e.organisation_id.iter())
-        }),
+        rows.iter().flat_map(|e| e.actor_organisation_id.iter().chain(e.organisation_id.iter())),
         rows.iter().flat_map(|e| e.unit_id.iter()),
         rows.iter().flat_map(|e| e.actor_id.iter()),
     )?;
@@ -259,11 +214,7 @@ pub fn events(
             seq: e.seq,
             at: utc(e.at),
             kind: e.kind,
-            actor: if deidentify {
-                None
-            } else {
-                names.user(e.actor_id.as_ref())
-            },
+            actor: if deidentify { None } else { names.user(e.actor_id.as_ref()) },
             actor_organisation: e.actor_organisation_id.map(|o| names.org(&o)),
             from_status: e.from_status,
             to_status: e.to_status,

@@ -33,13 +33,7 @@ pub struct Unit {
 
 impl From<UnitRow> for Unit {
     fn from(u: UnitRow) -> Self {
-        Unit {
-            id: u.id,
-            organisation_id: u.organisation_id,
-            name: u.name,
-            mailbox: u.mailbox,
-            active: u.active,
-        }
+        Unit { id: u.id, organisation_id: u.organisation_id, name: u.name, mailbox: u.mailbox, active: u.active }
     }
 }
 
@@ -85,13 +79,8 @@ pub struct UnitPatch {
 }
 
 fn parse_kind(kind: &str) -> Result<OrganisationKind, ApiError> {
-    OrganisationKind::from_code(kind).ok_or_else(|| {
-        ApiError::field(
-            "kind",
-            "invalid_value",
-            format!("Må være {}.", OrganisationKind::allowed()),
-        )
-    })
+    OrganisationKind::from_code(kind)
+        .ok_or_else(|| ApiError::field("kind", "invalid_value", format!("Må være {}.", OrganisationKind::allowed())))
 }
 
 pub fn list(
@@ -108,8 +97,7 @@ pub fn list(
     Ok(rows
         .into_iter()
         .map(|o| {
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                all_units.drain(..).partition(|u| u.organisation_id == o.id);
+            let (mine, rest): (Vec<_>, Vec<_>) = all_units.drain(..).partition(|u| u.organisation_id == o.id);
             all_units = rest;
             with_units(o, mine)
         })
@@ -137,8 +125,8 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Organisation, ApiError> 
 pub fn create(conn: &mut DbConnection, new: NewOrganisation) -> Result<Organisation, ApiError> {
     new.validate()?;
     let kind = parse_kind(&new.kind)?;
-    let org_number = OrgNumber::parse(&new.org_number)
-        .map_err(|m| ApiError::field("org_number", "invalid_org_number", m))?;
+    let org_number =
+        OrgNumber::parse(&new.org_number).map_err(|m| ApiError::field("org_number", "invalid_org_number", m))?;
     let now = now();
     let row = OrganisationRow {
         id: new_id(),
@@ -163,24 +151,11 @@ pub fn create(conn: &mut DbConnection, new: NewOrganisation) -> Result<Organisat
     Ok(with_units(row, Vec::new()))
 }
 
-pub fn update(
-    conn: &mut DbConnection,
-    id: &str,
-    patch: OrganisationPatch,
-) -> Result<Organisation, ApiError> {
+pub fn update(conn: &mut DbConnection, id: &str, patch: OrganisationPatch) -> Result<Organisation, ApiError> {
     patch.validate()?;
     let changes = OrganisationChanges {
-        name: patch
-            .name
-            .as_deref()
-            .map(|n| required_text("name", n))
-            .transpose()?,
-        kind: patch
-            .kind
-            .as_deref()
-            .map(parse_kind)
-            .transpose()?
-            .map(|k| k.code().to_owned()),
+        name: patch.name.as_deref().map(|n| required_text("name", n)).transpose()?,
+        kind: patch.kind.as_deref().map(parse_kind).transpose()?.map(|k| k.code().to_owned()),
         mailbox: patch.mailbox.map(|m| m.trim().to_owned()),
         active: patch.active,
         updated_at: Some(now()),
@@ -189,11 +164,7 @@ pub fn update(
     get(conn, id)
 }
 
-pub fn create_unit(
-    conn: &mut DbConnection,
-    organisation_id: &str,
-    new: NewUnit,
-) -> Result<Unit, ApiError> {
+pub fn create_unit(conn: &mut DbConnection, organisation_id: &str, new: NewUnit) -> Result<Unit, ApiError> {
     new.validate()?;
     let now = now();
     let row = UnitRow {
@@ -206,8 +177,7 @@ pub fn create_unit(
         updated_at: now,
     };
     conn.transaction(|conn| {
-        orgs::find(conn, organisation_id)
-            .map_err(|e| not_found_as("Organisasjonen finnes ikke.", e))?;
+        orgs::find(conn, organisation_id).map_err(|e| not_found_as("Organisasjonen finnes ikke.", e))?;
         if units::name_taken(conn, organisation_id, &row.name)? {
             return Err(ApiError::conflict(
                 "unit_name_taken",
@@ -224,19 +194,11 @@ pub fn update_unit(conn: &mut DbConnection, id: &str, patch: UnitPatch) -> Resul
     patch.validate()?;
     if let Some(Some(m)) = &patch.mailbox {
         if !validator::ValidateEmail::validate_email(m) {
-            return Err(ApiError::field(
-                "mailbox",
-                "email",
-                "Må være en gyldig e-postadresse.",
-            ));
+            return Err(ApiError::field("mailbox", "email", "Må være en gyldig e-postadresse."));
         }
     }
     let changes = UnitChanges {
-        name: patch
-            .name
-            .as_deref()
-            .map(|n| required_text("name", n))
-            .transpose()?,
+        name: patch.name.as_deref().map(|n| required_text("name", n)).transpose()?,
         mailbox: patch.mailbox.map(|m| m.map(|m| m.trim().to_owned())),
         active: patch.active,
         updated_at: Some(now()),

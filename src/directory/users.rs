@@ -65,40 +65,26 @@ pub struct UserPatch {
 }
 
 fn parse_role(role: &str) -> Result<Role, ApiError> {
-    Role::from_code(role).ok_or_else(|| {
-        ApiError::field(
-            "role",
-            "invalid_value",
-            format!("Må være {}.", Role::allowed()),
-        )
-    })
+    Role::from_code(role)
+        .ok_or_else(|| ApiError::field("role", "invalid_value", format!("Må være {}.", Role::allowed())))
 }
 
 /// A unit, when given, must belong to the user's organisation.
-fn check_unit(
-    conn: &mut DbConnection,
-    organisation_id: &str,
-    unit_id: Option<&str>,
-) -> Result<(), ApiError> {
+fn check_unit(conn: &mut DbConnection, organisation_id: &str, unit_id: Option<&str>) -> Result<(), ApiError> {
     let Some(unit_id) = unit_id else {
         return Ok(());
     };
     match units::find(conn, unit_id) {
         Ok(u) if u.organisation_id == organisation_id => Ok(()),
-        Ok(_) | Err(diesel::result::Error::NotFound) => Err(ApiError::field(
-            "unit_id",
-            "unknown_unit",
-            "Enheten finnes ikke i brukerens organisasjon.",
-        )),
+        Ok(_) | Err(diesel::result::Error::NotFound) => {
+            Err(ApiError::field("unit_id", "unknown_unit", "Enheten finnes ikke i brukerens organisasjon."))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 fn hash(password: Option<&str>) -> Result<Option<String>, ApiError> {
-    password
-        .map(password::hash)
-        .transpose()
-        .map_err(ApiError::internal)
+    password.map(password::hash).transpose().map_err(ApiError::internal)
 }
 
 pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
@@ -119,19 +105,14 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
     };
     conn.transaction(|conn| {
         orgs::find(conn, &row.organisation_id).map_err(|e| match e {
-            diesel::result::Error::NotFound => ApiError::field(
-                "organisation_id",
-                "unknown_organisation",
-                "Organisasjonen finnes ikke.",
-            ),
+            diesel::result::Error::NotFound => {
+                ApiError::field("organisation_id", "unknown_organisation", "Organisasjonen finnes ikke.")
+            }
             other => other.into(),
         })?;
         check_unit(conn, &row.organisation_id, row.unit_id.as_deref())?;
         if users::find_by_email(conn, &row.email)?.is_some() {
-            return Err(ApiError::conflict(
-                "email_taken",
-                "Det finnes allerede en bruker med denne e-postadressen.",
-            ));
+            return Err(ApiError::conflict("email_taken", "Det finnes allerede en bruker med denne e-postadressen."));
         }
         users::insert(conn, &row)?;
         Ok(())
@@ -149,11 +130,7 @@ pub fn update(conn: &mut DbConnection, id: &str, patch: UserPatch) -> Result<Use
             check_unit(conn, &user.organisation_id, unit.as_deref())?;
         }
         let changes = UserChanges {
-            name: patch
-                .name
-                .as_deref()
-                .map(|n| required_text("name", n))
-                .transpose()?,
+            name: patch.name.as_deref().map(|n| required_text("name", n)).transpose()?,
             unit_id: patch.unit_id.clone(),
             role: role.map(|r| r.code().to_owned()),
             password_hash: password_hash.map(Some),
@@ -166,24 +143,15 @@ pub fn update(conn: &mut DbConnection, id: &str, patch: UserPatch) -> Result<Use
 }
 
 pub fn list(conn: &mut DbConnection, organisation_id: Option<&str>) -> Result<Vec<User>, ApiError> {
-    Ok(users::list(conn, organisation_id)?
-        .into_iter()
-        .map(User::from)
-        .collect())
+    Ok(users::list(conn, organisation_id)?.into_iter().map(User::from).collect())
 }
 
 /// For `POST /auth/token`: the active user with this e-mail and password, or one answer for every
 /// kind of failure so the endpoint does not reveal which addresses exist.
 pub fn authenticate(user: Option<UserRow>, given_password: &str) -> Result<UserRow, ApiError> {
-    let ok = password::verify(
-        given_password,
-        user.as_ref().and_then(|u| u.password_hash.as_deref()),
-    );
+    let ok = password::verify(given_password, user.as_ref().and_then(|u| u.password_hash.as_deref()));
     match user {
         Some(u) if ok && u.active => Ok(u),
-        _ => Err(ApiError::unauthorized(
-            "invalid_credentials",
-            "Feil e-postadresse eller passord.",
-        )),
+        _ => Err(ApiError::unauthorized("invalid_credentials", "Feil e-postadresse eller passord.")),
     }
 }

@@ -31,17 +31,12 @@ pub fn public_holidays(year: i32) -> Vec<NaiveDate> {
     fixed
         .iter()
         .filter_map(|(m, d)| NaiveDate::from_ymd_opt(year, *m, *d))
-        .chain(
-            movable
-                .iter()
-                .map(|offset| easter + Duration::days(*offset)),
-        )
+        .chain(movable.iter().map(|offset| easter + Duration::days(*offset)))
         .collect()
 }
 
 pub fn is_working_day(date: NaiveDate) -> bool {
-    !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
-        && !public_holidays(date.year()).contains(&date)
+    !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !public_holidays(date.year()).contains(&date)
 }
 
 /// The `n`th working day after `from` (the day itself does not count, whatever it is).
@@ -131,10 +126,7 @@ mod tests {
     fn fifteen_working_days_across_christmas_and_new_year() {
         // Mon 21 Dec 2026: 22, 23, 24, 28, 29, 30, 31 Dec, 4, 5, 6, 7, 8, 11, 12, 13 Jan.
         assert_eq!(add_working_days(d(2026, 12, 21), 15), d(2027, 1, 13));
-        assert!(
-            is_working_day(d(2026, 12, 24)),
-            "julaften is not a public holiday"
-        );
+        assert!(is_working_day(d(2026, 12, 24)), "julaften is not a public holiday");
     }
 
     #[test]

@@ -7,11 +7,7 @@ pub trait Code: Sized + Copy + PartialEq + 'static {
     const ALL: &'static [(Self, &'static str)];
 
     fn code(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(v, _)| *v == self)
-            .map(|(_, c)| *c)
-            .unwrap_or_default()
+        Self::ALL.iter().find(|(v, _)| *v == self).map(|(_, c)| *c).unwrap_or_default()
     }
 
     fn from_code(code: &str) -> Option<Self> {
@@ -132,27 +128,15 @@ mod tests {
     #[test]
     fn direction_follows_the_organisation_kinds() {
         use OrganisationKind::*;
-        assert_eq!(
-            Direction::between(Municipality, Hospital).code(),
-            "municipality_to_hospital"
-        );
-        assert_eq!(
-            Direction::between(Hospital, Municipality).code(),
-            "hospital_to_municipality"
-        );
+        assert_eq!(Direction::between(Municipality, Hospital).code(), "municipality_to_hospital");
+        assert_eq!(Direction::between(Hospital, Municipality).code(), "hospital_to_municipality");
         assert_eq!(Direction::between(Other, Hospital), Direction::Other);
-        assert_eq!(
-            serde_json::to_value(Status::InProgress).unwrap(),
-            "in_progress"
-        );
+        assert_eq!(serde_json::to_value(Status::InProgress).unwrap(), "in_progress");
         assert_eq!(HarmClass::from_code("near_miss"), Some(HarmClass::NearMiss));
     }
 
     #[test]
     fn lists_allowed_values_in_norwegian() {
-        assert_eq!(
-            OrganisationKind::allowed(),
-            "municipality, hospital eller other"
-        );
+        assert_eq!(OrganisationKind::allowed(), "municipality, hospital eller other");
     }
 }

@@ -48,15 +48,9 @@ pub fn permitted(action: Action, side: Side, role: Role) -> bool {
     use Action as A;
     use Role as R;
     match (action, side) {
-        (A::Acknowledge | A::Forward | A::Reject, Side::Recipient { .. }) => {
-            role == R::QualityAdvisor
-        }
-        (A::Answer, Side::Recipient { own_case }) => {
-            role == R::QualityAdvisor || (role == R::Handler && own_case)
-        }
-        (A::Close | A::Reopen, Side::Reporting { own_case }) => {
-            own_case || role == R::QualityAdvisor
-        }
+        (A::Acknowledge | A::Forward | A::Reject, Side::Recipient { .. }) => role == R::QualityAdvisor,
+        (A::Answer, Side::Recipient { own_case }) => role == R::QualityAdvisor || (role == R::Handler && own_case),
+        (A::Close | A::Reopen, Side::Reporting { own_case }) => own_case || role == R::QualityAdvisor,
         (A::Comment, _) => matches!(role, R::Reporter | R::Handler | R::QualityAdvisor),
         _ => false,
     }
@@ -73,10 +67,7 @@ pub fn refusal(action: Action, status: Status) -> String {
         Action::Reopen => "gjenåpnes",
         Action::Comment => "kommenteres",
     };
-    format!(
-        "Avviket kan ikke {what} når status er «{}».",
-        status_label(status)
-    )
+    format!("Avviket kan ikke {what} når status er «{}».", status_label(status))
 }
 
 pub fn status_label(status: Status) -> &'static str {
@@ -112,56 +103,28 @@ mod tests {
 
     #[test]
     fn reopen_and_forward() {
-        assert_eq!(
-            next_status(Status::Answered, Action::Reopen),
-            Some(Status::InProgress)
-        );
-        assert_eq!(
-            next_status(Status::Closed, Action::Reopen),
-            Some(Status::InProgress)
-        );
-        assert_eq!(
-            next_status(Status::InProgress, Action::Forward),
-            Some(Status::Submitted)
-        );
+        assert_eq!(next_status(Status::Answered, Action::Reopen), Some(Status::InProgress));
+        assert_eq!(next_status(Status::Closed, Action::Reopen), Some(Status::InProgress));
+        assert_eq!(next_status(Status::InProgress, Action::Forward), Some(Status::Submitted));
     }
 
     #[test]
     fn roles_and_sides() {
         let recipient = Side::Recipient { own_case: false };
         let reporting = Side::Reporting { own_case: true };
-        assert!(permitted(
-            Action::Acknowledge,
-            recipient,
-            Role::QualityAdvisor
-        ));
+        assert!(permitted(Action::Acknowledge, recipient, Role::QualityAdvisor));
         assert!(!permitted(Action::Acknowledge, recipient, Role::Handler));
-        assert!(!permitted(
-            Action::Acknowledge,
-            reporting,
-            Role::QualityAdvisor
-        ));
+        assert!(!permitted(Action::Acknowledge, reporting, Role::QualityAdvisor));
         assert!(!permitted(Action::Answer, recipient, Role::Handler));
-        assert!(permitted(
-            Action::Answer,
-            Side::Recipient { own_case: true },
-            Role::Handler
-        ));
+        assert!(permitted(Action::Answer, Side::Recipient { own_case: true }, Role::Handler));
         assert!(permitted(Action::Close, reporting, Role::Reporter));
-        assert!(!permitted(
-            Action::Close,
-            Side::Reporting { own_case: false },
-            Role::Reporter
-        ));
+        assert!(!permitted(Action::Close, Side::Reporting { own_case: false }, Role::Reporter));
         assert!(!permitted(Action::Comment, reporting, Role::Analyst));
         assert!(!permitted(Action::Reject, recipient, Role::Admin));
     }
 
     #[test]
     fn refusal_names_the_status() {
-        assert_eq!(
-            refusal(Action::Answer, Status::Closed),
-            "Avviket kan ikke besvares når status er «lukket»."
-        );
+        assert_eq!(refusal(Action::Answer, Status::Closed), "Avviket kan ikke besvares når status er «lukket».");
     }
 }

@@ -6,7 +6,5 @@ pub mod lifecycle;
 pub mod national_id;
 pub mod org_number;
 
-pub use codes::{
-    Code, DeviationKind, Direction, EventKind, HarmClass, HarmLevel, OrganisationKind, Role, Status,
-};
+pub use codes::{Code, DeviationKind, Direction, EventKind, HarmClass, HarmLevel, OrganisationKind, Role, Status};
 pub use org_number::OrgNumber;

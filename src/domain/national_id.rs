@@ -16,12 +16,8 @@ pub fn is_national_id(digits: &[u32]) -> bool {
     let day = digits[0] * 10 + digits[1];
     let month = digits[2] * 10 + digits[3];
     let day_ok = (1..=31).contains(&day) || (41..=71).contains(&day);
-    let month_ok =
-        (1..=12).contains(&month) || (41..=52).contains(&month) || (81..=92).contains(&month);
-    day_ok
-        && month_ok
-        && check(&digits[..9], &K1) == Some(digits[9])
-        && check(&digits[..10], &K2) == Some(digits[10])
+    let month_ok = (1..=12).contains(&month) || (41..=52).contains(&month) || (81..=92).contains(&month);
+    day_ok && month_ok && check(&digits[..9], &K1) == Some(digits[9]) && check(&digits[..10], &K2) == Some(digits[10])
 }
 
 fn check(digits: &[u32], weights: &[u32]) -> Option<u32> {
@@ -85,10 +81,7 @@ mod tests {
 
     /// Builds a valid number from nine leading digits by computing both check digits.
     fn valid(first_nine: &str) -> String {
-        let mut d: Vec<u32> = first_nine
-            .chars()
-            .map(|c| c.to_digit(10).unwrap())
-            .collect();
+        let mut d: Vec<u32> = first_nine.chars().map(|c| c.to_digit(10).unwrap()).collect();
         let k1 = check(&d, &K1).expect("k1");
         d.push(k1);
         let k2 = check(&d, &K2).expect("k2");
@@ -116,9 +109,7 @@ mod tests {
     fn known_valid_numbers_are_found() {
         let fnr = some_fnr("010170");
         assert!(contains_national_id(&fnr));
-        assert!(contains_national_id(&format!(
-            "Pasient {fnr} kom hjem uten epikrise"
-        )));
+        assert!(contains_national_id(&format!("Pasient {fnr} kom hjem uten epikrise")));
         assert!(contains_national_id(&format!("fnr:{fnr}.")));
     }
 
@@ -152,11 +143,8 @@ mod tests {
         let wrong = format!("{}{}", &f[..10], (last + 1) % 10);
         assert!(!contains_national_id(&wrong));
         let mut first_check_wrong: Vec<char> = f.chars().collect();
-        first_check_wrong[9] =
-            char::from_digit((first_check_wrong[9].to_digit(10).unwrap() + 1) % 10, 10).unwrap();
-        assert!(!contains_national_id(
-            &first_check_wrong.iter().collect::<String>()
-        ));
+        first_check_wrong[9] = char::from_digit((first_check_wrong[9].to_digit(10).unwrap() + 1) % 10, 10).unwrap();
+        assert!(!contains_national_id(&first_check_wrong.iter().collect::<String>()));
     }
 
     #[test]

@@ -17,18 +17,13 @@ impl OrgNumber {
         let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
         match check_digit(&d[..8]) {
             Some(c) if c == d[8] => Ok(OrgNumber(digits)),
-            _ => Err(
-                "Organisasjonsnummeret har feil kontrollsiffer. Sjekk at det er skrevet riktig.",
-            ),
+            _ => Err("Organisasjonsnummeret har feil kontrollsiffer. Sjekk at det er skrevet riktig."),
         }
     }
 
     /// Completes eight digits with their check digit, or `None` where no valid number exists.
     pub fn complete(first_eight: &str) -> Option<Self> {
-        let d: Vec<u32> = first_eight
-            .chars()
-            .map(|c| c.to_digit(10))
-            .collect::<Option<_>>()?;
+        let d: Vec<u32> = first_eight.chars().map(|c| c.to_digit(10)).collect::<Option<_>>()?;
         if d.len() != 8 {
             return None;
         }
@@ -66,22 +61,12 @@ mod tests {
         for n in ["974760673", "984851006", "974 760 673"] {
             assert!(OrgNumber::parse(n).is_ok(), "{n}");
         }
-        assert_eq!(
-            OrgNumber::parse("974 760 673").unwrap().as_str(),
-            "974760673"
-        );
+        assert_eq!(OrgNumber::parse("974 760 673").unwrap().as_str(), "974760673");
     }
 
     #[test]
     fn refuses_wrong_check_digit_length_and_letters() {
-        for n in [
-            "974760674",
-            "97476067",
-            "9747606730",
-            "97476067a",
-            "",
-            "974-760-673",
-        ] {
+        for n in ["974760674", "97476067", "9747606730", "97476067a", "", "974-760-673"] {
             assert!(OrgNumber::parse(n).is_err(), "{n}");
         }
     }

@@ -12,15 +12,8 @@ fn migrate_with(database_url: &str) -> (bool, String) {
         .output()
         .unwrap();
     // No SQLite file may appear by accident.
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        0,
-        "files were created for {database_url}"
-    );
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "files were created for {database_url}");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]

@@ -14,8 +14,7 @@ pub static SPEC: LazyLock<Value> = LazyLock::new(|| {
     serde_norway::from_str(yaml).expect("openapi.yaml parses")
 });
 
-static VALIDATORS: LazyLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> =
-    LazyLock::new(Default::default);
+static VALIDATORS: LazyLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> = LazyLock::new(Default::default);
 
 fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
@@ -30,11 +29,7 @@ pub fn template_for(path: &str) -> Option<String> {
         .keys()
         .filter(|t| {
             let ts: Vec<&str> = t.split('/').collect();
-            ts.len() == segments.len()
-                && ts
-                    .iter()
-                    .zip(&segments)
-                    .all(|(t, s)| t.starts_with('{') || t == s)
+            ts.len() == segments.len() && ts.iter().zip(&segments).all(|(t, s)| t.starts_with('{') || t == s)
         })
         .collect();
     candidates.sort_by_key(|t| t.matches('{').count());
@@ -48,14 +43,8 @@ fn validator(pointer: &str) -> Arc<jsonschema::Validator> {
         .or_insert_with(|| {
             let mut doc = SPEC.clone();
             // A URI fragment: braces of path templates must be percent-encoded.
-            doc["$ref"] = Value::String(format!(
-                "#{}",
-                pointer.replace('{', "%7B").replace('}', "%7D")
-            ));
-            Arc::new(
-                jsonschema::draft202012::new(&doc)
-                    .unwrap_or_else(|e| panic!("schema at {pointer}: {e}")),
-            )
+            doc["$ref"] = Value::String(format!("#{}", pointer.replace('{', "%7B").replace('}', "%7D")));
+            Arc::new(jsonschema::draft202012::new(&doc).unwrap_or_else(|e| panic!("schema at {pointer}: {e}")))
         })
         .clone()
 }
@@ -64,27 +53,18 @@ fn validator(pointer: &str) -> Arc<jsonschema::Validator> {
 pub fn check_response(method: &str, path: &str, status: u16, content_type: &str, body: &Value) {
     let path = path.split('?').next().unwrap();
     let Some(template) = template_for(path) else {
-        assert_eq!(
-            body["code"], "unknown_route",
-            "{path} answered {status} but is not in openapi.yaml"
-        );
+        assert_eq!(body["code"], "unknown_route", "{path} answered {status} but is not in openapi.yaml");
         return;
     };
     let method = method.to_lowercase();
     let operation = &SPEC["paths"][&template][&method];
     if operation.is_null() {
-        assert_eq!(
-            status, 405,
-            "{method} {template} answered {status} but is not in openapi.yaml"
-        );
+        assert_eq!(status, 405, "{method} {template} answered {status} but is not in openapi.yaml");
         return;
     }
     let mut pointer = format!("/paths/{}/{method}/responses/{status}", escape(&template));
     let mut response = &operation["responses"][status.to_string()];
-    assert!(
-        !response.is_null(),
-        "{method} {template}: status {status} is not documented; body {body}"
-    );
+    assert!(!response.is_null(), "{method} {template}: status {status} is not documented; body {body}");
     if let Some(r) = response["$ref"].as_str() {
         pointer = r.trim_start_matches('#').to_owned();
         response = SPEC.pointer(&pointer).unwrap();
@@ -93,16 +73,10 @@ pub fn check_response(method: &str, path: &str, status: u16, content_type: &str,
         return;
     };
     let media = content_type.split(';').next().unwrap_or("").trim();
-    assert!(
-        content.contains_key(media),
-        "{method} {template} {status}: content type {media} not in the spec"
-    );
+    assert!(content.contains_key(media), "{method} {template} {status}: content type {media} not in the spec");
     if media.contains("json") {
         let v = validator(&format!("{pointer}/content/{}/schema", escape(media)));
-        let errors: Vec<String> = v
-            .iter_errors(body)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
+        let errors: Vec<String> = v.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
         assert!(
             errors.is_empty(),
             "{method} {template} {status} does not match openapi.yaml:\n{}\nbody: {body}",
@@ -119,12 +93,7 @@ async fn every_operation_in_the_spec_is_routed() {
         let path = template.replace("{id}", &uuid::Uuid::new_v4().to_string());
         for method in ops.as_object().unwrap().keys() {
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let resp = app
-                .client
-                .request(m, format!("{}{path}", app.address))
-                .send()
-                .await
-                .unwrap();
+            let resp = app.client.request(m, format!("{}{path}", app.address)).send().await.unwrap();
             let status = resp.status().as_u16();
             let body: Value = resp.json().await.unwrap_or(Value::Null);
             assert!(
@@ -140,25 +109,16 @@ async fn every_operation_in_the_spec_is_routed() {
 /// Every `web::resource("…")` in src/api/mod.rs with its methods, as the app registers them.
 fn registered_routes() -> BTreeSet<(String, String)> {
     let source = include_str!("../../src/api/mod.rs");
-    let resource = regex::Regex::new(
-        r#"web::resource\("([^"]+)"\)((?:\s*\.(?:wrap|route)\((?:[^()]|\([^()]*\))*\))*)"#,
-    )
-    .unwrap();
+    let resource =
+        regex::Regex::new(r#"web::resource\("([^"]+)"\)((?:\s*\.(?:wrap|route)\((?:[^()]|\([^()]*\))*\))*)"#).unwrap();
     let method = regex::Regex::new(r"\.route\((get|post|put|patch|delete)\(\)").unwrap();
     let top_level = ["/health", "/ready", "/openapi.yaml", "/docs"];
     resource
         .captures_iter(source)
         .flat_map(|c| {
             let path = c[1].to_owned();
-            let full = if top_level.iter().any(|t| path.starts_with(t)) {
-                path
-            } else {
-                format!("/api/v1{path}")
-            };
-            method
-                .captures_iter(&c[2])
-                .map(move |m| (m[1].to_owned(), full.clone()))
-                .collect::<Vec<_>>()
+            let full = if top_level.iter().any(|t| path.starts_with(t)) { path } else { format!("/api/v1{path}") };
+            method.captures_iter(&c[2]).map(move |m| (m[1].to_owned(), full.clone())).collect::<Vec<_>>()
         })
         .collect()
 }
@@ -171,21 +131,10 @@ fn every_registered_route_is_in_the_spec() {
         .as_object()
         .unwrap()
         .iter()
-        .flat_map(|(p, ops)| {
-            ops.as_object()
-                .unwrap()
-                .keys()
-                .map(move |m| (m.clone(), p.clone()))
-        })
+        .flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| (m.clone(), p.clone())))
         .collect();
     let missing: Vec<_> = routes.difference(&spec).collect();
-    assert!(
-        missing.is_empty(),
-        "routes without an openapi.yaml entry: {missing:?}"
-    );
+    assert!(missing.is_empty(), "routes without an openapi.yaml entry: {missing:?}");
     let unrouted: Vec<_> = spec.difference(&routes).collect();
-    assert!(
-        unrouted.is_empty(),
-        "openapi.yaml operations the source does not register: {unrouted:?}"
-    );
+    assert!(unrouted.is_empty(), "openapi.yaml operations the source does not register: {unrouted:?}");
 }

@@ -12,21 +12,11 @@ async fn everyone_logged_in_sees_the_organisations_with_units() {
     assert_eq!(items.len(), 22);
     let stolav = app.organisation(&token, "St. Olavs hospital HF").await;
     assert_eq!(stolav["kind"], "hospital");
-    let units: Vec<&str> = stolav["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap())
-        .collect();
+    let units: Vec<&str> = stolav["units"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
     assert!(units.contains(&"Medisinsk klinikk"), "{units:?}");
-    let municipalities = app
-        .get("/api/v1/organisations?kind=municipality", &token)
-        .await
-        .expect(200);
+    let municipalities = app.get("/api/v1/organisations?kind=municipality", &token).await.expect(200);
     assert_eq!(municipalities["items"].as_array().unwrap().len(), 20);
-    app.get("/api/v1/organisations?kind=planet", &token)
-        .await
-        .problem(422, "validation_failed");
+    app.get("/api/v1/organisations?kind=planet", &token).await.problem(422, "validation_failed");
 }
 
 #[actix_web::test]
@@ -44,11 +34,7 @@ async fn admin_creates_organisation_unit_and_user_who_can_log_in() {
     assert_eq!(org["org_number"], "974760673");
     let org_id = org["id"].as_str().unwrap();
     let unit = app
-        .post(
-            &format!("/api/v1/organisations/{org_id}/units"),
-            &admin,
-            &json!({"name": "Hjemmetjenesten"}),
-        )
+        .post(&format!("/api/v1/organisations/{org_id}/units"), &admin, &json!({"name": "Hjemmetjenesten"}))
         .await
         .expect(201);
     let user = app
@@ -62,36 +48,17 @@ async fn admin_creates_organisation_unit_and_user_who_can_log_in() {
         .expect(201);
     assert_eq!(user["email"], "nina@namsos.example");
     assert!(user.get("password_hash").is_none() && user.get("password").is_none());
-    let token = app
-        .login_with("nina@namsos.example", "et-langt-passord")
-        .await;
+    let token = app.login_with("nina@namsos.example", "et-langt-passord").await;
     let me = app.get("/api/v1/me", &token).await.expect(200);
     assert_eq!(me["organisation"]["name"], "Namsos kommune");
     assert_eq!(me["unit"]["name"], "Hjemmetjenesten");
 
     // Deactivating the organisation hides it from the form's list.
-    app.patch(
-        &format!("/api/v1/organisations/{org_id}"),
-        &admin,
-        &json!({"active": false}),
-    )
-    .await
-    .expect(200);
+    app.patch(&format!("/api/v1/organisations/{org_id}"), &admin, &json!({"active": false})).await.expect(200);
     let list = app.get("/api/v1/organisations", &admin).await.expect(200);
-    assert!(list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|o| o["id"] != org_id));
-    let all = app
-        .get("/api/v1/organisations?include_inactive=true", &admin)
-        .await
-        .expect(200);
-    assert!(all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|o| o["id"] == org_id));
+    assert!(list["items"].as_array().unwrap().iter().all(|o| o["id"] != org_id));
+    let all = app.get("/api/v1/organisations?include_inactive=true", &admin).await.expect(200);
+    assert!(all["items"].as_array().unwrap().iter().any(|o| o["id"] == org_id));
 }
 
 #[actix_web::test]
@@ -99,18 +66,11 @@ async fn organisation_number_is_checked_and_unique() {
     let app = spawn_app().await;
     let admin = app.login(ADMIN).await;
     let body = |n: &str| json!({"name": "Testkommune", "kind": "municipality", "org_number": n, "mailbox": "avvik@test.example"});
-    let p = app
-        .post("/api/v1/organisations", &admin, &body("974760674"))
-        .await
-        .problem(422, "validation_failed");
+    let p = app.post("/api/v1/organisations", &admin, &body("974760674")).await.problem(422, "validation_failed");
     assert_eq!(p["fields"][0]["field"], "org_number");
     assert_eq!(p["fields"][0]["code"], "invalid_org_number");
-    app.post("/api/v1/organisations", &admin, &body("974760673"))
-        .await
-        .expect(201);
-    app.post("/api/v1/organisations", &admin, &body("974760673"))
-        .await
-        .problem(409, "org_number_taken");
+    app.post("/api/v1/organisations", &admin, &body("974760673")).await.expect(201);
+    app.post("/api/v1/organisations", &admin, &body("974760673")).await.problem(409, "org_number_taken");
     let p = app
         .post(
             "/api/v1/organisations",
@@ -119,24 +79,11 @@ async fn organisation_number_is_checked_and_unique() {
         )
         .await
         .problem(422, "validation_failed");
-    let fields: Vec<&str> = p["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> = p["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     assert!(fields.contains(&"mailbox"), "{fields:?}");
     // Nothing was written by the refused requests.
     let list = app.get("/api/v1/organisations", &admin).await.expect(200);
-    assert_eq!(
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|o| o["name"] == "Testkommune")
-            .count(),
-        1
-    );
+    assert_eq!(list["items"].as_array().unwrap().iter().filter(|o| o["name"] == "Testkommune").count(), 1);
 }
 
 #[actix_web::test]
@@ -147,32 +94,13 @@ async fn user_rules_unit_in_own_organisation_and_unique_email() {
     let stolav = app.organisation(&admin, "St. Olavs hospital HF").await;
     let user = |email: &str, unit: &serde_json::Value, role: &str| json!({"name": "Test", "email": email, "organisation_id": trondheim["id"], "unit_id": unit, "role": role});
     let p = app
-        .post(
-            "/api/v1/users",
-            &admin,
-            &user("a@trondheim.example", &stolav["units"][0]["id"], "reporter"),
-        )
+        .post("/api/v1/users", &admin, &user("a@trondheim.example", &stolav["units"][0]["id"], "reporter"))
         .await
         .problem(422, "validation_failed");
     assert_eq!(p["fields"][0]["code"], "unknown_unit");
-    let p = app
-        .post(
-            "/api/v1/users",
-            &admin,
-            &user("a@trondheim.example", &json!(null), "boss"),
-        )
-        .await;
-    assert_eq!(
-        p.problem(422, "validation_failed")["fields"][0]["field"],
-        "role"
-    );
-    app.post(
-        "/api/v1/users",
-        &admin,
-        &user(NURSE, &json!(null), "reporter"),
-    )
-    .await
-    .problem(409, "email_taken");
+    let p = app.post("/api/v1/users", &admin, &user("a@trondheim.example", &json!(null), "boss")).await;
+    assert_eq!(p.problem(422, "validation_failed")["fields"][0]["field"], "role");
+    app.post("/api/v1/users", &admin, &user(NURSE, &json!(null), "reporter")).await.problem(409, "email_taken");
 }
 
 #[actix_web::test]
@@ -182,64 +110,28 @@ async fn non_admins_get_403_on_admin_routes() {
     let trondheim = app.organisation(&admin, "Trondheim kommune").await;
     let org_id = trondheim["id"].as_str().unwrap();
     let unit_id = trondheim["units"][0]["id"].as_str().unwrap();
-    let user_id = app
-        .get("/api/v1/me", &app.login(NURSE).await)
-        .await
-        .expect(200)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let user_id = app.get("/api/v1/me", &app.login(NURSE).await).await.expect(200)["id"].as_str().unwrap().to_owned();
     for who in [NURSE, MUNI_ADVISOR, HOSPITAL_ADVISOR, HANDLER, ANALYST] {
         let token = app.login(who).await;
         let org = json!({"name": "X", "kind": "other", "org_number": "974760673", "mailbox": "x@x.example"});
-        app.post("/api/v1/organisations", &token, &org)
+        app.post("/api/v1/organisations", &token, &org).await.problem(403, "forbidden");
+        app.patch(&format!("/api/v1/organisations/{org_id}"), &token, &json!({"name": "X"}))
             .await
             .problem(403, "forbidden");
-        app.patch(
-            &format!("/api/v1/organisations/{org_id}"),
-            &token,
-            &json!({"name": "X"}),
-        )
-        .await
-        .problem(403, "forbidden");
-        app.post(
-            &format!("/api/v1/organisations/{org_id}/units"),
-            &token,
-            &json!({"name": "X"}),
-        )
-        .await
-        .problem(403, "forbidden");
-        app.patch(
-            &format!("/api/v1/units/{unit_id}"),
-            &token,
-            &json!({"name": "X"}),
-        )
-        .await
-        .problem(403, "forbidden");
-        app.get("/api/v1/users", &token)
+        app.post(&format!("/api/v1/organisations/{org_id}/units"), &token, &json!({"name": "X"}))
             .await
             .problem(403, "forbidden");
+        app.patch(&format!("/api/v1/units/{unit_id}"), &token, &json!({"name": "X"})).await.problem(403, "forbidden");
+        app.get("/api/v1/users", &token).await.problem(403, "forbidden");
         let new_user = json!({"name": "X", "email": "x@x.example", "organisation_id": org_id, "role": "admin"});
-        app.post("/api/v1/users", &token, &new_user)
+        app.post("/api/v1/users", &token, &new_user).await.problem(403, "forbidden");
+        app.patch(&format!("/api/v1/users/{user_id}"), &token, &json!({"role": "admin"}))
             .await
             .problem(403, "forbidden");
-        app.patch(
-            &format!("/api/v1/users/{user_id}"),
-            &token,
-            &json!({"role": "admin"}),
-        )
-        .await
-        .problem(403, "forbidden");
     }
     // And the same calls succeed for the admin, so the 403s above are about the role.
     app.get("/api/v1/users", &admin).await.expect(200);
-    app.patch(
-        &format!("/api/v1/units/{unit_id}"),
-        &admin,
-        &json!({"mailbox": null}),
-    )
-    .await
-    .expect(200);
+    app.patch(&format!("/api/v1/units/{unit_id}"), &admin, &json!({"mailbox": null})).await.expect(200);
 }
 
 #[actix_web::test]
@@ -247,32 +139,12 @@ async fn patch_of_unknown_ids_is_404() {
     let app = spawn_app().await;
     let admin = app.login(ADMIN).await;
     let missing = uuid::Uuid::new_v4();
-    app.patch(
-        &format!("/api/v1/organisations/{missing}"),
-        &admin,
-        &json!({"name": "X"}),
-    )
-    .await
-    .problem(404, "not_found");
-    app.patch(
-        &format!("/api/v1/units/{missing}"),
-        &admin,
-        &json!({"name": "X"}),
-    )
-    .await
-    .problem(404, "not_found");
-    app.patch(
-        &format!("/api/v1/users/{missing}"),
-        &admin,
-        &json!({"name": "X"}),
-    )
-    .await
-    .problem(404, "not_found");
-    app.post(
-        &format!("/api/v1/organisations/{missing}/units"),
-        &admin,
-        &json!({"name": "X"}),
-    )
-    .await
-    .problem(404, "not_found");
+    app.patch(&format!("/api/v1/organisations/{missing}"), &admin, &json!({"name": "X"}))
+        .await
+        .problem(404, "not_found");
+    app.patch(&format!("/api/v1/units/{missing}"), &admin, &json!({"name": "X"})).await.problem(404, "not_found");
+    app.patch(&format!("/api/v1/users/{missing}"), &admin, &json!({"name": "X"})).await.problem(404, "not_found");
+    app.post(&format!("/api/v1/organisations/{missing}/units"), &admin, &json!({"name": "X"}))
+        .await
+        .problem(404, "not_found");
 }

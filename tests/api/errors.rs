@@ -4,15 +4,8 @@ use reqwest::Method;
 
 use crate::helpers::*;
 
-async fn raw(
-    app: &TestApp,
-    content_type: Option<&str>,
-    body: impl Into<reqwest::Body>,
-) -> Response {
-    let mut req = app
-        .client
-        .post(format!("{}/api/v1/auth/token", app.address))
-        .body(body);
+async fn raw(app: &TestApp, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> Response {
+    let mut req = app.client.post(format!("{}/api/v1/auth/token", app.address)).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
@@ -20,50 +13,32 @@ async fn raw(
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp.json().await.unwrap_or(serde_json::Value::Null);
-    Response {
-        status,
-        headers,
-        body,
-    }
+    Response { status, headers, body }
 }
 
 #[actix_web::test]
 async fn malformed_json_is_400() {
     let app = spawn_app().await;
-    raw(&app, Some("application/json"), "{\"email\": ")
-        .await
-        .problem(400, "malformed_json");
-    raw(&app, Some("application/json"), "not json")
-        .await
-        .problem(400, "malformed_json");
+    raw(&app, Some("application/json"), "{\"email\": ").await.problem(400, "malformed_json");
+    raw(&app, Some("application/json"), "not json").await.problem(400, "malformed_json");
 }
 
 #[actix_web::test]
 async fn wrong_content_type_is_415() {
     let app = spawn_app().await;
-    raw(&app, Some("text/plain"), "{}")
-        .await
-        .problem(415, "unsupported_media_type");
-    raw(&app, None, "{}")
-        .await
-        .problem(415, "unsupported_media_type");
+    raw(&app, Some("text/plain"), "{}").await.problem(415, "unsupported_media_type");
+    raw(&app, None, "{}").await.problem(415, "unsupported_media_type");
 }
 
 #[actix_web::test]
 async fn unknown_and_missing_fields_are_named() {
     let app = spawn_app().await;
-    let p = raw(
-        &app,
-        Some("application/json"),
-        r#"{"email":"a@b.no","password":"x","admin":true}"#,
-    )
-    .await
-    .problem(422, "validation_failed");
-    assert_eq!(p["fields"][0]["field"], "admin");
-    assert_eq!(p["fields"][0]["code"], "unknown_field");
-    let p = raw(&app, Some("application/json"), r#"{"email":"a@b.no"}"#)
+    let p = raw(&app, Some("application/json"), r#"{"email":"a@b.no","password":"x","admin":true}"#)
         .await
         .problem(422, "validation_failed");
+    assert_eq!(p["fields"][0]["field"], "admin");
+    assert_eq!(p["fields"][0]["code"], "unknown_field");
+    let p = raw(&app, Some("application/json"), r#"{"email":"a@b.no"}"#).await.problem(422, "validation_failed");
     assert_eq!(p["fields"][0]["field"], "password");
     assert_eq!(p["fields"][0]["code"], "required");
 }
@@ -72,27 +47,19 @@ async fn unknown_and_missing_fields_are_named() {
 async fn oversized_body_is_413() {
     let app = spawn_app_with(|c| c.max_body_bytes = 1024).await;
     let big = format!(r#"{{"email":"a@b.no","password":"{}"}}"#, "x".repeat(4096));
-    raw(&app, Some("application/json"), big)
-        .await
-        .problem(413, "payload_too_large");
+    raw(&app, Some("application/json"), big).await.problem(413, "payload_too_large");
 }
 
 #[actix_web::test]
 async fn unknown_route_and_wrong_method_are_problems() {
     let app = spawn_app().await;
-    app.request(Method::GET, "/api/v1/nothing-here", None, None)
-        .await
-        .problem(404, "unknown_route");
-    app.request(Method::DELETE, "/api/v1/categories", None, None)
-        .await
-        .problem(405, "method_not_allowed");
+    app.request(Method::GET, "/api/v1/nothing-here", None, None).await.problem(404, "unknown_route");
+    app.request(Method::DELETE, "/api/v1/categories", None, None).await.problem(405, "method_not_allowed");
 }
 
 #[actix_web::test]
 async fn bad_query_parameter_is_400() {
     let app = spawn_app().await;
     let token = app.login(ADMIN).await;
-    app.get("/api/v1/organisations?include_inactive=maybe", &token)
-        .await
-        .problem(400, "invalid_query");
+    app.get("/api/v1/organisations?include_inactive=maybe", &token).await.problem(400, "invalid_query");
 }

@@ -34,34 +34,18 @@ pub struct Response {
 impl Response {
     /// Asserts the status and returns the body, printing the body when it differs.
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         self.body
     }
 
     /// Asserts a problem+json error with this status and code; returns the problem.
     pub fn problem(self, status: u16, code: &str) -> Value {
-        let content_type = self
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        assert_eq!(
-            content_type, "application/problem+json",
-            "body: {}",
-            self.body
-        );
+        let content_type = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert_eq!(content_type, "application/problem+json", "body: {}", self.body);
         let body = self.expect(status);
         assert_eq!(body["code"], code, "problem: {body}");
         assert_eq!(body["status"], status);
-        assert!(
-            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-            "problem without detail: {body}"
-        );
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "problem without detail: {body}");
         body
     }
 }
@@ -74,19 +58,12 @@ fn fresh_database(dir: &tempfile::TempDir) -> (String, Option<(String, String)>)
             let DbUrl::Postgres(_) = DbUrl::parse(&admin_url).expect("TEST_DATABASE_URL") else {
                 panic!("TEST_DATABASE_URL must be a postgres:// URL");
             };
-            let mut conn = DbUrl::parse(&admin_url)
-                .unwrap()
-                .connect()
-                .expect("connect to TEST_DATABASE_URL");
-            conn.batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create test database");
+            let mut conn = DbUrl::parse(&admin_url).unwrap().connect().expect("connect to TEST_DATABASE_URL");
+            conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
             let base = admin_url.rsplit_once('/').expect("URL with a database").0;
             (format!("{base}/{name}"), Some((admin_url, name)))
         }
-        _ => (
-            format!("sqlite://{}", dir.path().join("samavvik.db").display()),
-            None,
-        ),
+        _ => (format!("sqlite://{}", dir.path().join("samavvik.db").display()), None),
     }
 }
 
@@ -116,6 +93,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         database_url,
         seed_demo: SeedDemo::Never,
         mail_dir: dir.path().join("mail"),
+        // Tests deliver mail by calling the worker, so what is sent when is deterministic.
+        mail_worker: false,
         ..Config::default()
     };
     adjust(&mut config);
@@ -123,32 +102,16 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     seed::seed_demo(&mut conn).expect("seed demo data");
     drop(conn);
     let clock = Clock::default();
-    let app =
-        samavvik::Application::build_with_clock(config.clone(), clock.clone()).expect("build app");
+    let app = samavvik::Application::build_with_clock(config.clone(), clock.clone()).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run());
-    TestApp {
-        address,
-        config,
-        clock,
-        client: reqwest::Client::new(),
-        _dir: dir,
-        postgres,
-    }
+    TestApp { address, config, clock, client: reqwest::Client::new(), _dir: dir, postgres }
 }
 
 impl TestApp {
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> Response {
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Response {
         let method_name = method.clone();
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.address));
+        let mut req = self.client.request(method, format!("{}{path}", self.address));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -159,27 +122,11 @@ impl TestApp {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        let content_type = headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        crate::contract::check_response(
-            method_name.as_str(),
-            path,
-            status.as_u16(),
-            content_type,
-            &body,
-        );
-        Response {
-            status,
-            headers,
-            body,
-        }
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        crate::contract::check_response(method_name.as_str(), path, status.as_u16(), content_type, &body);
+        Response { status, headers, body }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
@@ -187,13 +134,11 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.request(Method::POST, path, Some(token), Some(body))
-            .await
+        self.request(Method::POST, path, Some(token), Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.request(Method::PATCH, path, Some(token), Some(body))
-            .await
+        self.request(Method::PATCH, path, Some(token), Some(body)).await
     }
 
     pub async fn login(&self, email: &str) -> String {
@@ -202,14 +147,8 @@ impl TestApp {
 
     pub async fn login_with(&self, email: &str, password: &str) -> String {
         let body = serde_json::json!({"email": email, "password": password});
-        let resp = self
-            .request(Method::POST, "/api/v1/auth/token", None, Some(&body))
-            .await
-            .expect(200);
-        resp["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
+        let resp = self.request(Method::POST, "/api/v1/auth/token", None, Some(&body)).await.expect(200);
+        resp["access_token"].as_str().expect("access_token").to_owned()
     }
 
     /// The id of the organisation with this exact name.
@@ -228,43 +167,45 @@ impl TestApp {
 impl TestApp {
     /// A direct connection to the app's database, for running jobs and checking rows.
     pub fn conn(&self) -> db::DbConnection {
-        self.config
-            .db_url()
-            .connect()
-            .expect("connect to the test database")
+        self.config.db_url().connect().expect("connect to the test database")
+    }
+
+    /// A delivery worker on its own pool, as a separate `mail-worker` process would have.
+    pub fn worker(&self) -> samavvik::mail::worker::Worker {
+        let pool = db::open(&self.config.db_url(), 4).expect("pool");
+        samavvik::mail::worker::Worker::new(pool, &self.config, self.clock.clone()).expect("worker")
     }
 
     pub async fn submit(&self, token: &str, body: &Value) -> Value {
-        self.post("/api/v1/deviations", token, body)
-            .await
-            .expect(201)
+        self.post("/api/v1/deviations", token, body).await.expect(201)
     }
 
     /// A municipal nurse's report to St. Olavs about a missing discharge summary.
     pub async fn submit_to_hospital(&self, nurse: &str) -> Value {
         let stolav = self.organisation(nurse, "St. Olavs hospital HF").await;
-        self.submit(nurse, &form(stolav["id"].as_str().unwrap()))
-            .await
+        self.submit(nurse, &form(stolav["id"].as_str().unwrap())).await
     }
 
     pub async fn act(&self, token: &str, id: &str, action: &str, body: &Value) -> Response {
-        self.post(&format!("/api/v1/deviations/{id}/{action}"), token, body)
-            .await
+        self.post(&format!("/api/v1/deviations/{id}/{action}"), token, body).await
     }
 
     pub async fn me_org(&self, token: &str) -> String {
-        self.get("/api/v1/me", token).await.expect(200)["organisation"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.get("/api/v1/me", token).await.expect(200)["organisation"]["id"].as_str().unwrap().to_owned()
     }
 
     pub async fn user_id(&self, token: &str) -> String {
-        self.get("/api/v1/me", token).await.expect(200)["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.get("/api/v1/me", token).await.expect(200)["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// Configures the app to send through the test SMTP server on `port`.
+pub fn smtp_to(config: &mut Config, port: u16) {
+    config.mail_transport = samavvik::config::MailTransport::Smtp;
+    config.smtp_tls = samavvik::config::SmtpTls::None;
+    config.smtp_host = "127.0.0.1".into();
+    config.smtp_port = port;
+    config.smtp_timeout_seconds = 5;
 }
 
 /// A complete, valid form to `recipient`.
@@ -285,10 +226,5 @@ pub fn form(recipient: &str) -> Value {
 }
 
 pub fn ids(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].as_str().unwrap().to_owned())
-        .collect()
+    list["items"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect()
 }

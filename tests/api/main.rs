@@ -10,5 +10,7 @@ mod health;
 mod helpers;
 mod lifecycle;
 mod lists;
+mod mail;
 mod permissions;
+mod smtp;
 mod submissions;

@@ -1,0 +1,149 @@
+//! Outbox rows: written in the transaction of the change, claimed and delivered by the worker.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::outbox::{self, dsl as o};
+use super::DbConnection;
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub dedupe_key: String,
+    pub deviation_id: Option<String>,
+    pub template: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub claimed_by: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+/// Inserts unless a row with the same dedupe key exists. Returns whether it inserted.
+pub fn insert_once(conn: &mut DbConnection, row: &OutboxRow) -> QueryResult<bool> {
+    // ON CONFLICT DO NOTHING is not available through the multi-backend connection.
+    let n = match conn {
+        DbConnection::Pg(pg) => diesel::insert_into(outbox::table).values(row).on_conflict_do_nothing().execute(pg)?,
+        DbConnection::Sqlite(lite) => {
+            diesel::insert_into(outbox::table).values(row).on_conflict_do_nothing().execute(lite)?
+        }
+    };
+    Ok(n == 1)
+}
+
+/// Claims up to `limit` due rows for `worker` until `lease_until`. On PostgreSQL the candidates are
+/// locked with FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows; SQLite has one
+/// writer and the caller runs this in a write transaction.
+pub fn claim(
+    conn: &mut DbConnection,
+    worker: &str,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    let due = outbox::table
+        .filter(o::status.eq(PENDING))
+        .filter(o::next_attempt_at.le(now))
+        .filter(o::claimed_until.is_null().or(o::claimed_until.lt(now)))
+        .order(o::next_attempt_at.asc())
+        .limit(limit)
+        .select(o::id);
+    let ids: Vec<String> = match conn {
+        DbConnection::Pg(pg) => due.for_update().skip_locked().load(pg)?,
+        DbConnection::Sqlite(lite) => due.load(lite)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(outbox::table.filter(o::id.eq_any(&ids)))
+        .set((o::claimed_until.eq(lease_until), o::claimed_by.eq(worker)))
+        .execute(conn)?;
+    outbox::table.filter(o::id.eq_any(&ids)).select(OutboxRow::as_select()).load(conn)
+}
+
+/// Marks a claimed row sent; only the claimant may.
+pub fn mark_sent(conn: &mut DbConnection, id: &str, worker: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(outbox::table.find(id).filter(o::claimed_by.eq(worker)))
+        .set((
+            o::status.eq(SENT),
+            o::sent_at.eq(now),
+            o::claimed_until.eq(None::<NaiveDateTime>),
+            o::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Records a failed attempt: retry at `next_attempt_at`, or give up (`failed`) when `give_up`.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    worker: &str,
+    error: &str,
+    next_attempt_at: NaiveDateTime,
+    give_up: bool,
+) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id).filter(o::claimed_by.eq(worker)))
+        .set((
+            o::status.eq(if give_up { FAILED } else { PENDING }),
+            o::attempts.eq(o::attempts + 1),
+            o::next_attempt_at.eq(next_attempt_at),
+            o::claimed_until.eq(None::<NaiveDateTime>),
+            o::last_error.eq(error),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn status_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    outbox::table.group_by(o::status).select((o::status, diesel::dsl::count_star())).load(conn)
+}
+
+pub fn failed(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+    outbox::table
+        .filter(o::status.eq(FAILED))
+        .order(o::created_at.desc())
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)
+}
+
+/// Puts failed rows (all, or the given ones) back in the queue, due now.
+pub fn retry_failed(conn: &mut DbConnection, ids: Option<&[String]>, now: NaiveDateTime) -> QueryResult<usize> {
+    let changes = (
+        o::status.eq(PENDING),
+        o::attempts.eq(0),
+        o::next_attempt_at.eq(now),
+        o::claimed_until.eq(None::<NaiveDateTime>),
+    );
+    match ids {
+        Some(ids) => diesel::update(outbox::table.filter(o::status.eq(FAILED)).filter(o::id.eq_any(ids.to_vec())))
+            .set(changes)
+            .execute(conn),
+        None => diesel::update(outbox::table.filter(o::status.eq(FAILED))).set(changes).execute(conn),
+    }
+}
+
+pub fn for_deviation(conn: &mut DbConnection, deviation_id: &str) -> QueryResult<Vec<OutboxRow>> {
+    outbox::table
+        .filter(o::deviation_id.eq(deviation_id))
+        .order(o::created_at.asc())
+        .select(OutboxRow::as_select())
+        .load(conn)
+}
+
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<OutboxRow>> {
+    outbox::table.order(o::created_at.asc()).select(OutboxRow::as_select()).load(conn)
+}

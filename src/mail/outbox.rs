@@ -1,0 +1,170 @@
+//! Turning events into outbox rows, in the transaction that made the event. Who hears about what
+//! is decided here, in one place.
+
+use chrono::NaiveDate;
+
+use super::templates::{render, MailData};
+use crate::config::Config;
+use crate::db::deviations::{self, DeviationRow, Scope};
+use crate::db::events::EventRow;
+use crate::db::outbox::{self as rows, OutboxRow, PENDING};
+use crate::db::{categories, organisations, units, users, DbConnection};
+use crate::directory::new_id;
+use crate::domain::lifecycle::status_label;
+use crate::domain::{Code, EventKind, Status};
+use crate::error::ApiError;
+
+/// Who should hear about the deviation on the recipient's side: the unit's mailbox when routed
+/// (else the organisation's deviation mailbox), and the assigned handler.
+pub fn recipient_side(conn: &mut DbConnection, d: &DeviationRow) -> Result<Vec<String>, ApiError> {
+    let mut to = Vec::new();
+    let unit_box = match &d.recipient_unit_id {
+        Some(u) => units::find(conn, u)?.mailbox,
+        None => None,
+    };
+    match unit_box {
+        Some(mailbox) => to.push(mailbox),
+        None => to.push(organisations::find(conn, &d.recipient_organisation_id)?.mailbox),
+    }
+    if let Some(h) = &d.handler_id {
+        to.push(users::find(conn, h)?.email);
+    }
+    Ok(to)
+}
+
+/// New deviations also reach the organisation's own deviation mailbox, which the quality advisor reads.
+fn new_deviation_boxes(conn: &mut DbConnection, d: &DeviationRow) -> Result<Vec<String>, ApiError> {
+    let mut to = vec![organisations::find(conn, &d.recipient_organisation_id)?.mailbox];
+    to.extend(recipient_side(conn, d)?);
+    Ok(to)
+}
+
+pub fn norwegian_date(iso: &str) -> String {
+    NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+        .map(|d| d.format("%d.%m.%Y").to_string())
+        .unwrap_or_else(|_| iso.to_owned())
+}
+
+/// The facts every message about `d` carries, seen from the side of `counterpart_org`'s opposite.
+pub fn facts(
+    conn: &mut DbConnection,
+    config: &Config,
+    d: &DeviationRow,
+    counterpart_org: &str,
+) -> Result<MailData, ApiError> {
+    let status = Status::from_code(&d.status).unwrap_or(Status::Submitted);
+    let deadline = match status {
+        Status::Submitted | Status::InProgress => Some(norwegian_date(&d.answer_due)),
+        _ => None,
+    };
+    Ok(MailData {
+        reference: d.reference.clone(),
+        category: categories::label(conn, &d.category)?,
+        status: status_label(status).to_owned(),
+        deadline,
+        counterpart: organisations::find(conn, counterpart_org)?.name,
+        unit: match &d.recipient_unit_id {
+            Some(u) => Some(units::find(conn, u)?.name),
+            None => None,
+        },
+        link: format!("{}/api/v1/deviations/{}", config.public_base_url.trim_end_matches('/'), d.id),
+        task: String::new(),
+        task_passive: String::new(),
+        days: 0,
+    })
+}
+
+/// Renders `kind` and queues it once per recipient under `dedupe` (an event id or reminder key).
+pub fn enqueue(
+    conn: &mut DbConnection,
+    d: Option<&DeviationRow>,
+    dedupe: &str,
+    kind: &str,
+    data: &MailData,
+    recipients: &[String],
+    at: chrono::NaiveDateTime,
+) -> Result<usize, ApiError> {
+    let rendered = render(kind, data).map_err(ApiError::internal)?;
+    let mut queued = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for to in recipients.iter().map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty()) {
+        if !seen.insert(to.clone()) {
+            continue;
+        }
+        let row = OutboxRow {
+            id: new_id(),
+            dedupe_key: format!("{dedupe}:{to}"),
+            deviation_id: d.map(|d| d.id.clone()),
+            template: kind.to_owned(),
+            recipient: to,
+            subject: rendered.subject.clone(),
+            body_text: rendered.text.clone(),
+            body_html: rendered.html.clone(),
+            status: PENDING.to_owned(),
+            attempts: 0,
+            next_attempt_at: at,
+            claimed_until: None,
+            claimed_by: None,
+            last_error: None,
+            created_at: at,
+            sent_at: None,
+        };
+        queued += usize::from(rows::insert_once(conn, &row)?);
+    }
+    Ok(queued)
+}
+
+/// Queues the messages an event warrants.
+pub fn for_event(conn: &mut DbConnection, config: &Config, event: &EventRow) -> Result<(), ApiError> {
+    let Some(kind) = EventKind::from_code(&event.kind) else { return Ok(()) };
+    let d = deviations::find(conn, &Scope::All, &event.deviation_id)?;
+    let reporter = vec![users::find(conn, &d.reporter_id)?.email];
+    let (to_reporter, to_recipient) = (&d.recipient_organisation_id, &d.reporting_organisation_id);
+    let mut messages: Vec<(&str, Vec<String>, &String)> = Vec::new();
+    match kind {
+        EventKind::Submitted => {
+            messages.push(("receipt", reporter, to_reporter));
+            messages.push(("new_deviation", new_deviation_boxes(conn, &d)?, to_recipient));
+        }
+        EventKind::Acknowledged => {
+            messages.push(("acknowledged", reporter, to_reporter));
+            if d.recipient_unit_id.is_some() || d.handler_id.is_some() {
+                messages.push(("assigned", recipient_side(conn, &d)?, to_recipient));
+            }
+        }
+        EventKind::Forwarded => {
+            messages.push(("forwarded", reporter, to_reporter));
+            messages.push(("new_deviation", new_deviation_boxes(conn, &d)?, to_recipient));
+        }
+        EventKind::Rejected => messages.push(("rejected", reporter, to_reporter)),
+        EventKind::Answered => messages.push(("answered", reporter, to_reporter)),
+        // The reporter closed it: the recipient learns the case is done. The system closed it: both do.
+        EventKind::Closed => messages.push(("closed", recipient_side(conn, &d)?, to_recipient)),
+        EventKind::AutoClosed => {
+            messages.push(("closed", reporter, to_reporter));
+            messages.push(("closed", recipient_side(conn, &d)?, to_recipient));
+        }
+        EventKind::Reopened => messages.push(("reopened", recipient_side(conn, &d)?, to_recipient)),
+        EventKind::Commented => {
+            // To the other party than the one who wrote it.
+            if event.actor_organisation_id.as_deref() == Some(d.reporting_organisation_id.as_str()) {
+                messages.push(("commented", recipient_side(conn, &d)?, to_recipient));
+            } else {
+                messages.push(("commented", reporter, to_reporter));
+            }
+        }
+    }
+    let actor_email = match &event.actor_id {
+        Some(a) => Some(users::find(conn, a)?.email),
+        None => None,
+    };
+    for (template, mut to, counterpart) in messages {
+        // Nobody needs mail about what they just did themselves, except the receipt.
+        if template != "receipt" {
+            to.retain(|t| Some(t) != actor_email.as_ref());
+        }
+        let data = facts(conn, config, &d, counterpart)?;
+        enqueue(conn, Some(&d), &format!("{}:{template}", event.id), template, &data, &to, event.at)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! Reminders at 75 % of a deadline and when it has passed (to the recipient), and escalation to the
+//! improvement group when it is five working days past. The dedupe key names the deviation, the
+//! deadline and its date, so each fires once — across restarts and instances — and fires again
+//! only when a forward gives the deviation new deadlines.
+
+use chrono::NaiveDate;
+
+use super::outbox::{enqueue, facts, norwegian_date, recipient_side};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::deviations::{self, DeviationRow};
+use crate::db::{write_tx, DbConnection};
+use crate::domain::calendar::{oslo_date, oslo_today, working_days_between};
+use crate::error::ApiError;
+
+/// Working days past the deadline at which the improvement group is told.
+pub const ESCALATE_AFTER_WORKING_DAYS: i64 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    ThreeQuarters,
+    Overdue,
+    Escalation,
+}
+
+/// The latest stage reached for a deadline running from `start` to `due`, as of `today`.
+pub fn stage(start: NaiveDate, due: NaiveDate, today: NaiveDate) -> Option<Stage> {
+    if today > due {
+        if working_days_between(due, today) >= ESCALATE_AFTER_WORKING_DAYS {
+            return Some(Stage::Escalation);
+        }
+        return Some(Stage::Overdue);
+    }
+    let total = working_days_between(start, due);
+    let elapsed = working_days_between(start, today);
+    (total > 0 && elapsed * 4 >= total * 3).then_some(Stage::ThreeQuarters)
+}
+
+struct Deadline<'a> {
+    name: &'static str,
+    due: &'a str,
+    task: &'static str,
+    task_passive: &'static str,
+}
+
+fn deadlines_of(d: &DeviationRow) -> Vec<Deadline<'_>> {
+    let mut list = Vec::new();
+    if d.status == "submitted" {
+        list.push(Deadline {
+            name: "acknowledge",
+            due: &d.acknowledge_due,
+            task: "bekrefte mottak av",
+            task_passive: "bekreftes mottatt",
+        });
+    }
+    list.push(Deadline { name: "answer", due: &d.answer_due, task: "svare på", task_passive: "besvares" });
+    list
+}
+
+/// Queues what is due for every open deviation. Returns how many messages were queued now.
+pub fn enqueue_due(conn: &mut DbConnection, config: &Config, clock: &Clock) -> Result<usize, ApiError> {
+    let now = clock.now();
+    let today = oslo_today(now);
+    let mut queued = 0;
+    for d in deviations::open(conn)? {
+        let start = oslo_date(d.received_at);
+        for deadline in deadlines_of(&d) {
+            let Ok(due) = NaiveDate::parse_from_str(deadline.due, "%Y-%m-%d") else { continue };
+            // An overdue deviation also gets its overdue notice when it is escalated.
+            let stages: &[Stage] = match stage(start, due, today) {
+                None => &[],
+                Some(Stage::ThreeQuarters) => &[Stage::ThreeQuarters],
+                Some(Stage::Overdue) => &[Stage::Overdue],
+                Some(Stage::Escalation) => &[Stage::Overdue, Stage::Escalation],
+            };
+            for stage in stages {
+                queued += write_tx(conn, |c| {
+                    let (kind, to) = match stage {
+                        Stage::ThreeQuarters => ("reminder", recipient_side(c, &d)?),
+                        Stage::Overdue => ("overdue", recipient_side(c, &d)?),
+                        Stage::Escalation => ("escalation", config.escalation_list()),
+                    };
+                    let mut data = facts(c, config, &d, &d.reporting_organisation_id)?;
+                    data.deadline = Some(norwegian_date(deadline.due));
+                    data.task = deadline.task.to_owned();
+                    data.task_passive = deadline.task_passive.to_owned();
+                    data.days = working_days_between(due, today);
+                    let key = format!("{kind}:{}:{}:{}", d.id, deadline.name, deadline.due);
+                    enqueue(c, Some(&d), &key, kind, &data, &to, now.naive_utc())
+                })?;
+            }
+        }
+    }
+    Ok(queued)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, day).unwrap()
+    }
+
+    #[test]
+    fn stages_of_a_five_day_deadline() {
+        // Received Mon 2 Nov, due Mon 9 Nov (5 working days).
+        let (start, due) = (d(11, 2), d(11, 9));
+        assert_eq!(stage(start, due, d(11, 4)), None); // 2 of 5
+        assert_eq!(stage(start, due, d(11, 5)), None); // 3 of 5 is 60 %
+        assert_eq!(stage(start, due, d(11, 6)), Some(Stage::ThreeQuarters)); // 4 of 5 is past 75 %
+        assert_eq!(stage(start, due, d(11, 9)), Some(Stage::ThreeQuarters)); // the day itself is not late
+        assert_eq!(stage(start, due, d(11, 10)), Some(Stage::Overdue));
+        assert_eq!(stage(start, due, d(11, 13)), Some(Stage::Overdue)); // 4 working days late
+        assert_eq!(stage(start, due, d(11, 16)), Some(Stage::Escalation)); // 5 working days late
+    }
+}

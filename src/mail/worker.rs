@@ -1,0 +1,121 @@
+//! Delivers due outbox rows: claim a batch under a lease, send each, mark it sent or schedule a
+//! retry with exponential backoff. Several workers on one PostgreSQL take disjoint rows.
+
+use chrono::Duration;
+use lettre::message::Mailbox;
+
+use super::transport::Mailer;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::outbox;
+use crate::db::{self, write_tx, Pool};
+use crate::error::ApiError;
+
+const BATCH: i64 = 50;
+/// A claimed row is another worker's again after this, should its claimant die mid-send.
+const LEASE_SECONDS: i64 = 300;
+const FIRST_RETRY_SECONDS: i64 = 30;
+const MAX_RETRY_SECONDS: i64 = 3600;
+
+/// Delay before attempt `attempts + 1`: 30 s, 60 s, 120 s, … capped at an hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let factor = 1_i64 << attempts.clamp(0, 20);
+    Duration::seconds((FIRST_RETRY_SECONDS * factor).min(MAX_RETRY_SECONDS))
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+pub struct Worker {
+    pub id: String,
+    pub pool: Pool,
+    pub mailer: Mailer,
+    pub from: Mailbox,
+    pub clock: Clock,
+    pub max_attempts: i32,
+}
+
+impl Worker {
+    pub fn new(pool: Pool, config: &Config, clock: Clock) -> anyhow::Result<Self> {
+        Ok(Worker {
+            id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            pool,
+            mailer: Mailer::from_config(config)?,
+            from: config.mail_from.parse().map_err(|e| anyhow::anyhow!("SAMAVVIK_MAIL_FROM er ugyldig: {e}"))?,
+            clock,
+            max_attempts: config.mail_max_attempts,
+        })
+    }
+
+    /// One round: everything due now, in batches, until nothing is due.
+    pub async fn deliver_due(&self) -> Result<Delivery, ApiError> {
+        let mut total = Delivery::default();
+        loop {
+            let round = self.deliver_batch().await?;
+            total.sent += round.sent;
+            total.failed += round.failed;
+            if round.sent + round.failed < BATCH as usize {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn deliver_batch(&self) -> Result<Delivery, ApiError> {
+        let now = self.clock.now_naive();
+        let worker = self.id.clone();
+        let rows = db::run(&self.pool, move |c| {
+            write_tx(c, |c| Ok(outbox::claim(c, &worker, now, now + Duration::seconds(LEASE_SECONDS), BATCH)?))
+        })
+        .await?;
+        let mut result = Delivery::default();
+        for row in rows {
+            let outcome = self.mailer.send(&self.from, &row).await;
+            let (worker, now, max) = (self.id.clone(), self.clock.now_naive(), self.max_attempts);
+            match outcome {
+                Ok(()) => {
+                    db::run(&self.pool, move |c| Ok(outbox::mark_sent(c, &row.id, &worker, now)?)).await?;
+                    result.sent += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(outbox_id = %row.id, attempts = row.attempts + 1, %error, "mail not delivered; will retry");
+                    let next = now + backoff(row.attempts);
+                    let give_up = row.attempts + 1 >= max;
+                    db::run(&self.pool, move |c| Ok(outbox::mark_failed(c, &row.id, &worker, &error, next, give_up)?))
+                        .await?;
+                    result.failed += 1;
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// Delivers every `interval` until the process ends.
+    pub async fn run_forever(self, interval: std::time::Duration) {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            match self.deliver_due().await {
+                Ok(Delivery { sent: 0, failed: 0 }) => {}
+                Ok(d) => tracing::info!(sent = d.sent, failed = d.failed, "mail delivered"),
+                Err(e) => tracing::warn!(error = ?e, "mail worker round failed; will retry"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(0).num_seconds(), 30);
+        assert_eq!(backoff(1).num_seconds(), 60);
+        assert_eq!(backoff(3).num_seconds(), 240);
+        assert_eq!(backoff(12).num_seconds(), 3600);
+        assert_eq!(backoff(1000).num_seconds(), 3600);
+    }
+}

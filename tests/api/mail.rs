@@ -1,0 +1,287 @@
+//! Feedback e-mail: outbox rows written with each change, delivered through a real SMTP server.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::smtp::SmtpSink;
+
+const SENTINEL: &str = "SENTINEL-7f3a-fritekst";
+
+/// A form whose every free-text field carries the sentinel.
+fn sentinel_form(recipient: &str) -> Value {
+    let mut f = form(recipient);
+    for field in ["description", "immediate_actions", "suggested_improvement", "agreement_reference"] {
+        f[field] = json!(format!("{SENTINEL} i {field}"));
+    }
+    f
+}
+
+#[actix_web::test]
+async fn the_whole_lifecycle_is_mailed_without_free_text() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|c| smtp_to(c, sink.port)).await;
+    let nurse = app.login(NURSE).await;
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let handler = app.login(HANDLER).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let medisinsk =
+        stolav["units"].as_array().unwrap().iter().find(|u| u["name"] == "Medisinsk klinikk").unwrap().clone();
+
+    let d = app.submit(&nurse, &sentinel_form(stolav["id"].as_str().unwrap())).await;
+    let (id, reference) = (d["id"].as_str().unwrap(), d["reference"].as_str().unwrap());
+    let note = json!({"unit_id": medisinsk["id"], "note": SENTINEL});
+    app.act(&advisor, id, "acknowledge", &note).await.expect(200);
+    app.act(&handler, id, "answer", &json!({"answer": SENTINEL, "actions": SENTINEL})).await.expect(200);
+    app.act(&nurse, id, "comments", &json!({"text": SENTINEL})).await.expect(201);
+    app.act(&nurse, id, "close", &json!({"note": SENTINEL})).await.expect(200);
+
+    let delivered = app.worker().deliver_due().await.unwrap();
+    let messages = sink.messages();
+    assert_eq!(delivered.sent, messages.len());
+    let got: BTreeSet<(String, String)> =
+        messages.iter().map(|m| (m.to.join(","), m.subject().split(" – ").next().unwrap().to_owned())).collect();
+    let want: BTreeSet<(String, String)> = [
+        (NURSE, "Avviket er mottatt"),
+        ("avvik@stolav.example", "Nytt samhandlingsavvik fra Trondheim kommune"),
+        (NURSE, "Avviket er bekreftet mottatt"),
+        ("medisinsk-klinikk@stolav.example", "Avvik tildelt dere"),
+        (NURSE, "Du har fått svar"),
+        ("medisinsk-klinikk@stolav.example", "Ny kommentar i saken"),
+        ("leder.medisinsk@stolav.example", "Ny kommentar i saken"),
+        ("medisinsk-klinikk@stolav.example", "Avviket er lukket"),
+        ("leder.medisinsk@stolav.example", "Avviket er lukket"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    assert_eq!(messages.len(), want.len(), "a recipient got the same message twice");
+    let link = format!("{}/api/v1/deviations/{id}", app.config.public_base_url);
+    for m in &messages {
+        assert!(m.subject().ends_with(reference), "{}", m.subject());
+        let text = m.text();
+        assert!(text.contains(reference) && text.contains(&link), "{text}");
+        assert!(text.contains("Epikrise og dokumentasjon"));
+        assert!(!m.data.contains(SENTINEL) && !text.contains(SENTINEL), "free text leaked into: {}", m.subject());
+    }
+    // Delivering again sends nothing more.
+    assert_eq!(app.worker().deliver_due().await.unwrap().sent, 0);
+    assert_eq!(sink.messages().len(), want.len());
+}
+
+#[actix_web::test]
+async fn every_template_rendered_from_a_sentinel_deviation_is_free_of_it() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await["id"].as_str().unwrap().to_owned();
+    let id = app.submit(&nurse, &sentinel_form(&stolav)).await["id"].as_str().unwrap().to_owned();
+    let handler = app.login(HANDLER).await;
+    app.act(&handler, &id, "answer", &json!({"answer": SENTINEL})).await.expect(200);
+    let mut conn = app.conn();
+    let row = samavvik::db::deviations::find(&mut conn, &samavvik::db::deviations::Scope::All, &id).unwrap();
+    assert!(row.description.contains(SENTINEL) && row.answer.as_deref().unwrap().contains(SENTINEL));
+    let data = samavvik::mail::outbox::facts(&mut conn, &app.config, &row, &row.recipient_organisation_id).unwrap();
+    for kind in samavvik::mail::templates::KINDS {
+        let r = samavvik::mail::templates::render(kind, &data).unwrap();
+        for part in [&r.subject, &r.text, &r.html] {
+            assert!(!part.contains(SENTINEL), "{kind} leaks free text");
+        }
+    }
+    let queued = samavvik::db::outbox::for_deviation(&mut conn, &id).unwrap();
+    assert!(!queued.is_empty());
+    assert!(queued
+        .iter()
+        .all(|m| !m.subject.contains(SENTINEL) && !m.body_text.contains(SENTINEL) && !m.body_html.contains(SENTINEL)));
+}
+
+#[actix_web::test]
+async fn smtp_outage_retries_with_backoff_and_delivers_exactly_once() {
+    let mut sink = SmtpSink::start().await;
+    let app = spawn_app_with(|c| smtp_to(c, sink.port)).await;
+    sink.stop();
+    let nurse = app.login(NURSE).await;
+    let id = app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned();
+    let worker = app.worker();
+
+    let first = worker.deliver_due().await.unwrap();
+    assert_eq!((first.sent, first.failed), (0, 2));
+    let rows = samavvik::db::outbox::for_deviation(&mut app.conn(), &id).unwrap();
+    for r in &rows {
+        assert_eq!((r.status.as_str(), r.attempts), ("pending", 1));
+        assert!(r.last_error.as_deref().is_some_and(|e| !e.is_empty()));
+        let wait = r.next_attempt_at - app.clock.now_naive();
+        assert!(wait > Duration::seconds(20) && wait <= Duration::seconds(30), "backoff {wait}");
+    }
+    // Not due yet: nothing is tried.
+    assert_eq!(worker.deliver_due().await.unwrap(), Default::default());
+
+    app.clock.advance(Duration::seconds(31));
+    let second = worker.deliver_due().await.unwrap();
+    assert_eq!((second.sent, second.failed), (0, 2), "still down");
+    let rows = samavvik::db::outbox::for_deviation(&mut app.conn(), &id).unwrap();
+    assert!(rows.iter().all(|r| r.attempts == 2 && r.next_attempt_at - app.clock.now_naive() > Duration::seconds(50)));
+
+    sink.restart().await;
+    app.clock.advance(Duration::seconds(61));
+    assert_eq!(worker.deliver_due().await.unwrap().sent, 2);
+    assert_eq!(worker.deliver_due().await.unwrap().sent, 0);
+    assert_eq!(sink.messages().len(), 2);
+    let rows = samavvik::db::outbox::for_deviation(&mut app.conn(), &id).unwrap();
+    assert!(rows.iter().all(|r| r.status == "sent" && r.sent_at.is_some()));
+}
+
+#[actix_web::test]
+async fn failed_mail_is_visible_to_admins_and_can_be_retried() {
+    let mut sink = SmtpSink::start().await;
+    let app = spawn_app_with(|c| {
+        smtp_to(c, sink.port);
+        c.mail_max_attempts = 1;
+    })
+    .await;
+    sink.stop();
+    let nurse = app.login(NURSE).await;
+    app.submit_to_hospital(&nurse).await;
+    app.worker().deliver_due().await.unwrap();
+    let admin = app.login(ADMIN).await;
+    let status = app.get("/api/v1/admin/outbox", &admin).await.expect(200);
+    assert_eq!((status["failed"].as_i64(), status["pending"].as_i64()), (Some(2), Some(0)));
+    assert!(status["failed_items"].as_array().unwrap().iter().all(|f| f["last_error"].is_string()));
+    app.get("/api/v1/admin/outbox", &nurse).await.problem(403, "forbidden");
+    app.post("/api/v1/admin/outbox/retry", &nurse, &json!({})).await.problem(403, "forbidden");
+
+    let retried = app.post("/api/v1/admin/outbox/retry", &admin, &json!({})).await.expect(200);
+    assert_eq!(retried["requeued"], 2);
+    sink.restart().await;
+    assert_eq!(app.worker().deliver_due().await.unwrap().sent, 2);
+    let status = app.get("/api/v1/admin/outbox", &admin).await.expect(200);
+    assert_eq!((status["sent"].as_i64(), status["failed"].as_i64()), (Some(2), Some(0)));
+}
+
+#[actix_web::test]
+async fn two_workers_deliver_every_mail_of_200_deviations_exactly_once() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|c| smtp_to(c, sink.port)).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await["id"].as_str().unwrap().to_owned();
+    let body = form(&stolav);
+    for _ in 0..10 {
+        let batch = (0..20).map(|_| app.post("/api/v1/deviations", &nurse, &body));
+        for r in futures_util::future::join_all(batch).await {
+            assert_eq!(r.status, 201);
+        }
+    }
+    let (a, b) = (app.worker(), app.worker());
+    let (ra, rb) = futures_util::future::join(a.deliver_due(), b.deliver_due()).await;
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.sent + rb.sent, 400, "receipt + new deviation for each of 200");
+    assert!(ra.sent > 0 && rb.sent > 0, "one worker did everything: {ra:?} {rb:?}");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 400);
+    let ids: BTreeSet<String> = messages.iter().map(|m| m.message_id()).collect();
+    assert_eq!(ids.len(), 400, "some outbox row was sent twice");
+}
+
+#[actix_web::test]
+async fn reminders_overdue_and_escalation_each_fire_once() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let d = app.submit_to_hospital(&nurse).await;
+    let id = d["id"].as_str().unwrap().to_owned();
+    let mut conn = app.conn();
+    let run = |conn: &mut samavvik::db::DbConnection| {
+        samavvik::mail::reminders::enqueue_due(conn, &app.config, &app.clock).unwrap()
+    };
+    assert_eq!(run(&mut conn), 0, "nothing is due on day one");
+
+    // Walk forty days, one at a time, as the periodic job would; note the day each mail appears.
+    let mut first_seen: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for day in 1..=40 {
+        app.clock.advance(Duration::days(1));
+        run(&mut conn);
+        for m in samavvik::db::outbox::for_deviation(&mut conn, &id).unwrap() {
+            first_seen
+                .entry((m.template.clone(), m.dedupe_key.split(':').nth(2).unwrap_or("").to_owned()))
+                .or_insert(day);
+        }
+    }
+    let reminder_kinds: Vec<&(String, String)> =
+        first_seen.keys().filter(|(t, _)| t != "receipt" && t != "new_deviation").collect();
+    let expected = ["escalation", "overdue", "reminder"]
+        .iter()
+        .flat_map(|t| ["acknowledge", "answer"].map(|d| (t.to_string(), d.to_string())))
+        .collect::<Vec<_>>();
+    assert_eq!(reminder_kinds, expected.iter().collect::<Vec<_>>());
+    for deadline in ["acknowledge", "answer"] {
+        let day = |t: &str| first_seen[&(t.to_string(), deadline.to_string())];
+        assert!(day("reminder") < day("overdue") && day("overdue") < day("escalation"), "{deadline}: {first_seen:?}");
+    }
+    // Each went out once, to the right people.
+    let rows = samavvik::db::outbox::for_deviation(&mut conn, &id).unwrap();
+    let count = |t: &str| rows.iter().filter(|r| r.template == t).count();
+    assert_eq!((count("reminder"), count("overdue"), count("escalation")), (2, 2, 2));
+    assert!(rows
+        .iter()
+        .filter(|r| r.template == "escalation")
+        .all(|r| r.recipient == "forbedringsgruppa@helsefellesskap.example"));
+    assert!(rows.iter().filter(|r| r.template == "overdue").all(|r| r.recipient == "avvik@stolav.example"));
+    // Another instance, or a restart, running the job again adds nothing.
+    assert_eq!(run(&mut app.conn()), 0);
+}
+
+#[actix_web::test]
+async fn default_file_transport_writes_readable_eml_files() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let handler = app.login(HANDLER).await;
+    let id = app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned();
+    app.act(&handler, &id, "answer", &json!({"answer": "Svar"})).await.expect(200);
+    app.act(&nurse, &id, "close", &json!({})).await.expect(200);
+    let sent = app.worker().deliver_due().await.unwrap().sent;
+    let files: Vec<_> = std::fs::read_dir(&app.config.mail_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert_eq!(files.len(), sent);
+    let subjects: BTreeSet<String> = files
+        .iter()
+        .map(|p| {
+            let raw = std::fs::read(p).unwrap();
+            let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            assert!(m.body_text(0).unwrap().contains("Se saken"));
+            m.subject().unwrap().split(" – ").next().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        subjects,
+        BTreeSet::from(
+            [
+                "Avviket er mottatt",
+                "Nytt samhandlingsavvik fra Trondheim kommune",
+                "Du har fått svar",
+                "Avviket er lukket"
+            ]
+            .map(String::from)
+        )
+    );
+}
+
+#[actix_web::test]
+async fn the_worker_inside_serve_delivers_on_its_own() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|c| {
+        smtp_to(c, sink.port);
+        c.mail_worker = true;
+        c.mail_poll_interval_ms = 50;
+    })
+    .await;
+    let nurse = app.login(NURSE).await;
+    let reference = app.submit_to_hospital(&nurse).await["reference"].as_str().unwrap().to_owned();
+    let messages = sink.wait_for(2, std::time::Duration::from_secs(20)).await;
+    assert!(messages.iter().all(|m| m.subject().ends_with(&reference)));
+    let recipients: BTreeSet<String> = messages.iter().flat_map(|m| m.to.clone()).collect();
+    assert_eq!(recipients, BTreeSet::from([NURSE.to_string(), "avvik@stolav.example".to_string()]));
+}
