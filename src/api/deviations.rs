@@ -114,40 +114,17 @@ async fn act(state: Data<AppState>, caller: Caller, id: String, command: Command
     Ok(Json(deviation))
 }
 
-pub async fn acknowledge(
+/// The actions whose body is required: acknowledge, forward, reject, answer.
+pub async fn action<T>(
     state: Data<AppState>,
     caller: Caller,
     id: Path<String>,
-    body: Json<actions::AcknowledgeInput>,
-) -> Result<Json<Deviation>, ApiError> {
-    act(state, caller, id.into_inner(), Command::Acknowledge(body.into_inner())).await
-}
-
-pub async fn forward(
-    state: Data<AppState>,
-    caller: Caller,
-    id: Path<String>,
-    body: Json<actions::ForwardInput>,
-) -> Result<Json<Deviation>, ApiError> {
-    act(state, caller, id.into_inner(), Command::Forward(body.into_inner())).await
-}
-
-pub async fn reject(
-    state: Data<AppState>,
-    caller: Caller,
-    id: Path<String>,
-    body: Json<actions::ReasonInput>,
-) -> Result<Json<Deviation>, ApiError> {
-    act(state, caller, id.into_inner(), Command::Reject(body.into_inner())).await
-}
-
-pub async fn answer(
-    state: Data<AppState>,
-    caller: Caller,
-    id: Path<String>,
-    body: Json<actions::AnswerInput>,
-) -> Result<Json<Deviation>, ApiError> {
-    act(state, caller, id.into_inner(), Command::Answer(body.into_inner())).await
+    body: Json<T>,
+) -> Result<Json<Deviation>, ApiError>
+where
+    T: Into<Command>,
+{
+    act(state, caller, id.into_inner(), body.into_inner().into()).await
 }
 
 pub async fn close(

@@ -15,6 +15,7 @@ use actix_governor::Governor;
 use actix_web::web::{self, get, patch, post, put};
 
 use crate::config::Config;
+use crate::deviations::actions::{AcknowledgeInput, AnswerInput, ForwardInput, ReasonInput};
 
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 
@@ -50,10 +51,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
                 )
                 .service(web::resource("/deviations/{id}").route(get().to(deviations::get)))
                 .service(web::resource("/deviations/{id}/events").route(get().to(deviations::events)))
-                .service(web::resource("/deviations/{id}/acknowledge").route(post().to(deviations::acknowledge)))
-                .service(web::resource("/deviations/{id}/forward").route(post().to(deviations::forward)))
-                .service(web::resource("/deviations/{id}/reject").route(post().to(deviations::reject)))
-                .service(web::resource("/deviations/{id}/answer").route(post().to(deviations::answer)))
+                .service(
+                    web::resource("/deviations/{id}/acknowledge")
+                        .route(post().to(deviations::action::<AcknowledgeInput>)),
+                )
+                .service(web::resource("/deviations/{id}/forward").route(post().to(deviations::action::<ForwardInput>)))
+                .service(web::resource("/deviations/{id}/reject").route(post().to(deviations::action::<ReasonInput>)))
+                .service(web::resource("/deviations/{id}/answer").route(post().to(deviations::action::<AnswerInput>)))
                 .service(web::resource("/deviations/{id}/close").route(post().to(deviations::close)))
                 .service(web::resource("/deviations/{id}/reopen").route(post().to(deviations::reopen)))
                 .service(web::resource("/deviations/{id}/comments").route(post().to(deviations::comment)))

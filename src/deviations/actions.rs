@@ -76,6 +76,30 @@ pub enum Command {
     Comment(CommentInput),
 }
 
+impl From<AcknowledgeInput> for Command {
+    fn from(i: AcknowledgeInput) -> Self {
+        Command::Acknowledge(i)
+    }
+}
+
+impl From<ForwardInput> for Command {
+    fn from(i: ForwardInput) -> Self {
+        Command::Forward(i)
+    }
+}
+
+impl From<ReasonInput> for Command {
+    fn from(i: ReasonInput) -> Self {
+        Command::Reject(i)
+    }
+}
+
+impl From<AnswerInput> for Command {
+    fn from(i: AnswerInput) -> Self {
+        Command::Answer(i)
+    }
+}
+
 impl Command {
     pub fn action(&self) -> Action {
         match self {
