@@ -1,6 +1,7 @@
 use actix_web::web::{Data, Json};
 use serde::{Deserialize, Serialize};
 
+use super::body::Body;
 use crate::auth::Caller;
 use crate::db::{self, outbox};
 use crate::deviations::view::utc;
@@ -71,7 +72,7 @@ pub async fn outbox_status(state: Data<AppState>, caller: Caller) -> Result<Json
 pub async fn retry(
     state: Data<AppState>,
     caller: Caller,
-    body: Json<RetryRequest>,
+    body: Body<RetryRequest>,
 ) -> Result<Json<RetryResult>, ApiError> {
     caller.require_admin()?;
     let now = state.clock.now_naive();

@@ -3,6 +3,7 @@ use actix_web::web::{self, Data, Json};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use super::body::Body;
 use crate::auth::Caller;
 use crate::db;
 use crate::directory::organisations::{self as orgs, Unit};
@@ -39,7 +40,7 @@ pub struct TokenResponse {
     pub expires_in: i64,
 }
 
-pub async fn token(state: Data<AppState>, body: Json<TokenRequest>) -> Result<Json<TokenResponse>, ApiError> {
+pub async fn token(state: Data<AppState>, body: Body<TokenRequest>) -> Result<Json<TokenResponse>, ApiError> {
     body.validate()?;
     let TokenRequest { email, password } = body.into_inner();
     let user = db::run(&state.pool, move |c| Ok(db::users::find_by_email(c, &email)?)).await?;

@@ -2,6 +2,7 @@ use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use super::body::{Body, OptionalBody};
 use crate::auth::Caller;
 use crate::db;
 use crate::db::deviations::{DeviationRow, Scope};
@@ -48,7 +49,7 @@ pub async fn submit(
     state: Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    body: Json<NewDeviation>,
+    body: Body<NewDeviation>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
     let st = state.clone();
@@ -119,7 +120,7 @@ pub async fn action<T>(
     state: Data<AppState>,
     caller: Caller,
     id: Path<String>,
-    body: Json<T>,
+    body: Body<T>,
 ) -> Result<Json<Deviation>, ApiError>
 where
     T: Into<Command>,
@@ -131,9 +132,9 @@ pub async fn close(
     state: Data<AppState>,
     caller: Caller,
     id: Path<String>,
-    body: Option<Json<actions::NoteInput>>,
+    body: OptionalBody<actions::NoteInput>,
 ) -> Result<Json<Deviation>, ApiError> {
-    let note = body.map(Json::into_inner).unwrap_or_default();
+    let note = body.0;
     act(state, caller, id.into_inner(), Command::Close(note)).await
 }
 
@@ -141,9 +142,9 @@ pub async fn reopen(
     state: Data<AppState>,
     caller: Caller,
     id: Path<String>,
-    body: Option<Json<actions::NoteInput>>,
+    body: OptionalBody<actions::NoteInput>,
 ) -> Result<Json<Deviation>, ApiError> {
-    let note = body.map(Json::into_inner).unwrap_or_default();
+    let note = body.0;
     act(state, caller, id.into_inner(), Command::Reopen(note)).await
 }
 
@@ -151,7 +152,7 @@ pub async fn comment(
     state: Data<AppState>,
     caller: Caller,
     id: Path<String>,
-    body: Json<actions::CommentInput>,
+    body: Body<actions::CommentInput>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
     let event = db::run(&state.pool, move |c| {

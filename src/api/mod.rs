@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod body;
 pub mod categories;
 pub mod deviations;
 pub mod health;
@@ -26,6 +27,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
         .service(web::resource("/health").route(get().to(health::health)))
         .service(web::resource("/ready").route(get().to(health::ready)))
         .service(web::resource("/openapi.yaml").route(get().to(openapi)))
+        .service(web::resource("/docs").route(get().to(docs_redirect)))
+        // Browsable reference, fully offline: Swagger UI is vendored into the binary.
+        .service(
+            utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.yaml")),
+        )
         .service(
             web::scope("/api/v1")
                 .service(web::resource("/auth/token").wrap(Governor::new(login_limit)).route(post().to(auth::token)))
@@ -67,6 +73,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
     // Resources (not `.route(path, …)`, whose method guard turns a wrong method into 404) and no
     // default service: actix answers 404 for unknown paths and 405 for known paths with another
     // method, and `problems::render_errors` turns both into problem+json.
+}
+
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish()
 }
 
 async fn openapi() -> actix_web::HttpResponse {

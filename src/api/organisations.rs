@@ -2,6 +2,7 @@ use actix_web::web::{Data, Json, Path, Query};
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
+use super::body::Body;
 use crate::auth::Caller;
 use crate::db;
 use crate::directory::organisations::{self as orgs, NewOrganisation, Organisation, OrganisationPatch};
@@ -36,7 +37,7 @@ pub async fn list(
 pub async fn create(
     state: Data<AppState>,
     caller: Caller,
-    body: Json<NewOrganisation>,
+    body: Body<NewOrganisation>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let org = db::run(&state.pool, move |c| orgs::create(c, body.into_inner())).await?;
@@ -47,7 +48,7 @@ pub async fn update(
     state: Data<AppState>,
     caller: Caller,
     id: Path<String>,
-    body: Json<OrganisationPatch>,
+    body: Body<OrganisationPatch>,
 ) -> Result<Json<Organisation>, ApiError> {
     caller.require_admin()?;
     let org = db::run(&state.pool, move |c| orgs::update(c, &id, body.into_inner())).await?;

@@ -84,7 +84,7 @@ fn json_error(err: JsonPayloadError) -> ApiError {
 }
 
 /// serde names the field in its message for missing and unknown fields; use it.
-fn from_serde(e: &serde_json::Error) -> ApiError {
+pub fn from_serde(e: &serde_json::Error) -> ApiError {
     let msg = e.to_string();
     let quoted = msg.split('`').nth(1).unwrap_or("body").to_owned();
     let field = if msg.starts_with("missing field") {

@@ -1,5 +1,6 @@
 use actix_web::web::{Data, Json, Path};
 
+use super::body::Body;
 use crate::auth::Caller;
 use crate::db;
 use crate::deviations::routing::{self, RoutingTable};
@@ -15,7 +16,7 @@ pub async fn put(
     state: Data<AppState>,
     caller: Caller,
     id: Path<String>,
-    body: Json<RoutingTable>,
+    body: Body<RoutingTable>,
 ) -> Result<Json<RoutingTable>, ApiError> {
     let now = state.clock.now_naive();
     let table = db::run(&state.pool, move |c| routing::replace(c, &caller, &id, body.into_inner(), now)).await?;

@@ -1,6 +1,7 @@
 use actix_web::web::{Data, Json, Path};
 use actix_web::HttpResponse;
 
+use super::body::Body;
 use crate::auth::Caller;
 use crate::db;
 use crate::directory::organisations::{self as orgs, NewUnit, Unit, UnitPatch};
@@ -11,7 +12,7 @@ pub async fn create(
     state: Data<AppState>,
     caller: Caller,
     organisation_id: Path<String>,
-    body: Json<NewUnit>,
+    body: Body<NewUnit>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let unit = db::run(&state.pool, move |c| orgs::create_unit(c, &organisation_id, body.into_inner())).await?;
@@ -22,7 +23,7 @@ pub async fn update(
     state: Data<AppState>,
     caller: Caller,
     id: Path<String>,
-    body: Json<UnitPatch>,
+    body: Body<UnitPatch>,
 ) -> Result<Json<Unit>, ApiError> {
     caller.require_admin()?;
     let unit = db::run(&state.pool, move |c| orgs::update_unit(c, &id, body.into_inner())).await?;

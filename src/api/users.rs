@@ -2,6 +2,7 @@ use actix_web::web::{Data, Json, Path, Query};
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
+use super::body::Body;
 use crate::auth::Caller;
 use crate::db;
 use crate::directory::users::{self, NewUser, User, UserPatch};
@@ -26,7 +27,7 @@ pub async fn list(state: Data<AppState>, caller: Caller, query: Query<ListQuery>
     Ok(Json(UserList { items }))
 }
 
-pub async fn create(state: Data<AppState>, caller: Caller, body: Json<NewUser>) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: Data<AppState>, caller: Caller, body: Body<NewUser>) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let user = db::run(&state.pool, move |c| users::create(c, body.into_inner())).await?;
     Ok(HttpResponse::Created().json(user))
@@ -36,7 +37,7 @@ pub async fn update(
     state: Data<AppState>,
     caller: Caller,
     id: Path<String>,
-    body: Json<UserPatch>,
+    body: Body<UserPatch>,
 ) -> Result<Json<User>, ApiError> {
     caller.require_admin()?;
     let user = db::run(&state.pool, move |c| users::update(c, &id, body.into_inner())).await?;

@@ -63,3 +63,27 @@ async fn bad_query_parameter_is_400() {
     let token = app.login(ADMIN).await;
     app.get("/api/v1/organisations?include_inactive=maybe", &token).await.problem(400, "invalid_query");
 }
+
+#[actix_web::test]
+async fn bodies_must_be_objects_and_optional_bodies_must_still_parse() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let id = app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned();
+    let p =
+        app.act(&advisor, &id, "acknowledge", &serde_json::json!([null, null])).await.problem(422, "validation_failed");
+    assert_eq!(p["fields"][0]["code"], "not_an_object");
+    app.act(&advisor, &id, "answer", &serde_json::json!({"answer": "Svar"})).await.expect(200);
+    // A close with a malformed note is refused, not read as "no note".
+    let p = app.act(&nurse, &id, "close", &serde_json::json!({"note": {}})).await.problem(422, "validation_failed");
+    assert_eq!(p["fields"][0]["code"], "invalid_type");
+    // With no body at all, close works.
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/deviations/{id}/close", app.address))
+        .bearer_auth(&nurse)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
