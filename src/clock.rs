@@ -21,6 +21,11 @@ impl Clock {
         self.now().naive_utc()
     }
 
+    /// Makes now `at` (tests that need fixed dates).
+    pub fn set(&self, at: DateTime<Utc>) {
+        self.offset_seconds.store((at - Utc::now()).num_seconds(), Ordering::Relaxed);
+    }
+
     pub fn advance(&self, by: Duration) {
         self.offset_seconds.fetch_add(by.num_seconds(), Ordering::Relaxed);
     }

@@ -77,6 +77,8 @@ pub struct Config {
     pub mail_poll_interval_ms: u64,
     pub mail_max_attempts: i32,
     pub escalation_recipients: String,
+    pub committee_recipients: String,
+    pub suppression_threshold: i64,
     pub seed_demo: SeedDemo,
     pub log_format: LogFormat,
     pub acknowledge_working_days: u32,
@@ -112,6 +114,8 @@ impl Default for Config {
             mail_poll_interval_ms: 1000,
             mail_max_attempts: 10,
             escalation_recipients: "forbedringsgruppa@helsefellesskap.example".into(),
+            committee_recipients: "asu@helsefellesskap.example".into(),
+            suppression_threshold: 3,
             seed_demo: SeedDemo::Auto,
             log_format: LogFormat::Text,
             acknowledge_working_days: 5,
@@ -175,13 +179,22 @@ impl Config {
 
     /// The improvement group's addresses for escalations.
     pub fn escalation_list(&self) -> Vec<String> {
-        self.escalation_recipients.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect()
+        split_list(&self.escalation_recipients)
+    }
+
+    /// The committee (ASU) addresses for the tertial report.
+    pub fn committee_list(&self) -> Vec<String> {
+        split_list(&self.committee_recipients)
     }
 
     pub fn db_url(&self) -> DbUrl {
         // `check` has parsed it already; fall back to the default rather than panic.
         DbUrl::parse(&self.database_url).unwrap_or_else(|_| DbUrl::Sqlite("data/samavvik.db".into()))
     }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect()
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod mail;
 pub mod seed;
 pub mod state;
+pub mod stats;
 pub mod telemetry;
 
 use std::net::TcpListener;

@@ -9,6 +9,7 @@ pub mod health;
 pub mod organisations;
 pub mod problems;
 pub mod routing;
+pub mod stats;
 pub mod units;
 pub mod users;
 
@@ -67,6 +68,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
                 .service(web::resource("/deviations/{id}/close").route(post().to(deviations::close)))
                 .service(web::resource("/deviations/{id}/reopen").route(post().to(deviations::reopen)))
                 .service(web::resource("/deviations/{id}/comments").route(post().to(deviations::comment)))
+                .service(web::resource("/stats").route(get().to(stats::get)))
+                .service(web::resource("/reports/{file}").route(get().to(stats::report)))
                 .service(web::resource("/admin/outbox").route(get().to(admin::outbox_status)))
                 .service(web::resource("/admin/outbox/retry").route(post().to(admin::retry))),
         );

@@ -40,6 +40,9 @@ pub struct DeviationRow {
     pub acknowledge_due: String,
     pub answer_due: String,
     pub updated_at: NaiveDateTime,
+    pub acknowledge_days: Option<i32>,
+    pub answer_days: Option<i32>,
+    pub answered_on_time: Option<bool>,
 }
 
 /// Changes made by a lifecycle action. `None` leaves a column as it is.
@@ -60,6 +63,9 @@ pub struct DeviationChanges {
     pub acknowledge_due: Option<String>,
     pub answer_due: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
+    pub acknowledge_days: Option<Option<i32>>,
+    pub answer_days: Option<Option<i32>>,
+    pub answered_on_time: Option<Option<bool>>,
 }
 
 /// What the caller may read.

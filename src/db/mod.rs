@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod references;
 pub mod routing;
 pub mod schema;
+pub mod stats;
 pub mod units;
 pub mod users;
 

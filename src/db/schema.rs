@@ -85,6 +85,9 @@ diesel::table! {
         acknowledge_due -> Text,
         answer_due -> Text,
         updated_at -> Timestamp,
+        acknowledge_days -> Nullable<Integer>,
+        answer_days -> Nullable<Integer>,
+        answered_on_time -> Nullable<Bool>,
     }
 }
 

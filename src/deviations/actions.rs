@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::db::deviations::{self, DeviationChanges, DeviationRow};
 use crate::db::events::EventRow;
 use crate::db::{organisations, users, write_tx, DbConnection};
+use crate::domain::calendar::{oslo_date, oslo_today, working_days_between};
 use crate::domain::lifecycle::{next_status, permitted, refusal, Action};
 use crate::domain::{Code, Direction, EventKind, OrganisationKind, Role, Status};
 use crate::error::ApiError;
@@ -150,7 +151,8 @@ fn apply(c: &mut DbConnection, ctx: &Ctx, id: &str, command: Command) -> Result<
             let mut e = Errors::default();
             let reason = e.text("reason", &input.reason, TEXT_MAX);
             e.into_result(())?;
-            (DeviationChanges::default(), Entry::new(EventKind::Rejected, Some(caller)).text(Some(reason)))
+            let changes = DeviationChanges { closed_at: Some(Some(now.naive_utc())), ..Default::default() };
+            (changes, Entry::new(EventKind::Rejected, Some(caller)).text(Some(reason)))
         }
         Command::Answer(input) => answer(caller, &row, input, now)?,
         Command::Close(input) => {
@@ -187,6 +189,11 @@ fn apply(c: &mut DbConnection, ctx: &Ctx, id: &str, command: Command) -> Result<
         ));
     }
     record(c, ctx.config, id, now.naive_utc(), entry.transition(status, next))
+}
+
+/// Working days from the day the current recipient received the deviation until today.
+fn working_days_since(row: &DeviationRow, now: DateTime<Utc>) -> i32 {
+    working_days_between(oslo_date(row.received_at), oslo_today(now)) as i32
 }
 
 fn note(input: &NoteInput) -> Result<Option<String>, ApiError> {
@@ -227,6 +234,7 @@ fn acknowledge<'a>(
         recipient_unit_id: unit.clone().map(Some),
         handler_id: handler.map(Some),
         acknowledged_at: Some(Some(now.naive_utc())),
+        acknowledge_days: Some(Some(working_days_since(row, now))),
         ..Default::default()
     };
     Ok((changes, Entry::new(EventKind::Acknowledged, Some(caller)).text(note).target(None, unit)))
@@ -265,6 +273,9 @@ fn forward<'a>(
         handler_id: Some(None),
         received_at: Some(now.naive_utc()),
         acknowledged_at: Some(None),
+        acknowledge_days: Some(None),
+        answer_days: Some(None),
+        answered_on_time: Some(None),
         acknowledge_due: Some(acknowledge_due),
         answer_due: Some(answer_due),
         ..Default::default()
@@ -284,7 +295,11 @@ fn answer<'a>(
     let actions = e.optional_text("actions", input.actions.as_deref(), TEXT_MAX);
     e.into_result(())?;
     let at = now.naive_utc();
+    let days = working_days_since(row, now);
     let changes = DeviationChanges {
+        acknowledge_days: Some(Some(row.acknowledge_days.unwrap_or(days))),
+        answer_days: Some(Some(days)),
+        answered_on_time: Some(Some(oslo_today(now).to_string() <= row.answer_due)),
         answer: Some(Some(answer.clone())),
         answer_actions: Some(actions),
         answered_at: Some(Some(at)),

@@ -159,6 +159,9 @@ fn insert(
         acknowledge_due,
         answer_due,
         updated_at: at,
+        acknowledge_days: None,
+        answer_days: None,
+        answered_on_time: None,
     };
     deviations::insert(conn, &row)?;
     let mut entry = Entry::new(EventKind::Submitted, Some(caller)).target(Some(recipient.id), recipient_unit_id);

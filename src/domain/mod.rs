@@ -5,6 +5,7 @@ pub mod codes;
 pub mod lifecycle;
 pub mod national_id;
 pub mod org_number;
+pub mod period;
 
 pub use codes::{Code, DeviationKind, Direction, EventKind, HarmClass, HarmLevel, OrganisationKind, Role, Status};
 pub use org_number::OrgNumber;

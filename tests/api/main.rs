@@ -13,4 +13,5 @@ mod lists;
 mod mail;
 mod permissions;
 mod smtp;
+mod stats;
 mod submissions;

@@ -1,0 +1,314 @@
+//! The tertial report for ASU: the standard breakdowns for one tertial, the trend over the last
+//! tertials, and a printable bokmål HTML page with SVG charts and a generated summary.
+
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use super::{compute, Stats};
+use crate::db::DbConnection;
+use crate::domain::period::Period;
+use crate::error::ApiError;
+
+/// (dimension, Norwegian title) of each breakdown in the report, in order.
+pub const BREAKDOWNS: &[(&str, &str)] = &[
+    ("direction", "Retning"),
+    ("category", "Kategori"),
+    ("reporting_organisation", "Meldt av"),
+    ("recipient_organisation", "Mottaker"),
+    ("recipient_unit", "Mottakerenhet"),
+    ("harm_class", "Skadegrad"),
+    ("kind", "Type melding"),
+];
+
+pub const TREND_TERTIALS: usize = 6;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub tertial: String,
+    pub breakdowns: Vec<Stats>,
+    pub previous_by_category: Stats,
+    /// Oldest first: (tertial, stats by direction).
+    pub trend: Vec<Stats>,
+}
+
+impl Report {
+    pub fn build(
+        conn: &mut DbConnection,
+        tertial: Period,
+        organisation: Option<&str>,
+        threshold: i64,
+    ) -> Result<Self, ApiError> {
+        let mut breakdowns = Vec::new();
+        for (dim, _) in BREAKDOWNS {
+            breakdowns.push(compute(conn, tertial, organisation, &[dim.to_string()], threshold)?);
+        }
+        let mut trend = Vec::new();
+        let mut p = tertial;
+        for _ in 0..TREND_TERTIALS {
+            trend.push(compute(conn, p, organisation, &["direction".to_string()], threshold)?);
+            p = p.previous();
+        }
+        trend.reverse();
+        let previous_by_category =
+            compute(conn, tertial.previous(), organisation, &["category".to_string()], threshold)?;
+        Ok(Report { tertial: tertial.to_string(), breakdowns, previous_by_category, trend })
+    }
+
+    pub fn breakdown(&self, dimension: &str) -> Option<&Stats> {
+        self.breakdowns.iter().find(|s| s.group_by.first().map(String::as_str) == Some(dimension))
+    }
+
+    pub fn overall(&self) -> &Stats {
+        &self.breakdowns[0]
+    }
+}
+
+pub fn direction_label(code: &str) -> &str {
+    match code {
+        "municipality_to_hospital" => "Kommune → sykehus",
+        "hospital_to_municipality" => "Sykehus → kommune",
+        "municipality_to_municipality" => "Kommune → kommune",
+        "hospital_to_hospital" => "Sykehus → sykehus",
+        _ => "Annet",
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.1}").replace('.', ","))
+}
+
+fn count_of(stats: &Stats, dim: &str, key: &str) -> i64 {
+    stats
+        .groups
+        .iter()
+        .find(|g| g.key.get(dim).and_then(|k| k.as_deref()) == Some(key))
+        .and_then(|g| g.count)
+        .unwrap_or(0)
+}
+
+/// One sentence or three, in bokmål, about what changed and what dominates.
+pub fn summary(r: &Report) -> String {
+    let now = r.overall();
+    let mut s = format!("I {} ble det meldt {} samhandlingsavvik", now.period, now.total);
+    match now.previous.change_percent {
+        Some(c) if c > 0.0 => write!(s, ", {c:.0} % flere enn i {}", now.previous.period).ok(),
+        Some(c) if c < 0.0 => write!(s, ", {:.0} % færre enn i {}", -c, now.previous.period).ok(),
+        _ => None,
+    };
+    s.push('.');
+    let prev = r.trend.iter().rev().nth(1);
+    for dir in ["municipality_to_hospital", "hospital_to_municipality"] {
+        let (a, b) = (prev.map_or(0, |p| count_of(p, "direction", dir)), count_of(now, "direction", dir));
+        if let Some(c) = super::change_percent(a, b).filter(|c| c.abs() >= 1.0) {
+            let verb = if c > 0.0 { "økte" } else { "falt" };
+            let who = if dir == "municipality_to_hospital" {
+                "fra kommunene til sykehuset"
+            } else {
+                "fra sykehuset til kommunene"
+            };
+            let _ = write!(
+                s,
+                " Antall avvik {who} {verb} med {:.0} % fra {} til {}.",
+                c.abs(),
+                now.previous.period,
+                now.period
+            );
+        }
+    }
+    if let Some(top) = r.breakdown("category").and_then(|c| c.groups.first()).filter(|g| g.count.is_some()) {
+        let _ =
+            write!(s, " Flest gjelder {}.", top.label.get("category").map(|l| l.to_lowercase()).unwrap_or_default());
+    }
+    if let Some(share) = now.within_deadline_share {
+        let _ = write!(s, " {:.0} % av de besvarte fikk svar innen fristen.", share * 100.0);
+    }
+    s
+}
+
+/// A horizontal grouped bar chart as accessible SVG: one row per label, one bar per series.
+pub fn bar_chart(title: &str, series: &[&str], rows: &[(String, Vec<f64>)], unit: &str) -> String {
+    const COLORS: [&str; 4] = ["#0b5394", "#e69138", "#6aa84f", "#a64d79"];
+    let (label_w, bar_w, row_h, bar_h) = (220.0, 380.0, 14.0 * series.len() as f64 + 10.0, 12.0);
+    let max = rows.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0_f64, f64::max).max(1.0);
+    let height = 40.0 + rows.len() as f64 * row_h + 20.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 680 {height}\" width=\"680\" height=\"{height}\" \
+         font-family=\"Arial, Helvetica, sans-serif\" font-size=\"11\"><title>{}</title>",
+        esc(title)
+    );
+    for (i, name) in series.iter().enumerate() {
+        let x = label_w + i as f64 * 140.0;
+        let _ = write!(
+            svg,
+            "<rect x=\"{x}\" y=\"6\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"15\">{}</text>",
+            COLORS[i % 4],
+            x + 14.0,
+            esc(name)
+        );
+    }
+    for (r, (label, values)) in rows.iter().enumerate() {
+        let y0 = 30.0 + r as f64 * row_h;
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            label_w - 8.0,
+            y0 + row_h / 2.0,
+            esc(label)
+        );
+        for (i, v) in values.iter().enumerate() {
+            let (y, w) = (y0 + 4.0 + i as f64 * 14.0, v / max * bar_w);
+            let _ = write!(
+                svg,
+                "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" fill=\"{}\"><title>{}: {}</title></rect>\
+                 <text x=\"{:.1}\" y=\"{}\">{}{unit}</text>",
+                COLORS[i % 4],
+                esc(series.get(i).unwrap_or(&"")),
+                num(Some(*v)),
+                label_w + w + 4.0,
+                y + 10.0,
+                if v.fract() == 0.0 { format!("{v:.0}") } else { num(Some(*v)) },
+            );
+        }
+    }
+    let axis_y = 30.0 + rows.len() as f64 * row_h + 4.0;
+    let _ = write!(
+        svg,
+        "<line x1=\"{label_w}\" y1=\"{axis_y}\" x2=\"{}\" y2=\"{axis_y}\" stroke=\"#999\"/>",
+        label_w + bar_w
+    );
+    let _ = write!(
+        svg,
+        "<text x=\"{label_w}\" y=\"{}\">0</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}{unit}</text>",
+        axis_y + 14.0,
+        label_w + bar_w,
+        axis_y + 14.0,
+        num(Some(max)).trim_end_matches(",0")
+    );
+    svg.push_str("</svg>");
+    svg
+}
+
+fn table(stats: &Stats, dim: &str, title: &str) -> String {
+    let mut t = format!("<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\" class=\"n\">Antall</th></tr></thead><tbody>", esc(title), esc(title));
+    for g in &stats.groups {
+        let label = g.label.get(dim).cloned().unwrap_or_default();
+        let label =
+            if dim == "direction" { direction_label(g.key[dim].as_deref().unwrap_or("")).to_owned() } else { label };
+        let count = g.count.map_or(format!("&lt;{}", stats.suppression_threshold), |c| c.to_string());
+        let _ = write!(t, "<tr><td>{}</td><td class=\"n\">{count}</td></tr>", esc(&label));
+    }
+    t.push_str("</tbody></table>");
+    t
+}
+
+pub fn html(r: &Report, scope: &str) -> String {
+    let now = r.overall();
+    let dirs = ["municipality_to_hospital", "hospital_to_municipality"];
+    let trend_rows: Vec<(String, Vec<f64>)> = r
+        .trend
+        .iter()
+        .map(|s| (s.period.clone(), dirs.iter().map(|d| count_of(s, "direction", d) as f64).collect()))
+        .collect();
+    let trend = bar_chart("Avvik per tertial etter retning", &dirs.map(direction_label), &trend_rows, "");
+    let cats: Vec<(String, Vec<f64>)> = r
+        .breakdown("category")
+        .map(|c| {
+            c.groups
+                .iter()
+                .map(|g| {
+                    let code = g.key["category"].clone().unwrap_or_default();
+                    let label = g.label.get("category").cloned().unwrap_or_default();
+                    (
+                        label,
+                        vec![g.count.unwrap_or(0) as f64, count_of(&r.previous_by_category, "category", &code) as f64],
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let categories = bar_chart("Kategorier denne og forrige tertial", &[&now.period, &now.previous.period], &cats, "");
+    let handling = bar_chart(
+        "Behandlingstid i virkedager",
+        &["Median", "90-persentil"],
+        &[
+            (
+                "Bekreftet mottatt".into(),
+                vec![now.acknowledge_days.median.unwrap_or(0.0), now.acknowledge_days.p90.unwrap_or(0.0)],
+            ),
+            ("Besvart".into(), vec![now.answer_days.median.unwrap_or(0.0), now.answer_days.p90.unwrap_or(0.0)]),
+        ],
+        " d",
+    );
+    let share: Vec<(String, Vec<f64>)> =
+        r.trend.iter().map(|s| (s.period.clone(), vec![s.within_deadline_share.unwrap_or(0.0) * 100.0])).collect();
+    let within = bar_chart("Andel besvart innen fristen", &["Innen fristen"], &share, " %");
+    let units: Vec<(String, Vec<f64>)> = r
+        .breakdown("recipient_unit")
+        .map(|u| {
+            u.groups
+                .iter()
+                .filter(|g| g.count.is_some() && g.key["recipient_unit"].is_some())
+                .take(10)
+                .map(|g| (g.label["recipient_unit"].clone(), vec![g.count.unwrap_or(0) as f64]))
+                .collect()
+        })
+        .unwrap_or_default();
+    let top_units = bar_chart("Mottakerenheter med flest avvik", &["Antall"], &units, "");
+
+    let mut page = format!(
+        "<!doctype html><html lang=\"nb\"><head><meta charset=\"utf-8\"><title>Samhandlingsavvik {t}</title><style>\
+         @page {{ size: A4; margin: 16mm; }} body {{ font-family: Arial, Helvetica, sans-serif; color: #1a1a1a; max-width: 180mm; margin: auto; line-height: 1.4; }}\
+         h1 {{ font-size: 20pt; margin-bottom: 0; }} h2 {{ font-size: 13pt; margin-top: 1.4em; break-after: avoid; }}\
+         .lead {{ font-size: 12pt; background: #eef3fa; padding: 0.6em 0.8em; border-left: 4px solid #0b5394; }}\
+         .kpi {{ display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px; }} .kpi div {{ border: 1px solid #ccc; padding: 6px; }}\
+         .kpi b {{ display: block; font-size: 16pt; }} svg {{ max-width: 100%; height: auto; break-inside: avoid; }}\
+         table {{ border-collapse: collapse; margin: 0.6em 0; break-inside: avoid; min-width: 60%; }} caption {{ text-align: left; font-weight: bold; }}\
+         td, th {{ border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: left; }} .n {{ text-align: right; }}\
+         .muted {{ color: #555; font-size: 9pt; }}</style></head><body>\
+         <h1>Samhandlingsavvik {t}</h1><p class=\"muted\">{scope} · {from}–{to} · rapport til ASU og Forbedringsgruppa</p>\
+         <p class=\"lead\">{summary}</p><div class=\"kpi\">\
+         <div>Meldte avvik<b>{total}</b></div><div>Endring fra {prev}<b>{change}</b></div><div>Samme tertial i fjor ({ly})<b>{ly_total}</b></div>\
+         <div>Median tid til svar<b>{med} virkedager</b></div><div>Besvart innen fristen<b>{share}</b></div><div>Åpne / over fristen ved slutt<b>{backlog} / {overdue}</b></div></div>",
+        t = esc(&r.tertial),
+        scope = esc(scope),
+        from = now.from,
+        to = now.to,
+        summary = esc(&summary(r)),
+        total = now.total,
+        prev = now.previous.period,
+        change = now.previous.change_percent.map_or("–".into(), |c| format!("{c:+.0} %")),
+        ly = now.same_period_last_year.period,
+        ly_total = now.same_period_last_year.total,
+        med = num(now.answer_days.median),
+        share = now.within_deadline_share.map_or("–".into(), |s| format!("{:.0} %", s * 100.0)),
+        backlog = now.backlog_at_end,
+        overdue = now.overdue_at_end,
+    );
+    for (title, chart) in [
+        ("Utvikling per tertial", trend),
+        ("Kategorier", categories),
+        ("Behandlingstid", handling),
+        ("Svar innen fristen", within),
+        ("Mottakerenheter", top_units),
+    ] {
+        let _ = write!(page, "<h2>{title}</h2>{chart}");
+    }
+    page.push_str("<h2>Tabeller</h2>");
+    for (dim, title) in BREAKDOWNS {
+        if let Some(s) = r.breakdown(dim) {
+            page.push_str(&table(s, dim, title));
+        }
+    }
+    let _ = write!(
+        page,
+        "<p class=\"muted\">Tallene er avidentifisert. Celler med færre enn {} avvik per organisasjon eller enhet vises som «&lt;{}». \
+         Behandlingstid regnes i virkedager (uten helg og helligdager) fra mottak.</p></body></html>",
+        now.suppression_threshold, now.suppression_threshold
+    );
+    page
+}
