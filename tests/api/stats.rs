@@ -166,15 +166,15 @@ async fn csv_xlsx_and_html_match_the_json() {
     use calamine::Reader;
     let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
     let key = book.worksheet_range("Nøkkeltall").unwrap();
-    let value_of = |label: &str| key.rows().find(|r| r[0].to_string() == label).map(|r| r[1].clone()).unwrap();
+    let value_of = |label: &str| key.rows().find(|r| r[0] == label).map(|r| r[1].clone()).unwrap();
     assert_eq!(value_of("Meldte avvik"), calamine::Data::Float(5.0));
     assert_eq!(value_of("Tid til svar, median (virkedager)"), calamine::Data::Float(5.0));
     assert!(matches!(value_of("Fra og med"), calamine::Data::DateTime(_)));
     let cats = book.worksheet_range("Kategori").unwrap();
-    let discharge = cats.rows().find(|r| r[0].to_string() == "discharge_summary").unwrap();
+    let discharge = cats.rows().find(|r| r[0] == "discharge_summary").unwrap();
     assert_eq!(discharge[2], calamine::Data::Float(3.0));
     let by_org = book.worksheet_range("Meldt av").unwrap();
-    let hidden = by_org.rows().find(|r| r[1].to_string() == "St. Olavs hospital HF").unwrap();
+    let hidden = by_org.rows().find(|r| r[1] == "St. Olavs hospital HF").unwrap();
     assert_eq!(hidden[2].to_string(), "skjult");
 
     let (ct, html) = download(&app, &analyst, "2026-T2.html").await;
