@@ -54,7 +54,8 @@ pub async fn run_forever(pool: Pool, config: std::sync::Arc<Config>, clock: Cloc
         let result = db::run(&pool, move |c| {
             let closed = auto_close_due(c, &config, &clock)?;
             let purged = purge_idempotency_keys(c, &clock)?;
-            let reminded = crate::mail::reminders::enqueue_due(c, &config, &clock)?;
+            let reminded = crate::mail::reminders::enqueue_due(c, &config, &clock)?
+                + crate::mail::reminders::enqueue_tertial_report(c, &config, &clock)?;
             Ok((closed, purged, reminded))
         })
         .await;

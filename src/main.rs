@@ -31,6 +31,20 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Write the tertial report (HTML with charts, CSV or XLSX) to a file.
+    Report {
+        /// For example 2026-T2.
+        #[arg(long)]
+        tertial: String,
+        /// html, csv or xlsx.
+        #[arg(long, default_value = "html")]
+        format: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Only deviations this organisation (id) sent or received.
+        #[arg(long)]
+        organisation_id: Option<String>,
+    },
     /// Deliver queued mail (and nothing else), for running delivery apart from `serve`.
     MailWorker,
     /// Print a signed access token for an existing user.
@@ -98,6 +112,39 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::MailWorker => mail_worker(config),
+        Command::Report { tertial, format, out, organisation_id } => {
+            let period = match samavvik::domain::period::Period::parse(&tertial) {
+                Ok(p @ samavvik::domain::period::Period::Tertial { .. }) => p,
+                _ => anyhow::bail!("--tertial må være et tertial, for eksempel 2026-T2"),
+            };
+            anyhow::ensure!(
+                matches!(format.as_str(), "html" | "csv" | "xlsx"),
+                "--format må være html, csv eller xlsx"
+            );
+            let mut conn = db::open_one(&config.db_url())?;
+            let started = std::time::Instant::now();
+            let report = samavvik::stats::report::Report::build(
+                &mut conn,
+                period,
+                organisation_id.as_deref(),
+                config.suppression_threshold,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let scope = match &organisation_id {
+                Some(o) => db::organisations::find(&mut conn, o)?.name,
+                None => "Alle organisasjoner".to_owned(),
+            };
+            let (bytes, _) =
+                samavvik::api::stats::render(&report, &format, &scope).map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&out, bytes)?;
+            println!(
+                "Skrev {} ({} avvik i {tertial}) på {:.1} s",
+                out.display(),
+                report.overall().total,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Token { email } => {
             let user = db::users::find_by_email(&mut db::open_one(&config.db_url())?, &email)?
                 .filter(|u| u.active)

@@ -6,11 +6,13 @@
 use chrono::NaiveDate;
 
 use super::outbox::{enqueue, facts, norwegian_date, recipient_side};
+use super::templates::MailData;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::deviations::{self, DeviationRow};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::calendar::{oslo_date, oslo_today, working_days_between};
+use crate::domain::period::Period;
 use crate::error::ApiError;
 
 /// Working days past the deadline at which the improvement group is told.
@@ -114,4 +116,33 @@ mod tests {
         assert_eq!(stage(start, due, d(11, 13)), Some(Stage::Overdue)); // 4 working days late
         assert_eq!(stage(start, due, d(11, 16)), Some(Stage::Escalation)); // 5 working days late
     }
+}
+
+/// After a tertial has ended, queues its report for the committee (ASU) once.
+pub fn enqueue_tertial_report(conn: &mut DbConnection, config: &Config, clock: &Clock) -> Result<usize, ApiError> {
+    let now = clock.now();
+    let tertial = Period::tertial_of(oslo_today(now)).previous();
+    let data = MailData {
+        reference: tertial.to_string(),
+        category: "Alle kategorier".into(),
+        status: "Tertialet er avsluttet".into(),
+        deadline: None,
+        counterpart: "Alle organisasjoner i helsefellesskapet".into(),
+        unit: None,
+        link: format!("{}/api/v1/reports/{tertial}.html", config.public_base_url.trim_end_matches('/')),
+        task: String::new(),
+        task_passive: String::new(),
+        days: 0,
+    };
+    write_tx(conn, |c| {
+        enqueue(
+            c,
+            None,
+            &format!("tertial-report:{tertial}"),
+            "tertial_report",
+            &data,
+            &config.committee_list(),
+            now.naive_utc(),
+        )
+    })
 }

@@ -27,6 +27,7 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "reminder.txt",
     "overdue.txt",
     "escalation.txt",
+    "tertial_report.txt",
 );
 
 /// Every kind of message, for tests that render them all.
@@ -44,6 +45,7 @@ pub const KINDS: &[&str] = &[
     "reminder",
     "overdue",
     "escalation",
+    "tertial_report",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -285,3 +285,28 @@ async fn the_worker_inside_serve_delivers_on_its_own() {
     let recipients: BTreeSet<String> = messages.iter().flat_map(|m| m.to.clone()).collect();
     assert_eq!(recipients, BTreeSet::from([NURSE.to_string(), "avvik@stolav.example".to_string()]));
 }
+
+#[actix_web::test]
+async fn the_tertial_report_goes_to_the_committee_once_after_the_tertial() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|c| {
+        smtp_to(c, sink.port);
+        c.committee_recipients = "asu@helsefellesskap.example, leder.asu@trondheim.example".into();
+    })
+    .await;
+    app.clock.set("2026-09-01T08:00:00Z".parse().unwrap());
+    let mut conn = app.conn();
+    let run = |c: &mut samavvik::db::DbConnection| {
+        samavvik::mail::reminders::enqueue_tertial_report(c, &app.config, &app.clock).unwrap()
+    };
+    assert_eq!(run(&mut conn), 2);
+    app.clock.advance(Duration::days(3));
+    assert_eq!(run(&mut conn), 0, "once per tertial");
+    app.worker().deliver_due().await.unwrap();
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    for m in &messages {
+        assert_eq!(m.subject(), "Tertialrapport for samhandlingsavvik 2026-T2");
+        assert!(m.text().contains("/api/v1/reports/2026-T2.html"));
+    }
+}
