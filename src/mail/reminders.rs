@@ -96,28 +96,6 @@ pub fn enqueue_due(conn: &mut DbConnection, config: &Config, clock: &Clock) -> R
     Ok(queued)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, m, day).unwrap()
-    }
-
-    #[test]
-    fn stages_of_a_five_day_deadline() {
-        // Received Mon 2 Nov, due Mon 9 Nov (5 working days).
-        let (start, due) = (d(11, 2), d(11, 9));
-        assert_eq!(stage(start, due, d(11, 4)), None); // 2 of 5
-        assert_eq!(stage(start, due, d(11, 5)), None); // 3 of 5 is 60 %
-        assert_eq!(stage(start, due, d(11, 6)), Some(Stage::ThreeQuarters)); // 4 of 5 is past 75 %
-        assert_eq!(stage(start, due, d(11, 9)), Some(Stage::ThreeQuarters)); // the day itself is not late
-        assert_eq!(stage(start, due, d(11, 10)), Some(Stage::Overdue));
-        assert_eq!(stage(start, due, d(11, 13)), Some(Stage::Overdue)); // 4 working days late
-        assert_eq!(stage(start, due, d(11, 16)), Some(Stage::Escalation)); // 5 working days late
-    }
-}
-
 /// After a tertial has ended, queues its report for the committee (ASU) once.
 pub fn enqueue_tertial_report(conn: &mut DbConnection, config: &Config, clock: &Clock) -> Result<usize, ApiError> {
     let now = clock.now();
@@ -145,4 +123,26 @@ pub fn enqueue_tertial_report(conn: &mut DbConnection, config: &Config, clock: &
             now.naive_utc(),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, day).unwrap()
+    }
+
+    #[test]
+    fn stages_of_a_five_day_deadline() {
+        // Received Mon 2 Nov, due Mon 9 Nov (5 working days).
+        let (start, due) = (d(11, 2), d(11, 9));
+        assert_eq!(stage(start, due, d(11, 4)), None); // 2 of 5
+        assert_eq!(stage(start, due, d(11, 5)), None); // 3 of 5 is 60 %
+        assert_eq!(stage(start, due, d(11, 6)), Some(Stage::ThreeQuarters)); // 4 of 5 is past 75 %
+        assert_eq!(stage(start, due, d(11, 9)), Some(Stage::ThreeQuarters)); // the day itself is not late
+        assert_eq!(stage(start, due, d(11, 10)), Some(Stage::Overdue));
+        assert_eq!(stage(start, due, d(11, 13)), Some(Stage::Overdue)); // 4 working days late
+        assert_eq!(stage(start, due, d(11, 16)), Some(Stage::Escalation)); // 5 working days late
+    }
 }
