@@ -85,6 +85,7 @@ pub struct Config {
     pub answer_working_days: u32,
     pub auto_close_days: i64,
     pub job_interval_seconds: u64,
+    pub background_jobs: bool,
 }
 
 impl Default for Config {
@@ -122,6 +123,7 @@ impl Default for Config {
             answer_working_days: 15,
             auto_close_days: 14,
             job_interval_seconds: 60,
+            background_jobs: true,
         }
     }
 }

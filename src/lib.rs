@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -9,6 +10,7 @@ pub mod deviations;
 pub mod directory;
 pub mod domain;
 pub mod error;
+pub mod generate;
 pub mod jobs;
 pub mod mail;
 pub mod seed;
@@ -92,12 +94,11 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         let (pool, config, clock) = self.jobs;
         let interval = std::time::Duration::from_millis(config.mail_poll_interval_ms);
-        let jobs = actix_web::rt::spawn(jobs::run_forever(pool, config, clock));
+        let jobs = config.background_jobs.then(|| actix_web::rt::spawn(jobs::run_forever(pool, config, clock)));
         let worker = self.worker.map(|w| actix_web::rt::spawn(w.run_forever(interval)));
         let result = self.server.await;
-        jobs.abort();
-        if let Some(w) = worker {
-            w.abort();
+        for task in jobs.into_iter().chain(worker) {
+            task.abort();
         }
         result
     }

@@ -45,12 +45,38 @@ enum Command {
         #[arg(long)]
         organisation_id: Option<String>,
     },
+    /// Fill the database with synthetic deviations (for statistics at scale).
+    Generate {
+        #[arg(long, default_value_t = 10_000)]
+        deviations: usize,
+        #[arg(long, default_value_t = 3)]
+        years: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Benchmarks (figures, not tests).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Deliver queued mail (and nothing else), for running delivery apart from `serve`.
     MailWorker,
     /// Print a signed access token for an existing user.
     Token {
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Time the statistics endpoint and the equivalent raw SQL on the configured database.
+    Stats {
+        /// Defaults to the last finished tertial.
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        iterations: usize,
     },
 }
 
@@ -112,6 +138,23 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::MailWorker => mail_worker(config),
+        Command::Bench { command: BenchCommand::Stats { period, iterations } } => {
+            let period = match period {
+                Some(p) => samavvik::domain::period::Period::parse(&p).map_err(anyhow::Error::msg)?,
+                None => samavvik::domain::period::Period::tertial_of(chrono::Utc::now().date_naive()).previous(),
+            };
+            let mut conn = db::open_one(&config.db_url())?;
+            samavvik::bench::stats(&mut conn, period, iterations.max(1)).map_err(|e| anyhow::anyhow!("{e}"))
+        }
+        Command::Generate { deviations, years, seed } => {
+            let mut conn = db::open_one(&config.db_url())?;
+            seed::seed_demo_if_empty(&mut conn)?;
+            let started = std::time::Instant::now();
+            let made = samavvik::generate::generate(&mut conn, deviations, years, seed, true)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("La inn {made} genererte avvik over {years} år på {:.1} s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
         Command::Report { tertial, format, out, organisation_id } => {
             let period = match samavvik::domain::period::Period::parse(&tertial) {
                 Ok(p @ samavvik::domain::period::Period::Tertial { .. }) => p,

@@ -89,7 +89,8 @@ impl DbUrl {
                 // synchronous=FULL: a 2xx must mean the row survives a power cut.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))

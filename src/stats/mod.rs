@@ -165,6 +165,92 @@ pub fn parse_group_by(list: Option<&str>) -> Result<Vec<String>, ApiError> {
     Ok(dims)
 }
 
+/// Everything about one period that every breakdown shares, loaded once.
+pub struct PeriodData {
+    period: Period,
+    organisation: Option<String>,
+    rows: Vec<StatRow>,
+    labels: Labels,
+    backlog_at_end: i64,
+    overdue_at_end: i64,
+    previous: (Period, i64),
+    last_year: (Period, i64),
+}
+
+impl PeriodData {
+    pub fn load(conn: &mut DbConnection, period: Period, organisation: Option<&str>) -> Result<Self, ApiError> {
+        let (from, to) = period.utc_bounds();
+        let rows = q::submitted_in(conn, organisation, from, to)?;
+        let labels = Labels::load(conn, &rows)?;
+        let mut total_of = |p: Period| -> Result<(Period, i64), ApiError> {
+            let (f, t) = p.utc_bounds();
+            Ok((p, q::count_submitted_in(conn, organisation, f, t)?))
+        };
+        let (previous, last_year) = (total_of(period.previous())?, total_of(period.year_before())?);
+        Ok(PeriodData {
+            period,
+            organisation: organisation.map(str::to_owned),
+            backlog_at_end: q::open_at(conn, organisation, to, None)?,
+            overdue_at_end: q::open_at(conn, organisation, to, Some(period.end().to_string()))?,
+            rows,
+            labels,
+            previous,
+            last_year,
+        })
+    }
+
+    pub fn stats(&self, group_by: &[String], threshold: i64) -> Stats {
+        let (rows, labels) = (&self.rows, &self.labels);
+        let mut counts: BTreeMap<Vec<Option<String>>, i64> = BTreeMap::new();
+        for row in rows {
+            *counts.entry(group_by.iter().map(|d| value(row, d)).collect()).or_default() += 1;
+        }
+        let suppress = group_by.iter().any(|d| per_organisation(d));
+        let mut groups: Vec<Group> = counts
+            .into_iter()
+            .map(|(key, count)| {
+                let hidden = suppress && count < threshold;
+                Group {
+                    label: group_by.iter().zip(&key).map(|(d, k)| (d.clone(), labels.of(d, k))).collect(),
+                    key: group_by.iter().cloned().zip(key).collect(),
+                    count: (!hidden).then_some(count),
+                    suppressed: hidden,
+                }
+            })
+            .collect();
+        groups.sort_by(|a, b| b.count.unwrap_or(0).cmp(&a.count.unwrap_or(0)).then_with(|| a.key.cmp(&b.key)));
+
+        let answered = rows.iter().filter(|r| r.answered_on_time.is_some()).count();
+        let on_time = rows.iter().filter(|r| r.answered_on_time == Some(true)).count();
+        let total = rows.len() as i64;
+        let compare = |(p, before): (Period, i64)| Comparison {
+            period: p.to_string(),
+            total: before,
+            change_percent: change_percent(before, total),
+        };
+        let period = self.period;
+        Stats {
+            period: period.to_string(),
+            from: period.start().to_string(),
+            to: period.end().pred_opt().unwrap_or(period.end()).to_string(),
+            organisation_id: self.organisation.clone(),
+            total,
+            group_by: group_by.to_vec(),
+            groups,
+            acknowledge_days: quantiles(rows.iter().filter_map(|r| r.acknowledge_days).collect()),
+            answer_days: quantiles(rows.iter().filter_map(|r| r.answer_days).collect()),
+            answered,
+            answered_within_deadline: on_time,
+            within_deadline_share: (answered > 0).then(|| on_time as f64 / answered as f64),
+            backlog_at_end: self.backlog_at_end,
+            overdue_at_end: self.overdue_at_end,
+            previous: compare(self.previous),
+            same_period_last_year: compare(self.last_year),
+            suppression_threshold: threshold,
+        }
+    }
+}
+
 /// Computes the statistics for `period`, for one organisation or (None) for all.
 pub fn compute(
     conn: &mut DbConnection,
@@ -173,56 +259,7 @@ pub fn compute(
     group_by: &[String],
     threshold: i64,
 ) -> Result<Stats, ApiError> {
-    let (from, to) = period.utc_bounds();
-    let rows = q::submitted_in(conn, organisation, from, to)?;
-    let labels = Labels::load(conn, &rows)?;
-
-    let mut counts: BTreeMap<Vec<Option<String>>, i64> = BTreeMap::new();
-    for row in &rows {
-        *counts.entry(group_by.iter().map(|d| value(row, d)).collect()).or_default() += 1;
-    }
-    let suppress = group_by.iter().any(|d| per_organisation(d));
-    let mut groups: Vec<Group> = counts
-        .into_iter()
-        .map(|(key, count)| {
-            let hidden = suppress && count < threshold;
-            Group {
-                label: group_by.iter().zip(&key).map(|(d, k)| (d.clone(), labels.of(d, k))).collect(),
-                key: group_by.iter().cloned().zip(key).collect(),
-                count: (!hidden).then_some(count),
-                suppressed: hidden,
-            }
-        })
-        .collect();
-    groups.sort_by(|a, b| b.count.unwrap_or(0).cmp(&a.count.unwrap_or(0)).then_with(|| a.key.cmp(&b.key)));
-
-    let answered: Vec<&StatRow> = rows.iter().filter(|r| r.answered_on_time.is_some()).collect();
-    let on_time = answered.iter().filter(|r| r.answered_on_time == Some(true)).count();
-    let total = rows.len() as i64;
-    let compare = |conn: &mut DbConnection, p: Period| -> Result<Comparison, ApiError> {
-        let (f, t) = p.utc_bounds();
-        let before = q::count_submitted_in(conn, organisation, f, t)?;
-        Ok(Comparison { period: p.to_string(), total: before, change_percent: change_percent(before, total) })
-    };
-    Ok(Stats {
-        period: period.to_string(),
-        from: period.start().to_string(),
-        to: period.end().pred_opt().unwrap_or(period.end()).to_string(),
-        organisation_id: organisation.map(str::to_owned),
-        total,
-        group_by: group_by.to_vec(),
-        groups,
-        acknowledge_days: quantiles(rows.iter().filter_map(|r| r.acknowledge_days).collect()),
-        answer_days: quantiles(rows.iter().filter_map(|r| r.answer_days).collect()),
-        answered: answered.len(),
-        answered_within_deadline: on_time,
-        within_deadline_share: (!answered.is_empty()).then(|| on_time as f64 / answered.len() as f64),
-        backlog_at_end: q::open_at(conn, organisation, to, None)?,
-        overdue_at_end: q::open_at(conn, organisation, to, Some(period.end().to_string()))?,
-        previous: compare(conn, period.previous())?,
-        same_period_last_year: compare(conn, period.year_before())?,
-        suppression_threshold: threshold,
-    })
+    Ok(PeriodData::load(conn, period, organisation)?.stats(group_by, threshold))
 }
 
 #[cfg(test)]

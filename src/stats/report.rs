@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::{compute, Stats};
+use super::{compute, PeriodData, Stats};
 use crate::db::DbConnection;
 use crate::domain::period::Period;
 use crate::error::ApiError;
@@ -39,10 +39,8 @@ impl Report {
         organisation: Option<&str>,
         threshold: i64,
     ) -> Result<Self, ApiError> {
-        let mut breakdowns = Vec::new();
-        for (dim, _) in BREAKDOWNS {
-            breakdowns.push(compute(conn, tertial, organisation, &[dim.to_string()], threshold)?);
-        }
+        let data = PeriodData::load(conn, tertial, organisation)?;
+        let breakdowns = BREAKDOWNS.iter().map(|(dim, _)| data.stats(&[dim.to_string()], threshold)).collect();
         let mut trend = Vec::new();
         let mut p = tertial;
         for _ in 0..TREND_TERTIALS {

@@ -93,8 +93,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         database_url,
         seed_demo: SeedDemo::Never,
         mail_dir: dir.path().join("mail"),
-        // Tests deliver mail by calling the worker, so what is sent when is deterministic.
+        // Tests deliver mail and run jobs by calling them, so what happens when is deterministic.
         mail_worker: false,
+        background_jobs: false,
         ..Config::default()
     };
     adjust(&mut config);

@@ -207,3 +207,23 @@ async fn csv_xlsx_and_html_match_the_json() {
         .unwrap();
     assert_eq!(resp.status(), 404);
 }
+
+#[actix_web::test]
+async fn generated_data_is_consistent_and_counted() {
+    let app = spawn_app().await;
+    let mut conn = app.conn();
+    assert_eq!(samavvik::generate::generate(&mut conn, 600, 1, 7, false).unwrap(), 600);
+    let analyst = app.login(ANALYST).await;
+    let today = chrono::Utc::now().date_naive();
+    let from = today - chrono::Duration::days(400);
+    let s = app.get(&format!("/api/v1/stats?from={from}&to={today}&group_by=status"), &analyst).await.expect(200);
+    assert_eq!(s["total"], 600);
+    assert!(s["answer_days"]["n"].as_u64().unwrap() > 300, "most are answered: {}", s["answer_days"]);
+    // Both directions, several categories, every status a real one.
+    let by_dir =
+        app.get(&format!("/api/v1/stats?from={from}&to={today}&group_by=direction"), &analyst).await.expect(200);
+    assert_eq!(by_dir["groups"].as_array().unwrap().len(), 2);
+    let statuses: Vec<&str> =
+        s["groups"].as_array().unwrap().iter().map(|g| g["key"]["status"].as_str().unwrap()).collect();
+    assert!(statuses.iter().all(|st| ["submitted", "in_progress", "answered", "closed", "rejected"].contains(st)));
+}

@@ -1,0 +1,1 @@
+DROP INDEX deviations_open_at;
