@@ -1,4 +1,4 @@
-//! Mail templates (bokmål), embedded from `templates/mail`. Each kind sets a subject and a
+//! Mail templates (bokmål), embedded from `src/mail/templates`. Each kind sets a subject and a
 //! message; the layouts add the facts. The data holds no free text and no patient identity, so no
 //! template can leak them.
 
@@ -8,7 +8,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 macro_rules! embedded {
-    ($($name:literal),+ $(,)?) => { &[$(($name, include_str!(concat!("../../templates/mail/", $name)))),+] };
+    ($($name:literal),+ $(,)?) => { &[$(($name, include_str!(concat!("templates/", $name)))),+] };
 }
 
 const TEMPLATES: &[(&str, &str)] = embedded!(
