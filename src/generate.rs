@@ -176,15 +176,17 @@ pub fn generate(
             };
             let (harm_class, harm_level) = *rng.weighted(HARM);
             let year = received.year();
-            if !counters.contains_key(&year) {
-                // Continue after earlier runs, so generating twice adds instead of colliding.
-                let earlier: i64 = deviations::table
-                    .filter(deviations::reference.like(format!("SA-{year}-G%")))
-                    .count()
-                    .get_result(conn)?;
-                counters.insert(year, earlier as i32);
-            }
-            let seq = counters.entry(year).or_insert(0);
+            let seq = match counters.entry(year) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    // Continue after earlier runs, so generating twice adds instead of colliding.
+                    let earlier: i64 = deviations::table
+                        .filter(deviations::reference.like(format!("SA-{year}-G%")))
+                        .count()
+                        .get_result(conn)?;
+                    e.insert(earlier as i32)
+                }
+            };
             *seq += 1;
             batch.push(DeviationRow {
                 id: crate::directory::new_id(),
