@@ -143,7 +143,3 @@ pub fn for_deviation(conn: &mut DbConnection, deviation_id: &str) -> QueryResult
         .select(OutboxRow::as_select())
         .load(conn)
 }
-
-pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<OutboxRow>> {
-    outbox::table.order(o::created_at.asc()).select(OutboxRow::as_select()).load(conn)
-}
