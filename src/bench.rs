@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 use crate::db::DbConnection;
 use crate::domain::period::Period;
@@ -19,53 +19,36 @@ struct Count {
     _n: i64,
 }
 
-#[derive(QueryableByName)]
-struct Days {
-    #[diesel(sql_type = Nullable<Integer>)]
-    _d: Option<i32>,
-}
-
-/// The dashboard's work in plain SQL: counts by direction, the handling-time columns for the
-/// quantiles, the two comparison totals and the backlog/overdue counts.
+/// The dashboard's work as someone would write it by hand against the same tables and indexes:
+/// counts by direction, histograms of the handling-time columns (for the quantiles), answered on
+/// time, the two comparison totals, and the backlog/overdue counts.
 fn raw_dashboard(conn: &mut DbConnection, period: Period) -> QueryResult<()> {
     let ts = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
     let (from, to) = period.utc_bounds();
     let window = format!("submitted_at >= '{}' AND submitted_at < '{}'", ts(from), ts(to));
-    diesel::sql_query(format!(
-        "SELECT direction AS _key, COUNT(*) AS _n FROM deviations WHERE {window} GROUP BY direction"
-    ))
-    .load::<Count>(conn)?;
-    for col in ["acknowledge_days", "answer_days"] {
-        diesel::sql_query(format!(
-            "SELECT {col} AS _d FROM deviations WHERE {window} AND {col} IS NOT NULL ORDER BY {col}"
-        ))
-        .load::<Days>(conn)?;
+    let grouped = |key: &str, window: &str| {
+        format!("SELECT CAST({key} AS TEXT) AS _key, COUNT(*) AS _n FROM deviations WHERE {window} GROUP BY {key}")
+    };
+    for key in ["direction", "acknowledge_days", "answer_days", "answered_on_time"] {
+        diesel::sql_query(grouped(key, &window)).load::<Count>(conn)?;
     }
-    diesel::sql_query(format!(
-        "SELECT answered_on_time AS _key, COUNT(*) AS _n FROM deviations WHERE {window} GROUP BY answered_on_time"
-    ))
-    .load::<Count>(conn)
-    .or_else(|_| Ok::<_, diesel::result::Error>(Vec::new()))?;
     for p in [period.previous(), period.year_before()] {
         let (f, t) = p.utc_bounds();
+        let window = format!("submitted_at >= '{}' AND submitted_at < '{}'", ts(f), ts(t));
+        diesel::sql_query(format!("SELECT NULL AS _key, COUNT(*) AS _n FROM deviations WHERE {window}"))
+            .load::<Count>(conn)?;
+    }
+    let resolved = "resolved_at";
+    let end = ts(to);
+    for open in [format!("{resolved} IS NULL"), format!("{resolved} >= '{end}'")] {
         diesel::sql_query(format!(
-            "SELECT NULL AS _key, COUNT(*) AS _n FROM deviations WHERE submitted_at >= '{}' AND submitted_at < '{}'",
-            ts(f),
-            ts(t)
+            "SELECT CAST(answer_due < '{}' AS TEXT) AS _key, COUNT(*) AS _n FROM deviations \
+             WHERE submitted_at < '{end}' AND {open} GROUP BY answer_due < '{}'",
+            period.end(),
+            period.end()
         ))
         .load::<Count>(conn)?;
     }
-    let end = ts(to);
-    let open = format!(
-        "submitted_at < '{end}' AND (answered_at IS NULL OR answered_at >= '{end}') AND (closed_at IS NULL OR closed_at >= '{end}')"
-    );
-    diesel::sql_query(format!("SELECT NULL AS _key, COUNT(*) AS _n FROM deviations WHERE {open}"))
-        .load::<Count>(conn)?;
-    diesel::sql_query(format!(
-        "SELECT NULL AS _key, COUNT(*) AS _n FROM deviations WHERE {open} AND answer_due < '{}'",
-        period.end()
-    ))
-    .load::<Count>(conn)?;
     Ok(())
 }
 

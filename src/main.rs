@@ -166,6 +166,10 @@ fn run() -> anyhow::Result<()> {
             );
             let mut conn = db::open_one(&config.db_url())?;
             let started = std::time::Instant::now();
+            // On a million deviations the report takes seconds; show that work is going on.
+            let spinner =
+                indicatif::ProgressBar::new_spinner().with_message(format!("Lager rapporten for {tertial} …"));
+            spinner.enable_steady_tick(std::time::Duration::from_millis(120));
             let report = samavvik::stats::report::Report::build(
                 &mut conn,
                 period,
@@ -180,6 +184,7 @@ fn run() -> anyhow::Result<()> {
             let (bytes, _) =
                 samavvik::api::stats::render(&report, &format, &scope).map_err(|e| anyhow::anyhow!("{e}"))?;
             std::fs::write(&out, bytes)?;
+            spinner.finish_and_clear();
             println!(
                 "Skrev {} ({} avvik i {tertial}) på {:.1} s",
                 out.display(),

@@ -9,23 +9,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::stats::{self as q, StatRow};
+use crate::db::stats::{self as q, Cell};
 use crate::db::{categories, organisations, units, DbConnection};
 use crate::domain::period::Period;
 use crate::error::ApiError;
 
 /// The breakdowns a caller may group by.
-pub const DIMENSIONS: &[&str] = &[
-    "direction",
-    "category",
-    "reporting_organisation",
-    "recipient_organisation",
-    "recipient_unit",
-    "harm_class",
-    "harm_level",
-    "kind",
-    "status",
-];
+pub fn dimensions() -> impl Iterator<Item = &'static str> {
+    q::COLUMNS.iter().map(|(dim, _)| *dim)
+}
 
 /// Breakdowns that name an organisation (or its unit): small cells there could point to one case.
 fn per_organisation(dimension: &str) -> bool {
@@ -77,41 +69,44 @@ pub struct Stats {
     pub suppression_threshold: i64,
 }
 
-/// Linear interpolation between closest ranks (PostgreSQL's percentile_cont).
-pub fn percentile(sorted: &[i32], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
+/// Linear interpolation between closest ranks (PostgreSQL's percentile_cont), over values that
+/// come with how many times each occurs, sorted by value.
+pub fn percentile(sorted: &[(i32, i64)], p: f64) -> Option<f64> {
+    let n: i64 = sorted.iter().map(|(_, k)| k).sum();
+    if n == 0 {
         return None;
     }
-    let rank = p * (sorted.len() - 1) as f64;
-    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-    let frac = rank - lo as f64;
-    Some(f64::from(sorted[lo]) + (f64::from(sorted[hi]) - f64::from(sorted[lo])) * frac)
+    let at = |index: i64| {
+        let mut seen = 0;
+        sorted.iter().find(|(_, k)| {
+            seen += k;
+            seen > index
+        })
+    };
+    let rank = p * (n - 1) as f64;
+    let (lo, hi) = (at(rank.floor() as i64)?.0, at(rank.ceil() as i64)?.0);
+    Some(f64::from(lo) + f64::from(hi - lo) * rank.fract())
 }
 
-fn quantiles(mut values: Vec<i32>) -> Quantiles {
-    values.sort_unstable();
+fn quantiles(values: impl Iterator<Item = (Option<i32>, i64)>) -> Quantiles {
+    let mut counts: BTreeMap<i32, i64> = BTreeMap::new();
+    for (v, n) in values {
+        if let Some(v) = v {
+            *counts.entry(v).or_default() += n;
+        }
+    }
+    let sorted: Vec<(i32, i64)> = counts.into_iter().collect();
     // Two decimals of a working day is plenty, and keeps 5.5 from printing as 5.500000000000001.
     let round = |v: Option<f64>| v.map(|v| (v * 100.0).round() / 100.0);
-    Quantiles { n: values.len(), median: round(percentile(&values, 0.5)), p90: round(percentile(&values, 0.9)) }
+    Quantiles {
+        n: sorted.iter().map(|(_, n)| *n as usize).sum(),
+        median: round(percentile(&sorted, 0.5)),
+        p90: round(percentile(&sorted, 0.9)),
+    }
 }
 
 pub fn change_percent(before: i64, now: i64) -> Option<f64> {
     (before > 0).then(|| ((now - before) as f64 / before as f64 * 1000.0).round() / 10.0)
-}
-
-fn value(row: &StatRow, dimension: &str) -> Option<String> {
-    match dimension {
-        "direction" => Some(row.direction.clone()),
-        "category" => Some(row.category.clone()),
-        "reporting_organisation" => Some(row.reporting_organisation_id.clone()),
-        "recipient_organisation" => Some(row.recipient_organisation_id.clone()),
-        "recipient_unit" => row.recipient_unit_id.clone(),
-        "harm_class" => Some(row.harm_class.clone()),
-        "harm_level" => row.harm_level.clone(),
-        "kind" => Some(row.kind.clone()),
-        "status" => Some(row.status.clone()),
-        _ => None,
-    }
 }
 
 /// Human labels for the keys: category names, organisation and unit names; codes as they are.
@@ -122,12 +117,13 @@ struct Labels {
 }
 
 impl Labels {
-    fn load(conn: &mut DbConnection, rows: &[StatRow]) -> Result<Self, ApiError> {
-        let orgs: Vec<String> = rows
+    fn load(conn: &mut DbConnection, cells: &[Cell]) -> Result<Self, ApiError> {
+        let orgs: Vec<String> = cells
             .iter()
-            .flat_map(|r| [r.reporting_organisation_id.clone(), r.recipient_organisation_id.clone()])
+            .flat_map(|c| [c.reporting_organisation.clone(), c.recipient_organisation.clone()])
+            .flatten()
             .collect();
-        let unit_ids: Vec<String> = rows.iter().filter_map(|r| r.recipient_unit_id.clone()).collect();
+        let unit_ids: Vec<String> = cells.iter().filter_map(|c| c.recipient_unit.clone()).collect();
         let dedup = |mut v: Vec<String>| {
             v.sort();
             v.dedup();
@@ -155,21 +151,23 @@ impl Labels {
 pub fn parse_group_by(list: Option<&str>) -> Result<Vec<String>, ApiError> {
     let dims: Vec<String> =
         list.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    if let Some(bad) = dims.iter().find(|d| !DIMENSIONS.contains(&d.as_str())) {
+    if let Some(bad) = dims.iter().find(|d| !dimensions().any(|known| known == d.as_str())) {
         return Err(ApiError::field(
             "group_by",
             "invalid_value",
-            format!("Ukjent gruppering «{bad}». Bruk {}.", DIMENSIONS.join(", ")),
+            format!("Ukjent gruppering «{bad}». Bruk {}.", dimensions().collect::<Vec<_>>().join(", ")),
         ));
     }
     Ok(dims)
 }
 
-/// Everything about one period that every breakdown shares, loaded once.
+/// Everything about one period that every breakdown shares, loaded once: the counts per
+/// combination of the breakdowns asked for, and the figures that do not depend on a breakdown.
 pub struct PeriodData {
     period: Period,
     organisation: Option<String>,
-    rows: Vec<StatRow>,
+    dimensions: Vec<String>,
+    cells: Vec<Cell>,
     labels: Labels,
     backlog_at_end: i64,
     overdue_at_end: i64,
@@ -178,32 +176,43 @@ pub struct PeriodData {
 }
 
 impl PeriodData {
-    pub fn load(conn: &mut DbConnection, period: Period, organisation: Option<&str>) -> Result<Self, ApiError> {
+    /// Loads `period` so that `stats` can group by any subset of `dimensions`.
+    pub fn load(
+        conn: &mut DbConnection,
+        period: Period,
+        organisation: Option<&str>,
+        dimensions: &[String],
+    ) -> Result<Self, ApiError> {
         let (from, to) = period.utc_bounds();
-        let rows = q::submitted_in(conn, organisation, from, to)?;
-        let labels = Labels::load(conn, &rows)?;
+        let dims: Vec<&str> = dimensions.iter().map(String::as_str).collect();
+        let cells = q::cells(conn, organisation, from, to, &dims)?;
+        let labels = Labels::load(conn, &cells)?;
         let mut total_of = |p: Period| -> Result<(Period, i64), ApiError> {
             let (f, t) = p.utc_bounds();
             Ok((p, q::count_submitted_in(conn, organisation, f, t)?))
         };
         let (previous, last_year) = (total_of(period.previous())?, total_of(period.year_before())?);
+        let (backlog_at_end, overdue_at_end) = q::open_at(conn, organisation, to, &period.end().to_string())?;
         Ok(PeriodData {
             period,
             organisation: organisation.map(str::to_owned),
-            backlog_at_end: q::open_at(conn, organisation, to, None)?,
-            overdue_at_end: q::open_at(conn, organisation, to, Some(period.end().to_string()))?,
-            rows,
+            dimensions: dimensions.to_vec(),
+            backlog_at_end,
+            overdue_at_end,
+            cells,
             labels,
             previous,
             last_year,
         })
     }
 
+    /// The statistics grouped by `group_by`, which must be among the dimensions it was loaded with.
     pub fn stats(&self, group_by: &[String], threshold: i64) -> Stats {
-        let (rows, labels) = (&self.rows, &self.labels);
+        debug_assert!(group_by.iter().all(|d| self.dimensions.contains(d)), "{group_by:?} not loaded");
+        let (cells, labels) = (&self.cells, &self.labels);
         let mut counts: BTreeMap<Vec<Option<String>>, i64> = BTreeMap::new();
-        for row in rows {
-            *counts.entry(group_by.iter().map(|d| value(row, d)).collect()).or_default() += 1;
+        for cell in cells {
+            *counts.entry(group_by.iter().map(|d| cell.value(d).cloned()).collect()).or_default() += cell.n;
         }
         let suppress = group_by.iter().any(|d| per_organisation(d));
         let mut groups: Vec<Group> = counts
@@ -220,9 +229,10 @@ impl PeriodData {
             .collect();
         groups.sort_by(|a, b| b.count.unwrap_or(0).cmp(&a.count.unwrap_or(0)).then_with(|| a.key.cmp(&b.key)));
 
-        let answered = rows.iter().filter(|r| r.answered_on_time.is_some()).count();
-        let on_time = rows.iter().filter(|r| r.answered_on_time == Some(true)).count();
-        let total = rows.len() as i64;
+        let count = |f: fn(&Cell) -> bool| cells.iter().filter(|c| f(c)).map(|c| c.n).sum::<i64>();
+        let answered = count(|c| c.answered_on_time.is_some()) as usize;
+        let on_time = count(|c| c.answered_on_time == Some(true)) as usize;
+        let total = count(|_| true);
         let compare = |(p, before): (Period, i64)| Comparison {
             period: p.to_string(),
             total: before,
@@ -237,8 +247,8 @@ impl PeriodData {
             total,
             group_by: group_by.to_vec(),
             groups,
-            acknowledge_days: quantiles(rows.iter().filter_map(|r| r.acknowledge_days).collect()),
-            answer_days: quantiles(rows.iter().filter_map(|r| r.answer_days).collect()),
+            acknowledge_days: quantiles(cells.iter().map(|c| (c.acknowledge_days, c.n))),
+            answer_days: quantiles(cells.iter().map(|c| (c.answer_days, c.n))),
             answered,
             answered_within_deadline: on_time,
             within_deadline_share: (answered > 0).then(|| on_time as f64 / answered as f64),
@@ -259,7 +269,7 @@ pub fn compute(
     group_by: &[String],
     threshold: i64,
 ) -> Result<Stats, ApiError> {
-    Ok(PeriodData::load(conn, period, organisation)?.stats(group_by, threshold))
+    Ok(PeriodData::load(conn, period, organisation, group_by)?.stats(group_by, threshold))
 }
 
 #[cfg(test)]
@@ -268,10 +278,15 @@ mod tests {
 
     #[test]
     fn percentiles_interpolate_like_postgres() {
+        let once = |values: &[i32]| values.iter().map(|v| (*v, 1)).collect::<Vec<_>>();
         assert_eq!(percentile(&[], 0.5), None);
-        assert_eq!(percentile(&[4], 0.9), Some(4.0));
-        assert_eq!(percentile(&[1, 2, 3, 4], 0.5), Some(2.5));
-        assert_eq!(percentile(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9), Some(9.1));
+        assert_eq!(percentile(&once(&[4]), 0.9), Some(4.0));
+        assert_eq!(percentile(&once(&[1, 2, 3, 4]), 0.5), Some(2.5));
+        assert_eq!(percentile(&once(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 0.9), Some(9.1));
+        // 1 1 1 5 5 → median 1; 1 1 5 5 → 3; counts stand for repeated values.
+        assert_eq!(percentile(&[(1, 3), (5, 2)], 0.5), Some(1.0));
+        assert_eq!(percentile(&[(1, 2), (5, 2)], 0.5), Some(3.0));
+        assert_eq!(percentile(&[(1, 0), (5, 2)], 0.5), Some(5.0));
     }
 
     #[test]

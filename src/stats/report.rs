@@ -39,7 +39,8 @@ impl Report {
         organisation: Option<&str>,
         threshold: i64,
     ) -> Result<Self, ApiError> {
-        let data = PeriodData::load(conn, tertial, organisation)?;
+        let dims: Vec<String> = BREAKDOWNS.iter().map(|(dim, _)| dim.to_string()).collect();
+        let data = PeriodData::load(conn, tertial, organisation, &dims)?;
         let breakdowns = BREAKDOWNS.iter().map(|(dim, _)| data.stats(&[dim.to_string()], threshold)).collect();
         let mut trend = Vec::new();
         let mut p = tertial;
