@@ -13,6 +13,7 @@ pub mod error;
 pub mod generate;
 pub mod jobs;
 pub mod mail;
+pub mod pages;
 pub mod seed;
 pub mod state;
 pub mod stats;
@@ -80,6 +81,7 @@ impl Application {
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
                 .app_data(state.clone())
                 .configure(|cfg| api::configure(cfg, &state.config, &login_limit))
+                .configure(|cfg| pages::configure(cfg, &login_limit))
         })
         .listen(listener)?
         .run();

@@ -14,8 +14,11 @@ pub fn render_errors<B: 'static>() -> ErrorHandlers<B> {
 }
 
 fn to_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let already =
-        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    // Problems pass as they are, and so do the web pages' own HTML error pages.
+    let already = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"text/html"));
     if already {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

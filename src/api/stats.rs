@@ -22,7 +22,7 @@ pub struct StatsQuery {
 }
 
 /// Analysts and admins see everything (or one organisation); a quality advisor sees their own.
-fn scope(caller: &Caller, requested: Option<String>) -> Result<Option<String>, ApiError> {
+pub fn scope(caller: &Caller, requested: Option<String>) -> Result<Option<String>, ApiError> {
     match caller.role {
         Role::Analyst | Role::Admin => Ok(requested),
         Role::QualityAdvisor => match requested {
@@ -75,7 +75,17 @@ pub async fn report(
     file: Path<String>,
     query: Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = scope(&caller, query.into_inner().organisation_id)?;
+    report_file(state, caller, file.into_inner(), query.into_inner().organisation_id).await
+}
+
+/// One report file as `caller` may see it; the web pages serve the same files under their session.
+pub async fn report_file(
+    state: Data<AppState>,
+    caller: Caller,
+    file: String,
+    organisation_id: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = scope(&caller, organisation_id)?;
     let (name, ext) = file
         .rsplit_once('.')
         .ok_or_else(|| ApiError::not_found("Bruk for eksempel 2026-T2.html, .csv eller .xlsx."))?;

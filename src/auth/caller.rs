@@ -48,6 +48,32 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     }
 }
 
+impl Caller {
+    /// The active user a token names; shared by the API (bearer header) and the web pages (cookie).
+    pub async fn from_token(state: web::Data<AppState>, token: &str) -> Result<Self, ApiError> {
+        let verified = state.verifier.verify(token)?;
+        let user = db::run(&state.pool, move |conn| {
+            db::users::find_active(conn, &verified.user_id).map_err(|e| match e {
+                diesel::result::Error::NotFound => {
+                    ApiError::unauthorized("invalid_token", "Brukeren finnes ikke lenger eller er deaktivert.")
+                }
+                other => other.into(),
+            })
+        })
+        .await?;
+        let role = Role::from_code(&user.role)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {}", user.role)))?;
+        Ok(Caller {
+            user_id: user.id,
+            email: user.email,
+            name: user.name,
+            organisation_id: user.organisation_id,
+            unit_id: user.unit_id,
+            role,
+        })
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -57,26 +83,7 @@ impl FromRequest for Caller {
         let token = bearer(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
-            let verified = state.verifier.verify(&token?)?;
-            let user = db::run(&state.pool, move |conn| {
-                db::users::find_active(conn, &verified.user_id).map_err(|e| match e {
-                    diesel::result::Error::NotFound => {
-                        ApiError::unauthorized("invalid_token", "Brukeren finnes ikke lenger eller er deaktivert.")
-                    }
-                    other => other.into(),
-                })
-            })
-            .await?;
-            let role = Role::from_code(&user.role)
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {}", user.role)))?;
-            Ok(Caller {
-                user_id: user.id,
-                email: user.email,
-                name: user.name,
-                organisation_id: user.organisation_id,
-                unit_id: user.unit_id,
-                role,
-            })
+            Caller::from_token(state, &token?).await
         })
     }
 }

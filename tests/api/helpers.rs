@@ -229,3 +229,20 @@ pub fn form(recipient: &str) -> Value {
 pub fn ids(list: &Value) -> Vec<String> {
     list["items"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect()
 }
+
+/// A valid fødselsnummer, computed (so no real person's number sits in the test code).
+pub fn fnr() -> String {
+    (0..1000)
+        .map(|n| format!("010170{n:03}00"))
+        .filter_map(|base| {
+            let mut d: Vec<u32> = base[..9].chars().map(|c| c.to_digit(10).unwrap()).collect();
+            d.extend([0, 0]);
+            (0..100).find_map(|k| {
+                d[9] = k / 10;
+                d[10] = k % 10;
+                samavvik::domain::national_id::is_national_id(&d).then(|| d.iter().map(|x| x.to_string()).collect())
+            })
+        })
+        .next()
+        .unwrap()
+}

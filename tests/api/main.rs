@@ -2,6 +2,8 @@
 //! a temporary SQLite file, or a new PostgreSQL database when TEST_DATABASE_URL is set.
 
 mod auth;
+#[cfg(feature = "browser-tests")]
+mod browser;
 mod cli;
 mod contract;
 mod directory;
@@ -11,6 +13,7 @@ mod helpers;
 mod lifecycle;
 mod lists;
 mod mail;
+mod pages;
 mod permissions;
 mod smtp;
 mod stats;

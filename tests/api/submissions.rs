@@ -6,23 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A valid fødselsnummer, computed (so no real person's number sits in the test code).
-fn fnr() -> String {
-    (0..1000)
-        .map(|n| format!("010170{n:03}00"))
-        .filter_map(|base| {
-            let mut d: Vec<u32> = base[..9].chars().map(|c| c.to_digit(10).unwrap()).collect();
-            d.extend([0, 0]);
-            (0..100).find_map(|k| {
-                d[9] = k / 10;
-                d[10] = k % 10;
-                samavvik::domain::national_id::is_national_id(&d).then(|| d.iter().map(|x| x.to_string()).collect())
-            })
-        })
-        .next()
-        .unwrap()
-}
-
 #[actix_web::test]
 async fn validation_names_every_bad_field_in_norwegian() {
     let app = spawn_app().await;

@@ -1,0 +1,224 @@
+//! The sent and received boxes, the case page with its timeline, and the lifecycle actions — all
+//! through the same list, access and action code as the API.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::web::{Data, Path, Query};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::render::render;
+use super::session::{Posted, Viewer};
+use super::{encode, html, see_other, Chrome, PageResult};
+use crate::db::{self, categories, organisations, units, DbConnection};
+use crate::deviations::access::{self, deidentified};
+use crate::deviations::actions::{
+    self, AcknowledgeInput, AnswerInput, Command, CommentInput, Ctx, ForwardInput, NoteInput, ReasonInput,
+};
+use crate::deviations::list::{self, ListQuery};
+use crate::deviations::view::{self, Names};
+use crate::domain::{Code, Role, Status};
+use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    boks: Option<String>,
+    status: Option<String>,
+    category: Option<String>,
+    forfalt: Option<String>,
+    cursor: Option<String>,
+}
+
+fn category_labels(conn: &mut DbConnection) -> Result<HashMap<String, String>, ApiError> {
+    Ok(categories::list_active(conn)?.into_iter().map(|c| (c.code, c.label)).collect())
+}
+
+pub async fn list(state: Data<AppState>, viewer: Viewer, params: Query<ListParams>) -> PageResult {
+    let p = params.into_inner();
+    let (mailbox, heading, intro) = match (p.boks.as_deref(), viewer.caller.role) {
+        (_, Role::Analyst | Role::Admin) => (None, "Alle avvik", "Avidentifisert oversikt over alle avvik."),
+        (Some("sendt"), _) => {
+            (Some("sendt"), "Sendt", "Avvik din organisasjon har meldt, og hvor langt de har kommet.")
+        }
+        _ => (Some("mottatt"), "Mottatt", "Avvik meldt til din organisasjon. Bekreft mottak, send videre eller svar."),
+    };
+    let query = ListQuery {
+        mailbox: mailbox.map(|m| if m == "sendt" { "sent" } else { "received" }.to_owned()),
+        status: p.status.clone().filter(|s| Status::from_code(s).is_some()),
+        category: p.category.clone().filter(|c| !c.is_empty()),
+        overdue: p.forfalt.as_deref().map(|_| true),
+        cursor: p.cursor.clone(),
+        ..Default::default()
+    };
+    let st = state.clone();
+    let body = db::run(&state.pool, move |c| {
+        let page = list::list(c, &viewer.caller, &query, st.clock.now())?;
+        let next_link = page.next_cursor.as_ref().map(|cursor| {
+            let mut link = format!("/avvik?cursor={}", encode(cursor));
+            for (name, value) in [("boks", &p.boks), ("status", &p.status), ("category", &p.category), ("forfalt", &p.forfalt)] {
+                if let Some(v) = value {
+                    link.push_str(&format!("&{name}={}", encode(v)));
+                }
+            }
+            link
+        });
+        render(
+            "list.html",
+            context! {
+                viewer => Chrome::load(c, &viewer)?,
+                current => mailbox.map_or("all", |m| if m == "sendt" { "sent" } else { "received" }),
+                heading, intro, mailbox,
+                statuses => Status::ALL.iter().map(|(_, code)| *code).collect::<Vec<_>>(),
+                categories => categories::list_active(c)?.into_iter().map(|c| context! { code => c.code, label => c.label }).collect::<Vec<_>>(),
+                category_labels => category_labels(c)?,
+                filters => context! { status => query.status, category => query.category, overdue => query.overdue.is_some() },
+                filtered => query.status.is_some() || query.category.is_some() || query.overdue.is_some(),
+                items => page.items,
+                next_cursor => page.next_cursor,
+                next_link,
+            },
+        )
+    })
+    .await?;
+    Ok(html(body))
+}
+
+#[derive(Deserialize)]
+pub struct DetailParams {
+    sendt: Option<String>,
+    gjort: Option<String>,
+}
+
+/// What the case page shows besides the deviation: a notice, a problem, and an action form
+/// opened again with its errors.
+#[derive(Default)]
+struct Outcome {
+    notice: Option<String>,
+    problem: Option<String>,
+    open_action: Option<String>,
+    errors: Vec<FieldError>,
+}
+
+fn detail_page(
+    c: &mut DbConnection,
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    just_sent: bool,
+    outcome: Outcome,
+) -> Result<String, ApiError> {
+    let caller = &viewer.caller;
+    let row = access::load(c, caller, id)?;
+    let names = Names::for_deviations(c, std::slice::from_ref(&row))?;
+    let d = view::deviation(row, &names, caller, deidentified(caller), state.clock.now());
+    let rows = db::events::for_deviation(c, id)?;
+    let events = view::events(c, rows, deidentified(caller))?;
+    let own_org = vec![caller.organisation_id.clone()];
+    let handlers: Vec<_> = db::users::list(c, Some(&caller.organisation_id))?
+        .into_iter()
+        .filter(|u| u.active && (u.role == Role::Handler.code() || u.role == Role::QualityAdvisor.code()))
+        .map(|u| context! { id => u.id, name => u.name })
+        .collect();
+    let errors: BTreeMap<&str, &str> = outcome.errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
+    render(
+        "detail.html",
+        context! {
+            viewer => Chrome::load(c, viewer)?,
+            current => "",
+            category => category_labels(c)?.get(&d.category).cloned().unwrap_or_else(|| d.category.clone()),
+            actions => d.allowed_actions.clone(),
+            d,
+            events,
+            just_sent,
+            notice => outcome.notice,
+            problem => outcome.problem,
+            open_action => outcome.open_action,
+            errors,
+            own_units => units::for_organisations(c, &own_org, false)?.into_iter().map(|u| context! { id => u.id, name => u.name }).collect::<Vec<_>>(),
+            handlers,
+            organisations => organisations::list(c, None, false)?.into_iter().filter(|o| o.id != caller.organisation_id).map(|o| context! { id => o.id, name => o.name }).collect::<Vec<_>>(),
+        },
+    )
+}
+
+pub async fn detail(
+    state: Data<AppState>,
+    viewer: Viewer,
+    id: Path<String>,
+    params: Query<DetailParams>,
+) -> PageResult {
+    let st = state.clone();
+    let p = params.into_inner();
+    let body = db::run(&state.pool, move |c| {
+        access::logging_denials(c, &st.clock, &viewer.caller, &id, "read", |c| {
+            let notice = p
+                .gjort
+                .as_deref()
+                .filter(|a| ACTIONS.contains(a))
+                .map(|a| format!("Utført: {}.", super::render::label("action", a).to_lowercase()));
+            detail_page(c, &st, &viewer, &id, p.sendt.is_some(), Outcome { notice, ..Default::default() })
+        })
+    })
+    .await?;
+    Ok(html(body))
+}
+
+const ACTIONS: &[&str] = &["acknowledge", "forward", "reject", "answer", "close", "reopen", "comment"];
+
+/// The posted action form as the same command the API builds from JSON.
+fn command(action: &str, form: &Posted) -> Option<Command> {
+    Some(match action {
+        "acknowledge" => Command::Acknowledge(AcknowledgeInput {
+            unit_id: form.get("unit_id"),
+            handler_id: form.get("handler_id"),
+            note: form.get("note"),
+        }),
+        "forward" => Command::Forward(ForwardInput {
+            organisation_id: form.text("organisation_id"),
+            unit_id: form.get("unit_id"),
+            reason: form.text("reason"),
+        }),
+        "reject" => Command::Reject(ReasonInput { reason: form.text("reason") }),
+        "answer" => Command::Answer(AnswerInput { answer: form.text("answer"), actions: form.get("actions") }),
+        "close" => Command::Close(NoteInput { note: form.get("note") }),
+        "reopen" => Command::Reopen(NoteInput { note: form.get("note") }),
+        "comment" => Command::Comment(CommentInput { text: form.text("text") }),
+        _ => return None,
+    })
+}
+
+pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(String, String)>, form: Posted) -> PageResult {
+    let (id, action) = path.into_inner();
+    let Some(command) = command(&action, &form) else {
+        return Err(ApiError::not_found("Denne handlingen finnes ikke.").into());
+    };
+    let forwarded = matches!(command, Command::Forward(_));
+    let st = state.clone();
+    let outcome = db::run(&state.pool, move |c| {
+        let ctx = Ctx { config: &st.config, clock: &st.clock, caller: &viewer.caller };
+        match actions::perform(c, &ctx, &id, command) {
+            Ok(_) => Ok(None),
+            // Not theirs (or gone): the same 404 the API gives, and nothing changed.
+            Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND => Err(e),
+            Err(e) => {
+                let outcome = match e.fields.is_empty() {
+                    true => Outcome { problem: Some(e.detail), ..Default::default() },
+                    false => Outcome { open_action: Some(action.clone()), errors: e.fields, ..Default::default() },
+                };
+                Ok(Some(detail_page(c, &st, &viewer, &id, false, outcome)?))
+            }
+        }
+        .map(|page| (page, id, action))
+    })
+    .await?;
+    match outcome {
+        (None, _, _) if forwarded => Ok(see_other("/avvik?boks=mottatt")),
+        (None, id, action) => Ok(see_other(&format!("/avvik/{id}?gjort={action}"))),
+        (Some(page), _, _) => {
+            let mut resp = html(page);
+            *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The web pages: a small server-rendered bokmål interface on the same domain code as the API —
+//! report a deviation, the sent and received boxes, the case page with its actions, statistics.
+//! No JavaScript is needed; a few lines filter long choice lists where it runs.
+
+mod cases;
+mod login;
+mod render;
+mod report;
+pub mod session;
+mod statistics;
+
+use std::fmt;
+
+use actix_governor::Governor;
+use actix_web::http::{header, StatusCode};
+use actix_web::web::{self, get, post};
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::api::auth::LoginLimit;
+use crate::error::ApiError;
+
+const STYLESHEET: &str = include_str!("static/app.css");
+const SCRIPT: &str = include_str!("static/app.js");
+
+pub fn configure(cfg: &mut web::ServiceConfig, login_limit: &LoginLimit) {
+    // Six text fields of up to 4 000 characters, percent-encoded, fit well inside this.
+    cfg.app_data(web::FormConfig::default().limit(256 * 1024))
+        .service(web::resource("/").route(get().to(login::home)))
+        .service(
+            web::resource("/logg-inn")
+                .route(get().to(login::page))
+                .route(post().to(login::submit).wrap(Governor::new(login_limit))),
+        )
+        .service(web::resource("/logg-ut").route(post().to(login::logout)))
+        .service(web::resource("/avvik").route(get().to(cases::list)))
+        .service(web::resource("/avvik/ny").route(get().to(report::page)).route(post().to(report::submit)))
+        .service(web::resource("/avvik/{id}").route(get().to(cases::detail)))
+        .service(web::resource("/avvik/{id}/{action}").route(post().to(cases::act)))
+        .service(web::resource("/statistikk").route(get().to(statistics::page)))
+        .service(web::resource("/statistikk/rapport/{file}").route(get().to(statistics::file)))
+        .service(web::resource("/static/app.css").route(get().to(|| asset(STYLESHEET, "text/css"))))
+        .service(web::resource("/static/app.js").route(get().to(|| asset(SCRIPT, "text/javascript"))));
+}
+
+async fn asset(body: &'static str, content_type: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(format!("{content_type}; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}
+
+/// A page: HTML that must never be cached (it holds patient-adjacent case text).
+pub fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+/// Post/redirect/get: after a form post the browser lands on a page it can reload safely.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
+/// Percent-encodes a value for a query string.
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub enum WebError {
+    /// No valid session: to the login page, then back.
+    LoginRequired {
+        next: String,
+    },
+    /// The form's CSRF token is missing or wrong.
+    Csrf,
+    /// The body was not a form.
+    BadForm,
+    Api(ApiError),
+}
+
+impl WebError {
+    pub fn internal(what: &'static str) -> Self {
+        WebError::Api(ApiError::internal(anyhow::anyhow!(what)))
+    }
+}
+
+impl From<ApiError> for WebError {
+    fn from(e: ApiError) -> Self {
+        WebError::Api(e)
+    }
+}
+
+impl fmt::Debug for WebError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WebError::LoginRequired { .. } => f.write_str("login required"),
+            WebError::Csrf => f.write_str("CSRF token missing or invalid"),
+            WebError::BadForm => f.write_str("body is not a form"),
+            WebError::Api(e) => fmt::Debug::fmt(e, f),
+        }
+    }
+}
+
+impl fmt::Display for WebError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            WebError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::BadForm => StatusCode::BAD_REQUEST,
+            WebError::Api(e) => e.status,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (title, message) = match self {
+            WebError::LoginRequired { next } => return see_other(&format!("/logg-inn?neste={}", encode(next))),
+            WebError::Csrf => (
+                "Skjemaet ble ikke sendt",
+                "Siden var for gammel, eller skjemaet kom fra et annet nettsted. Gå tilbake, last siden på nytt og prøv igjen."
+                    .to_owned(),
+            ),
+            WebError::BadForm => ("Skjemaet ble ikke sendt", "Innholdet kunne ikke leses som et skjema.".to_owned()),
+            WebError::Api(e) if e.status.is_server_error() => {
+                ("Noe gikk galt", "Det oppstod en feil hos oss. Ingenting er lagret. Prøv igjen om litt.".to_owned())
+            }
+            WebError::Api(e) if e.status == StatusCode::NOT_FOUND => ("Fant ikke siden", e.detail.clone()),
+            WebError::Api(e) => ("Det gikk ikke", e.detail.clone()),
+        };
+        let body = render::error_page(title, &message);
+        HttpResponse::build(self.status_code())
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body)
+    }
+}
+
+pub type PageResult = Result<HttpResponse, WebError>;
+
+/// What the page frame shows about the signed-in user.
+#[derive(serde::Serialize)]
+pub struct Chrome {
+    name: String,
+    organisation: String,
+    csrf: String,
+    can_report: bool,
+    has_boxes: bool,
+    can_see_stats: bool,
+}
+
+impl Chrome {
+    pub fn load(conn: &mut crate::db::DbConnection, viewer: &session::Viewer) -> Result<Self, ApiError> {
+        use crate::domain::Role::*;
+        let role = viewer.caller.role;
+        Ok(Chrome {
+            name: viewer.caller.name.clone(),
+            organisation: crate::db::organisations::find(conn, &viewer.caller.organisation_id)?.name,
+            csrf: viewer.csrf.clone(),
+            can_report: matches!(role, Reporter | QualityAdvisor | Handler),
+            has_boxes: !matches!(role, Analyst | Admin),
+            can_see_stats: matches!(role, Analyst | Admin | QualityAdvisor),
+        })
+    }
+}

@@ -1,0 +1,157 @@
+//! The shared form on one page. Submitting goes through the same `submit` as the API: the same
+//! checks, national-id guard, routing, deadlines and idempotency (a double click sends once).
+
+use std::collections::BTreeMap;
+
+use actix_web::web::Data;
+use minijinja::context;
+use serde::Serialize;
+
+use super::render::render;
+use super::session::{Posted, Viewer};
+use super::{html, see_other, Chrome, PageResult};
+use crate::db::{self, categories, organisations, units, DbConnection};
+use crate::deviations::form::NewDeviation;
+use crate::deviations::submit;
+use crate::domain::calendar::oslo_today;
+use crate::domain::{Code, DeviationKind, HarmClass, HarmLevel};
+use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+
+/// The form's fields, as posted, for showing them again.
+const FIELDS: &[&str] = &[
+    "kind",
+    "category",
+    "recipient_organisation_id",
+    "recipient_unit_id",
+    "occurred_at",
+    "discovered_at",
+    "description",
+    "immediate_actions",
+    "suggested_improvement",
+    "harm_class",
+    "harm_level",
+    "handover_related",
+    "agreement_reference",
+];
+
+#[derive(Serialize)]
+struct Choice {
+    id: String,
+    name: String,
+    units: Vec<Choice>,
+}
+
+fn recipients(conn: &mut DbConnection) -> Result<Vec<Choice>, ApiError> {
+    let orgs = organisations::list(conn, None, false)?;
+    let ids: Vec<String> = orgs.iter().map(|o| o.id.clone()).collect();
+    let all_units = units::for_organisations(conn, &ids, false)?;
+    Ok(orgs
+        .into_iter()
+        .map(|o| Choice {
+            units: all_units
+                .iter()
+                .filter(|u| u.organisation_id == o.id)
+                .map(|u| Choice { id: u.id.clone(), name: u.name.clone(), units: vec![] })
+                .collect(),
+            id: o.id,
+            name: o.name,
+        })
+        .collect())
+}
+
+fn form_page(
+    conn: &mut DbConnection,
+    state: &AppState,
+    viewer: &Viewer,
+    values: &BTreeMap<String, String>,
+    errors: &[FieldError],
+    key: &str,
+) -> Result<String, ApiError> {
+    let errors: BTreeMap<&str, &str> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
+    render(
+        "report.html",
+        context! {
+            viewer => Chrome::load(conn, viewer)?,
+            current => "new",
+            categories => categories::list_active(conn)?.into_iter().map(|c| context! { code => c.code, label => c.label, description => c.description }).collect::<Vec<_>>(),
+            organisations => recipients(conn)?,
+            kinds => DeviationKind::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+            harm_classes => HarmClass::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+            harm_levels => HarmLevel::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+            today => oslo_today(state.clock.now()).to_string(),
+            values,
+            errors,
+            idempotency_key => key,
+        },
+    )
+}
+
+pub async fn page(state: Data<AppState>, viewer: Viewer) -> PageResult {
+    let st = state.clone();
+    let key = uuid::Uuid::new_v4().to_string();
+    let body = db::run(&state.pool, move |c| form_page(c, &st, &viewer, &BTreeMap::new(), &[], &key)).await?;
+    Ok(html(body))
+}
+
+/// The posted form as the API's body; a missing yes/no is the one thing the API's types cannot say.
+fn new_deviation(form: &Posted) -> (NewDeviation, Option<FieldError>) {
+    let handover = match form.get("handover_related").as_deref() {
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        _ => Err(FieldError::new("handover_related", "required", "Svar ja eller nei.")),
+    };
+    let body = NewDeviation {
+        kind: form.text("kind"),
+        category: form.text("category"),
+        recipient_organisation_id: form.text("recipient_organisation_id"),
+        recipient_unit_id: form.get("recipient_unit_id"),
+        reporting_unit_id: None,
+        occurred_at: form.text("occurred_at"),
+        discovered_at: form.get("discovered_at"),
+        description: form.text("description"),
+        immediate_actions: form.get("immediate_actions"),
+        suggested_improvement: form.get("suggested_improvement"),
+        harm_class: form.text("harm_class"),
+        harm_level: form.get("harm_level"),
+        handover_related: *handover.as_ref().unwrap_or(&false),
+        agreement_reference: form.get("agreement_reference"),
+    };
+    (body, handover.err())
+}
+
+pub async fn submit(state: Data<AppState>, viewer: Viewer, form: Posted) -> PageResult {
+    let (body, missing) = new_deviation(&form);
+    let values: BTreeMap<String, String> =
+        FIELDS.iter().filter_map(|f| form.get(f).map(|v| (f.to_string(), v))).collect();
+    let key = form.get("idempotency_key").filter(|k| submit::check_key(k).is_ok());
+    let st = state.clone();
+    let outcome = db::run(&state.pool, move |c| {
+        let now = st.clock.now();
+        // Every problem at once: the form's own checks, plus the yes/no, before anything is stored.
+        let mut errors = match body.check(oslo_today(now)) {
+            Err(e) if e.fields.is_empty() => return Err(e),
+            Err(e) => e.fields,
+            Ok(_) => Vec::new(),
+        };
+        errors.extend(missing);
+        if errors.is_empty() {
+            match submit::submit(c, &st.config, &viewer.caller, &body, key.as_deref(), now) {
+                Ok(done) => return Ok(Ok(done.id().to_owned())),
+                Err(e) if e.fields.is_empty() => return Err(e),
+                Err(e) => errors = e.fields,
+            }
+        }
+        let retry_key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        Ok(Err(form_page(c, &st, &viewer, &values, &errors, &retry_key)?))
+    })
+    .await?;
+    match outcome {
+        Ok(id) => Ok(see_other(&format!("/avvik/{id}?sendt=1"))),
+        Err(page) => {
+            let mut resp = html(page);
+            *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+    }
+}

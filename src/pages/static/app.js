@@ -1,0 +1,37 @@
+// Progressive enhancement only: every page works without this file.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  // A search box that narrows a long <select> (the recipient organisation).
+  for (const input of document.querySelectorAll("input.filter[data-filters]")) {
+    const select = document.getElementById(input.dataset.filters);
+    if (!select) continue;
+    input.hidden = false;
+    input.addEventListener("input", () => {
+      const term = input.value.trim().toLowerCase();
+      let first = null;
+      for (const option of select.options) {
+        if (!option.value) continue;
+        const match = option.text.toLowerCase().includes(term);
+        option.hidden = !match;
+        if (match && !first) first = option;
+      }
+      if (first && term && select.selectedOptions[0]?.hidden !== false) select.value = first.value;
+      select.dispatchEvent(new Event("change"));
+    });
+  }
+  // Units follow the chosen organisation.
+  for (const select of document.querySelectorAll("select[data-depends]")) {
+    const parent = document.getElementById(select.dataset.depends);
+    if (!parent) continue;
+    const sync = () => {
+      for (const group of select.querySelectorAll("optgroup")) {
+        group.hidden = parent.value !== "" && group.dataset.organisation !== parent.value;
+      }
+      if (select.selectedOptions[0]?.parentElement?.hidden) select.value = "";
+    };
+    parent.addEventListener("change", sync);
+    sync();
+  }
+  // After a failed post, take keyboard and screen-reader users straight to the list of errors.
+  document.getElementById("error-summary")?.focus();
+});

@@ -1,0 +1,161 @@
+//! The web pages over plain HTTP, as a browser without JavaScript would use them: sessions, CSRF,
+//! and that another organisation's case stays out of reach from the pages too.
+
+use reqwest::redirect::Policy;
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// A cookie-keeping client that does not follow redirects, so each 303 can be checked.
+pub struct WebClient {
+    client: reqwest::Client,
+    base: String,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+fn csrf_in(body: &str) -> String {
+    let re = regex::Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#).unwrap();
+    re.captures(body).map(|c| c[1].to_owned()).expect("page has a CSRF field")
+}
+
+impl WebClient {
+    pub fn new(app: &TestApp) -> Self {
+        let client = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+        WebClient { client, base: app.address.clone() }
+    }
+
+    async fn page(resp: reqwest::Response) -> Page {
+        let status = resp.status().as_u16();
+        let location = resp.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+        Page { status, location, body: resp.text().await.unwrap() }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::page(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
+    }
+
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        Self::page(self.client.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap()).await
+    }
+
+    /// The CSRF token of the page at `path`.
+    pub async fn csrf(&self, path: &str) -> String {
+        csrf_in(&self.get(path).await.body)
+    }
+
+    pub async fn login(&self, email: &str) {
+        let csrf = self.csrf("/logg-inn").await;
+        let page = self.post("/logg-inn", &[("csrf", &csrf), ("email", email), ("password", DEMO_PASSWORD)]).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+    }
+}
+
+async fn sent_count(app: &TestApp, token: &str) -> usize {
+    app.get("/api/v1/deviations?box=sent", token).await.expect(200)["items"].as_array().unwrap().len()
+}
+
+#[actix_web::test]
+async fn a_post_without_a_valid_csrf_token_is_refused_and_stores_nothing() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let web = WebClient::new(&app);
+    web.login(NURSE).await;
+    let csrf = web.csrf("/avvik/ny").await;
+    let org = stolav["id"].as_str().unwrap();
+    let fields = |token: &'static str| {
+        vec![
+            ("csrf", token),
+            ("kind", "deviation"),
+            ("category", "discharge_summary"),
+            ("recipient_organisation_id", org),
+            ("occurred_at", "2026-01-12"),
+            ("description", "Pasienten kom hjem uten epikrise."),
+            ("harm_class", "no_harm"),
+            ("handover_related", "true"),
+        ]
+    };
+    let without: Vec<_> = fields("").into_iter().filter(|(k, _)| *k != "csrf").collect();
+    let refused = web.post("/avvik/ny", &without).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("Skjemaet ble ikke sendt"), "{}", refused.body);
+    let forged = "0".repeat(64);
+    let forged: Vec<_> =
+        fields("").into_iter().map(|(k, v)| if k == "csrf" { (k, forged.as_str()) } else { (k, v) }).collect();
+    assert_eq!(web.post("/avvik/ny", &forged).await.status, 403);
+    // Another browser's token does not fit this browser either.
+    let other = WebClient::new(&app);
+    other.login(NURSE).await;
+    let theirs = other.csrf("/avvik/ny").await;
+    assert_ne!(theirs, csrf);
+    let borrowed: Vec<_> =
+        fields("").into_iter().map(|(k, v)| if k == "csrf" { (k, theirs.as_str()) } else { (k, v) }).collect();
+    assert_eq!(web.post("/avvik/ny", &borrowed).await.status, 403);
+    assert_eq!(sent_count(&app, &nurse).await, 0);
+
+    let ok: Vec<_> =
+        fields("").into_iter().map(|(k, v)| if k == "csrf" { (k, csrf.as_str()) } else { (k, v) }).collect();
+    let sent = web.post("/avvik/ny", &ok).await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert!(sent.location.unwrap().ends_with("?sendt=1"));
+    assert_eq!(sent_count(&app, &nurse).await, 1);
+}
+
+#[actix_web::test]
+async fn another_organisations_case_is_refused_on_the_pages() {
+    let app = spawn_app().await;
+    let admin = app.login(ADMIN).await;
+    let malvik = app.organisation(&admin, "Malvik kommune").await;
+    let email = "kvalitet@malvik.example";
+    let body = json!({"name": "Kari Malvik", "email": email, "organisation_id": malvik["id"], "role": "quality_advisor", "password": DEMO_PASSWORD});
+    app.post("/api/v1/users", &admin, &body).await.expect(201);
+    let nurse = app.login(NURSE).await;
+    let id = app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned();
+
+    let web = WebClient::new(&app);
+    web.login(email).await;
+    let page = web.get(&format!("/avvik/{id}")).await;
+    assert_eq!(page.status, 404);
+    assert!(!page.body.contains("epikrise"), "another organisation's text leaked");
+    let csrf = web.csrf("/avvik?boks=mottatt").await;
+    for (action, field, value) in [("comment", "text", "Hei"), ("reject", "reason", "Ikke vårt"), ("close", "note", "")]
+    {
+        let page = web.post(&format!("/avvik/{id}/{action}"), &[("csrf", &csrf), (field, value)]).await;
+        assert_eq!(page.status, 404, "{action}: {}", page.body);
+    }
+    let events = app.get(&format!("/api/v1/deviations/{id}/events"), &nurse).await.expect(200);
+    assert_eq!(events["items"].as_array().unwrap().len(), 1, "only the submission: {events}");
+    let list = web.get("/avvik?boks=mottatt").await;
+    assert_eq!(list.status, 200);
+    assert!(!list.body.contains(&id));
+}
+
+#[actix_web::test]
+async fn pages_need_a_session_and_login_stays_on_this_site() {
+    let app = spawn_app().await;
+    let web = WebClient::new(&app);
+    let page = web.get("/avvik?boks=sendt").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location.as_deref(), Some("/logg-inn?neste=/avvik%3Fboks%3Dsendt"));
+
+    let csrf = web.csrf("/logg-inn").await;
+    let wrong = web.post("/logg-inn", &[("csrf", &csrf), ("email", NURSE), ("password", "feil")]).await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("Feil e-postadresse eller passord"));
+    assert!(web.get("/avvik/ny").await.status == 303, "a failed login must not leave a session");
+
+    let fields =
+        [("csrf", csrf.as_str()), ("email", NURSE), ("password", DEMO_PASSWORD), ("neste", "//evil.example/x")];
+    let page = web.post("/logg-inn", &fields).await;
+    assert_eq!(page.location.as_deref(), Some("/"));
+    assert_eq!(web.get("/avvik/ny").await.status, 200);
+
+    let logout_csrf = web.csrf("/avvik/ny").await;
+    assert_eq!(web.post("/logg-ut", &[("csrf", &logout_csrf)]).await.status, 303);
+    assert_eq!(web.get("/avvik/ny").await.status, 303, "logged out");
+}
