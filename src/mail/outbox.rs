@@ -67,7 +67,7 @@ pub fn facts(
             Some(u) => Some(units::find(conn, u)?.name),
             None => None,
         },
-        link: format!("{}/api/v1/deviations/{}", config.public_base_url.trim_end_matches('/'), d.id),
+        link: format!("{}/avvik/{}", config.public_base_url.trim_end_matches('/'), d.id),
         task: String::new(),
         task_passive: String::new(),
         days: 0,

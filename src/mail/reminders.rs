@@ -107,7 +107,7 @@ pub fn enqueue_tertial_report(conn: &mut DbConnection, config: &Config, clock: &
         deadline: None,
         counterpart: "Alle organisasjoner i helsefellesskapet".into(),
         unit: None,
-        link: format!("{}/api/v1/reports/{tertial}.html", config.public_base_url.trim_end_matches('/')),
+        link: format!("{}/statistikk/rapport/{tertial}.html", config.public_base_url.trim_end_matches('/')),
         task: String::new(),
         task_passive: String::new(),
         days: 0,

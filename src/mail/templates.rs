@@ -111,7 +111,7 @@ mod tests {
             deadline: Some("30.11.2026".into()),
             counterpart: "St. Olavs hospital HF & co".into(),
             unit: Some("Medisinsk klinikk".into()),
-            link: "https://samavvik.example/api/v1/deviations/abc".into(),
+            link: "https://samavvik.example/avvik/abc".into(),
             task: "svare på".into(),
             task_passive: "besvares".into(),
             days: 5,
@@ -127,7 +127,7 @@ mod tests {
             for body in [&r.text, &r.html] {
                 assert!(body.contains("SA-2026-00042") && body.contains("Epikrise og dokumentasjon"), "{kind}: {body}");
             }
-            assert!(r.text.contains("https://samavvik.example/api/v1/deviations/abc"), "{kind}");
+            assert!(r.text.contains("https://samavvik.example/avvik/abc"), "{kind}");
             // minijinja escapes '/' in HTML; browsers read the entity back.
             assert!(
                 r.html

@@ -59,7 +59,7 @@ async fn the_whole_lifecycle_is_mailed_without_free_text() {
     .collect();
     assert_eq!(got, want);
     assert_eq!(messages.len(), want.len(), "a recipient got the same message twice");
-    let link = format!("{}/api/v1/deviations/{id}", app.config.public_base_url);
+    let link = format!("{}/avvik/{id}", app.config.public_base_url);
     for m in &messages {
         assert!(m.subject().ends_with(reference), "{}", m.subject());
         let text = m.text();
@@ -307,6 +307,6 @@ async fn the_tertial_report_goes_to_the_committee_once_after_the_tertial() {
     assert_eq!(messages.len(), 2);
     for m in &messages {
         assert_eq!(m.subject(), "Tertialrapport for samhandlingsavvik 2026-T2");
-        assert!(m.text().contains("/api/v1/reports/2026-T2.html"));
+        assert!(m.text().contains("/statistikk/rapport/2026-T2.html"));
     }
 }
