@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Pool};
 use crate::domain::period::Period;
 use crate::error::ApiError;
 use crate::stats::{self, report::Report};
@@ -68,12 +68,14 @@ fn time(iterations: usize, mut f: impl FnMut() -> Result<(), ApiError>) -> Resul
     Ok(median(samples))
 }
 
-pub fn stats(conn: &mut DbConnection, period: Period, iterations: usize) -> Result<(), ApiError> {
+/// Times the dashboard as the endpoint runs it: on one pooled connection, with a second one spare.
+pub fn stats(pool: &Pool, period: Period, iterations: usize) -> Result<(), ApiError> {
+    let conn = &mut *pool.get().map_err(ApiError::unavailable)?;
     let total: i64 = crate::db::schema::deviations::table.count().get_result(conn)?;
     let backend = if matches!(conn, DbConnection::Pg(_)) { "PostgreSQL" } else { "SQLite" };
     println!("{backend}, {total} avvik i databasen, periode {period}, median av {iterations} kjøringer");
     let group = ["direction".to_string()];
-    let ours = time(iterations, || stats::compute(conn, period, None, &group, 3).map(|_| ()))?;
+    let ours = time(iterations, || stats::compute(conn, Some(pool), period, None, &group, 3).map(|_| ()))?;
     let raw = time(iterations, || raw_dashboard(conn, period).map_err(ApiError::from))?;
     let report = time(iterations.min(5), || Report::build(conn, period, None, 3).map(|_| ()))?;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;

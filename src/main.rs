@@ -143,8 +143,8 @@ fn run() -> anyhow::Result<()> {
                 Some(p) => samavvik::domain::period::Period::parse(&p).map_err(anyhow::Error::msg)?,
                 None => samavvik::domain::period::Period::tertial_of(chrono::Utc::now().date_naive()).previous(),
             };
-            let mut conn = db::open_one(&config.db_url())?;
-            samavvik::bench::stats(&mut conn, period, iterations.max(1)).map_err(|e| anyhow::anyhow!("{e}"))
+            let pool = db::open(&config.db_url(), 2)?;
+            samavvik::bench::stats(&pool, period, iterations.max(1)).map_err(|e| anyhow::anyhow!("{e}"))
         }
         Command::Generate { deviations, years, seed } => {
             let mut conn = db::open_one(&config.db_url())?;

@@ -58,7 +58,10 @@ pub async fn get(state: Data<AppState>, caller: Caller, query: Query<StatsQuery>
     let org = scope(&caller, q.organisation_id.clone())?;
     let (period, group_by) = (period(&q)?, stats::parse_group_by(q.group_by.as_deref())?);
     let threshold = state.config.suppression_threshold;
-    let stats = db::run(&state.pool, move |c| stats::compute(c, period, org.as_deref(), &group_by, threshold)).await?;
+    let spare = state.pool.clone();
+    let stats =
+        db::run(&state.pool, move |c| stats::compute(c, Some(&spare), period, org.as_deref(), &group_by, threshold))
+            .await?;
     Ok(Json(stats))
 }
 

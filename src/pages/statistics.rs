@@ -39,12 +39,13 @@ pub async fn page(state: Data<AppState>, viewer: Viewer, params: Query<Params>) 
         None => current,
     };
     let threshold = state.config.suppression_threshold;
+    let spare = state.pool.clone();
     let body = db::run(&state.pool, move |c| {
         let dims = ["direction".to_owned(), "category".to_owned()];
-        let data = PeriodData::load(c, tertial, org.as_deref(), &dims)?;
+        let data = PeriodData::load(c, Some(&spare), tertial, org.as_deref(), &dims)?;
         let by_direction = data.stats(&dims[..1], threshold);
         let by_category = data.stats(&dims[1..], threshold);
-        let before = compute(c, tertial.previous(), org.as_deref(), &dims[1..], threshold)?;
+        let before = compute(c, Some(&spare), tertial.previous(), org.as_deref(), &dims[1..], threshold)?;
         let directions: Vec<(String, Vec<f64>)> =
             counts(&by_direction).into_iter().map(|(l, n)| (direction_label(&l).to_owned(), vec![n])).collect();
         let earlier = counts(&before);

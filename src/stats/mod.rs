@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::db::stats::{self as q, Cell};
-use crate::db::{categories, organisations, units, DbConnection};
+use crate::db::{categories, organisations, units, DbConnection, Pool};
 use crate::domain::period::Period;
 use crate::error::ApiError;
 
@@ -161,6 +161,28 @@ pub fn parse_group_by(list: Option<&str>) -> Result<Vec<String>, ApiError> {
     Ok(dims)
 }
 
+/// The figures of a period that no breakdown changes: the backlog at its end and the totals it is
+/// compared with.
+struct Totals {
+    backlog_at_end: i64,
+    overdue_at_end: i64,
+    previous: (Period, i64),
+    last_year: (Period, i64),
+}
+
+impl Totals {
+    fn load(conn: &mut DbConnection, period: Period, organisation: Option<&str>) -> Result<Self, ApiError> {
+        let mut total_of = |p: Period| -> Result<(Period, i64), ApiError> {
+            let (f, t) = p.utc_bounds();
+            Ok((p, q::count_submitted_in(conn, organisation, f, t)?))
+        };
+        let (previous, last_year) = (total_of(period.previous())?, total_of(period.year_before())?);
+        let to = period.utc_bounds().1;
+        let (backlog_at_end, overdue_at_end) = q::open_at(conn, organisation, to, &period.end().to_string())?;
+        Ok(Totals { backlog_at_end, overdue_at_end, previous, last_year })
+    }
+}
+
 /// Everything about one period that every breakdown shares, loaded once: the counts per
 /// combination of the breakdowns asked for, and the figures that do not depend on a breakdown.
 pub struct PeriodData {
@@ -169,40 +191,43 @@ pub struct PeriodData {
     dimensions: Vec<String>,
     cells: Vec<Cell>,
     labels: Labels,
-    backlog_at_end: i64,
-    overdue_at_end: i64,
-    previous: (Period, i64),
-    last_year: (Period, i64),
+    totals: Totals,
 }
 
 impl PeriodData {
-    /// Loads `period` so that `stats` can group by any subset of `dimensions`.
+    /// Loads `period` so that `stats` can group by any subset of `dimensions`. With a `spare` pool
+    /// that has a free connection, the totals are counted on it at the same time as the cells —
+    /// two index scans on two cores instead of one after the other.
     pub fn load(
         conn: &mut DbConnection,
+        spare: Option<&Pool>,
         period: Period,
         organisation: Option<&str>,
         dimensions: &[String],
     ) -> Result<Self, ApiError> {
         let (from, to) = period.utc_bounds();
         let dims: Vec<&str> = dimensions.iter().map(String::as_str).collect();
-        let cells = q::cells(conn, organisation, from, to, &dims)?;
+        let (cells, totals) = std::thread::scope(|scope| {
+            let beside = spare
+                .and_then(Pool::try_get)
+                .map(|mut other| scope.spawn(move || Totals::load(&mut other, period, organisation)));
+            let cells = q::cells(conn, organisation, from, to, &dims)?;
+            let totals = match beside {
+                Some(thread) => {
+                    thread.join().map_err(|_| ApiError::internal(anyhow::anyhow!("totals thread panicked")))??
+                }
+                None => Totals::load(conn, period, organisation)?,
+            };
+            Ok::<_, ApiError>((cells, totals))
+        })?;
         let labels = Labels::load(conn, &cells)?;
-        let mut total_of = |p: Period| -> Result<(Period, i64), ApiError> {
-            let (f, t) = p.utc_bounds();
-            Ok((p, q::count_submitted_in(conn, organisation, f, t)?))
-        };
-        let (previous, last_year) = (total_of(period.previous())?, total_of(period.year_before())?);
-        let (backlog_at_end, overdue_at_end) = q::open_at(conn, organisation, to, &period.end().to_string())?;
         Ok(PeriodData {
             period,
             organisation: organisation.map(str::to_owned),
             dimensions: dimensions.to_vec(),
-            backlog_at_end,
-            overdue_at_end,
             cells,
             labels,
-            previous,
-            last_year,
+            totals,
         })
     }
 
@@ -252,10 +277,10 @@ impl PeriodData {
             answered,
             answered_within_deadline: on_time,
             within_deadline_share: (answered > 0).then(|| on_time as f64 / answered as f64),
-            backlog_at_end: self.backlog_at_end,
-            overdue_at_end: self.overdue_at_end,
-            previous: compare(self.previous),
-            same_period_last_year: compare(self.last_year),
+            backlog_at_end: self.totals.backlog_at_end,
+            overdue_at_end: self.totals.overdue_at_end,
+            previous: compare(self.totals.previous),
+            same_period_last_year: compare(self.totals.last_year),
             suppression_threshold: threshold,
         }
     }
@@ -264,12 +289,13 @@ impl PeriodData {
 /// Computes the statistics for `period`, for one organisation or (None) for all.
 pub fn compute(
     conn: &mut DbConnection,
+    spare: Option<&Pool>,
     period: Period,
     organisation: Option<&str>,
     group_by: &[String],
     threshold: i64,
 ) -> Result<Stats, ApiError> {
-    Ok(PeriodData::load(conn, period, organisation, group_by)?.stats(group_by, threshold))
+    Ok(PeriodData::load(conn, spare, period, organisation, group_by)?.stats(group_by, threshold))
 }
 
 #[cfg(test)]

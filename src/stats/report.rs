@@ -40,17 +40,17 @@ impl Report {
         threshold: i64,
     ) -> Result<Self, ApiError> {
         let dims: Vec<String> = BREAKDOWNS.iter().map(|(dim, _)| dim.to_string()).collect();
-        let data = PeriodData::load(conn, tertial, organisation, &dims)?;
+        let data = PeriodData::load(conn, None, tertial, organisation, &dims)?;
         let breakdowns = BREAKDOWNS.iter().map(|(dim, _)| data.stats(&[dim.to_string()], threshold)).collect();
         let mut trend = Vec::new();
         let mut p = tertial;
         for _ in 0..TREND_TERTIALS {
-            trend.push(compute(conn, p, organisation, &["direction".to_string()], threshold)?);
+            trend.push(compute(conn, None, p, organisation, &["direction".to_string()], threshold)?);
             p = p.previous();
         }
         trend.reverse();
         let previous_by_category =
-            compute(conn, tertial.previous(), organisation, &["category".to_string()], threshold)?;
+            compute(conn, None, tertial.previous(), organisation, &["category".to_string()], threshold)?;
         Ok(Report { tertial: tertial.to_string(), breakdowns, previous_by_category, trend })
     }
 
