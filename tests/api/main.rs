@@ -8,6 +8,7 @@ mod cli;
 mod contract;
 mod directory;
 mod errors;
+mod faults;
 mod health;
 mod helpers;
 mod lifecycle;
