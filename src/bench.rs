@@ -38,9 +38,8 @@ fn raw_dashboard(conn: &mut DbConnection, period: Period) -> QueryResult<()> {
         diesel::sql_query(format!("SELECT NULL AS _key, COUNT(*) AS _n FROM deviations WHERE {window}"))
             .load::<Count>(conn)?;
     }
-    let resolved = "resolved_at";
     let end = ts(to);
-    for open in [format!("{resolved} IS NULL"), format!("{resolved} >= '{end}'")] {
+    for open in ["resolved_at IS NULL".to_owned(), format!("resolved_at >= '{end}'")] {
         diesel::sql_query(format!(
             "SELECT CAST(answer_due < '{}' AS TEXT) AS _key, COUNT(*) AS _n FROM deviations \
              WHERE submitted_at < '{end}' AND {open} GROUP BY answer_due < '{}'",

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use actix_web::web::{Data, Path, Query};
+use diesel::OptionalExtension;
 use minijinja::context;
 use serde::Deserialize;
 
@@ -30,10 +31,6 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
-fn category_labels(conn: &mut DbConnection) -> Result<HashMap<String, String>, ApiError> {
-    Ok(categories::list_active(conn)?.into_iter().map(|c| (c.code, c.label)).collect())
-}
-
 pub async fn list(state: Data<AppState>, viewer: Viewer, params: Query<ListParams>) -> PageResult {
     let p = params.into_inner();
     let (mailbox, heading, intro) = match (p.boks.as_deref(), viewer.caller.role) {
@@ -54,6 +51,7 @@ pub async fn list(state: Data<AppState>, viewer: Viewer, params: Query<ListParam
     let st = state.clone();
     let body = db::run(&state.pool, move |c| {
         let page = list::list(c, &viewer.caller, &query, st.clock.now())?;
+        let all_categories = categories::list_active(c)?;
         let next_link = page.next_cursor.as_ref().map(|cursor| {
             let mut link = format!("/avvik?cursor={}", encode(cursor));
             for (name, value) in [("boks", &p.boks), ("status", &p.status), ("category", &p.category), ("forfalt", &p.forfalt)] {
@@ -70,8 +68,8 @@ pub async fn list(state: Data<AppState>, viewer: Viewer, params: Query<ListParam
                 current => mailbox.map_or("all", |m| if m == "sendt" { "sent" } else { "received" }),
                 heading, intro, mailbox,
                 statuses => Status::ALL.iter().map(|(_, code)| *code).collect::<Vec<_>>(),
-                categories => categories::list_active(c)?.into_iter().map(|c| context! { code => c.code, label => c.label }).collect::<Vec<_>>(),
-                category_labels => category_labels(c)?,
+                category_labels => all_categories.iter().map(|c| (c.code.clone(), c.label.clone())).collect::<HashMap<_, _>>(),
+                categories => all_categories.into_iter().map(|c| context! { code => c.code, label => c.label }).collect::<Vec<_>>(),
                 filters => context! { status => query.status, category => query.category, overdue => query.overdue.is_some() },
                 filtered => query.status.is_some() || query.category.is_some() || query.overdue.is_some(),
                 items => page.items,
@@ -126,8 +124,7 @@ fn detail_page(
         context! {
             viewer => Chrome::load(c, viewer)?,
             current => "",
-            category => category_labels(c)?.get(&d.category).cloned().unwrap_or_else(|| d.category.clone()),
-            actions => d.allowed_actions.clone(),
+            category => categories::label(c, &d.category).optional()?.unwrap_or_else(|| d.category.clone()),
             d,
             events,
             just_sent,
