@@ -51,12 +51,23 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whether concurrent submissions share one transaction and one disk flush.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupCommit {
+    /// On for SQLite, whose single writer makes it pay; off for PostgreSQL, which overlaps commits itself.
+    Auto,
+    On,
+    Off,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
     pub profile: Profile,
     pub listen: String,
     pub database_url: String,
     pub db_max_connections: u32,
+    pub group_commit: GroupCommit,
     pub public_base_url: String,
     pub jwt_secret: String,
     pub jwt_issuer: String,
@@ -95,6 +106,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://data/samavvik.db".into(),
             db_max_connections: 8,
+            group_commit: GroupCommit::Auto,
             public_base_url: "http://127.0.0.1:8080".into(),
             jwt_secret: DEV_JWT_SECRET.into(),
             jwt_issuer: "samavvik".into(),

@@ -54,6 +54,15 @@ impl ApiError {
         self
     }
 
+    /// The same answer for another request that shared this failure (a failed group commit); the
+    /// cause is logged once, where it happened.
+    pub fn again(&self) -> Self {
+        let mut e = Self::new(self.status, self.code, self.detail.clone());
+        e.fields = self.fields.clone();
+        e.retry_after = self.retry_after;
+        e
+    }
+
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }

@@ -28,7 +28,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::LocalTokens;
 use crate::clock::Clock;
-use crate::config::{Config, Profile, SeedDemo};
+use crate::config::{Config, GroupCommit, Profile, SeedDemo};
 use crate::state::AppState;
 
 pub struct Application {
@@ -70,7 +70,22 @@ impl Application {
 
     fn server(listener: TcpListener, pool: db::Pool, config: Arc<Config>, clock: Clock) -> anyhow::Result<Server> {
         let tokens = Arc::new(LocalTokens::new(&config));
-        let state = web::Data::new(AppState { pool, config, tokens: tokens.clone(), verifier: tokens, clock });
+        let url = config.db_url();
+        let group_commit = match config.group_commit {
+            GroupCommit::On => true,
+            GroupCommit::Off => false,
+            GroupCommit::Auto => url.is_sqlite(),
+        };
+        let group_commit = group_commit.then(|| db::group_commit::GroupCommit::start(url)).transpose()?;
+        let state = web::Data::new(AppState {
+            pool,
+            config,
+            tokens: tokens.clone(),
+            verifier: tokens,
+            clock,
+            group_commit,
+            callers: auth::caller::callers(),
+        });
         let login_limit = api::auth::login_limiter(state.config.login_attempts_per_minute);
         let server = HttpServer::new(move || {
             App::new()

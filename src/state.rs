@@ -1,9 +1,12 @@
 use std::sync::Arc;
 
+use crate::auth::caller::Callers;
 use crate::auth::{LocalTokens, TokenVerifier};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::db::Pool;
+use crate::db::group_commit::GroupCommit;
+use crate::db::{self, DbConnection, Pool};
+use crate::error::ApiError;
 
 /// Everything a handler may need, shared by all workers.
 pub struct AppState {
@@ -12,4 +15,21 @@ pub struct AppState {
     pub tokens: Arc<LocalTokens>,
     pub verifier: Arc<dyn TokenVerifier>,
     pub clock: Clock,
+    /// Where submissions commit when they share transactions; None = each on a pooled connection.
+    pub group_commit: Option<GroupCommit>,
+    pub callers: Callers,
+}
+
+impl AppState {
+    /// Runs a submission's transaction, in a shared group commit where that is configured.
+    pub async fn submit<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.group_commit {
+            Some(g) => g.run(work).await,
+            None => db::run(&self.pool, work).await,
+        }
+    }
 }

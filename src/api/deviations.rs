@@ -53,12 +53,13 @@ pub async fn submit(
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
     let st = state.clone();
-    let (submitted, deviation) = db::run(&state.pool, move |c| {
-        let submitted = submit::submit(c, &st.config, &caller, &body, key.as_deref(), st.clock.now())?;
-        let deviation = read(c, &st, &caller, submitted.id())?;
-        Ok((submitted, deviation))
-    })
-    .await?;
+    let (submitted, deviation) = state
+        .submit(move |c| {
+            let submitted = submit::submit(c, &st.config, &caller, &body, key.as_deref(), st.clock.now())?;
+            let deviation = read(c, &st, &caller, submitted.id())?;
+            Ok((submitted, deviation))
+        })
+        .await?;
     let mut resp = HttpResponse::Created();
     resp.insert_header(("location", format!("/api/v1/deviations/{}", deviation.id)));
     if matches!(submitted, Submitted::Replayed(_)) {

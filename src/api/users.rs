@@ -40,6 +40,9 @@ pub async fn update(
     body: Body<UserPatch>,
 ) -> Result<Json<User>, ApiError> {
     caller.require_admin()?;
-    let user = db::run(&state.pool, move |c| users::update(c, &id, body.into_inner())).await?;
+    let id = id.into_inner();
+    let changed = id.clone();
+    let user = db::run(&state.pool, move |c| users::update(c, &changed, body.into_inner())).await?;
+    state.callers.invalidate(&id);
     Ok(Json(user))
 }

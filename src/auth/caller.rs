@@ -48,10 +48,24 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     }
 }
 
+/// Recently verified callers, so a request does not read its user row every time. A change made
+/// through this server (deactivation, new role or unit) drops the entry at once; one made through
+/// another instance takes effect within the time to live.
+pub type Callers = moka::sync::Cache<String, Caller>;
+
+pub const CALLER_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+pub fn callers() -> Callers {
+    moka::sync::Cache::builder().max_capacity(10_000).time_to_live(CALLER_TTL).build()
+}
+
 impl Caller {
     /// The active user a token names; shared by the API (bearer header) and the web pages (cookie).
     pub async fn from_token(state: web::Data<AppState>, token: &str) -> Result<Self, ApiError> {
         let verified = state.verifier.verify(token)?;
+        if let Some(caller) = state.callers.get(&verified.user_id) {
+            return Ok(caller);
+        }
         let user = db::run(&state.pool, move |conn| {
             db::users::find_active(conn, &verified.user_id).map_err(|e| match e {
                 diesel::result::Error::NotFound => {
@@ -63,14 +77,16 @@ impl Caller {
         .await?;
         let role = Role::from_code(&user.role)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {}", user.role)))?;
-        Ok(Caller {
+        let caller = Caller {
             user_id: user.id,
             email: user.email,
             name: user.name,
             organisation_id: user.organisation_id,
             unit_id: user.unit_id,
             role,
-        })
+        };
+        state.callers.insert(caller.user_id.clone(), caller.clone());
+        Ok(caller)
     }
 }
 

@@ -4,7 +4,9 @@ pub mod access_log;
 pub mod categories;
 pub mod deviations;
 pub mod events;
+pub mod group_commit;
 pub mod idempotency;
+pub mod names;
 pub mod organisations;
 pub mod outbox;
 pub mod references;
@@ -15,6 +17,7 @@ pub mod units;
 pub mod users;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -88,8 +91,8 @@ impl DbUrl {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // synchronous=FULL: a 2xx must mean the row survives a power cut.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; \
                      PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
@@ -97,6 +100,24 @@ impl DbUrl {
             }
         }
     }
+}
+
+thread_local! {
+    /// Set by `run` when the connection it used has stopped answering.
+    static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Until when (ms since the epoch) pooled connections are tested before use.
+static SUSPECT_UNTIL: AtomicI64 = AtomicI64::new(0);
+const SUSPECT_FOR_MS: i64 = 30_000;
+
+fn suspect() -> bool {
+    chrono::Utc::now().timestamp_millis() < SUSPECT_UNTIL.load(Ordering::Relaxed)
+}
+
+fn lost_connection() {
+    SUSPECT_UNTIL.store(chrono::Utc::now().timestamp_millis() + SUSPECT_FOR_MS, Ordering::Relaxed);
+    LOST.with(|lost| lost.set(true));
 }
 
 /// r2d2 manager that connects through [`DbUrl::connect`], so the backend is never guessed.
@@ -111,12 +132,17 @@ impl r2d2::ManageConnection for Manager {
         self.0.connect()
     }
 
+    /// A `SELECT 1` before every use was the dearest part of a read, so connections are only
+    /// tested for a while after one was found lost (a restart or failover loses them all).
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        if !suspect() {
+            return Ok(());
+        }
         conn.batch_execute("SELECT 1").map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+        LOST.with(|lost| lost.replace(false))
     }
 }
 
@@ -168,7 +194,16 @@ where
     let pool = pool.clone();
     actix_web::web::block(move || {
         let mut conn = pool.get().map_err(ApiError::unavailable)?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        if result.as_ref().is_err_and(|e| e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE) {
+            // The database may have gone away under this connection: if it no longer answers,
+            // the pool drops it when it comes back (on this thread, in `has_broken`), and tests
+            // the others before use for a while.
+            if conn.batch_execute("SELECT 1").is_err() {
+                lost_connection();
+            }
+        }
+        result
     })
     .await
     .map_err(ApiError::internal)?

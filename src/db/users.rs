@@ -65,8 +65,3 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> Query
     }
     Ok(())
 }
-
-/// (id, name) of the given ids, for labelling references in responses.
-pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
-    users::table.filter(users::id.eq_any(ids.to_vec())).select((users::id, users::name)).load(conn)
-}

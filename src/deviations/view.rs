@@ -10,7 +10,7 @@ use super::access::side_of;
 use crate::auth::Caller;
 use crate::db::deviations::DeviationRow;
 use crate::db::events::EventRow;
-use crate::db::{organisations, units, users, DbConnection};
+use crate::db::{names, DbConnection};
 use crate::domain::calendar::oslo_today;
 use crate::domain::lifecycle::{next_status, permitted, Action, REOPEN_WINDOW_DAYS};
 use crate::domain::{Code, Status};
@@ -85,13 +85,9 @@ pub fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(at, Utc)
 }
 
-/// Names of the organisations, units and users that rows refer to, loaded in three queries.
+/// Names of the organisations, units and users that rows refer to, loaded in one query.
 #[derive(Default)]
-pub struct Names {
-    orgs: HashMap<String, String>,
-    units: HashMap<String, String>,
-    users: HashMap<String, String>,
-}
+pub struct Names(HashMap<String, String>);
 
 impl Names {
     pub fn load<'a>(
@@ -101,11 +97,12 @@ impl Names {
         user_ids: impl IntoIterator<Item = &'a String>,
     ) -> Result<Self, ApiError> {
         let collect = |ids: BTreeSet<&String>| ids.into_iter().cloned().collect::<Vec<_>>();
-        Ok(Names {
-            orgs: organisations::names(conn, &collect(org_ids.into_iter().collect()))?.into_iter().collect(),
-            units: units::names(conn, &collect(unit_ids.into_iter().collect()))?.into_iter().collect(),
-            users: users::names(conn, &collect(user_ids.into_iter().collect()))?.into_iter().collect(),
-        })
+        Ok(Names(names::of(
+            conn,
+            &collect(org_ids.into_iter().collect()),
+            &collect(unit_ids.into_iter().collect()),
+            &collect(user_ids.into_iter().collect()),
+        )?))
     }
 
     pub fn for_deviations(conn: &mut DbConnection, rows: &[DeviationRow]) -> Result<Self, ApiError> {
@@ -117,20 +114,20 @@ impl Names {
         )
     }
 
-    fn get(map: &HashMap<String, String>, id: &str) -> Ref {
-        Ref { id: id.to_owned(), name: map.get(id).cloned().unwrap_or_default() }
+    fn get(&self, id: &str) -> Ref {
+        Ref { id: id.to_owned(), name: self.0.get(id).cloned().unwrap_or_default() }
     }
 
     pub fn org(&self, id: &str) -> Ref {
-        Self::get(&self.orgs, id)
+        self.get(id)
     }
 
     pub fn unit(&self, id: Option<&String>) -> Option<Ref> {
-        id.map(|id| Self::get(&self.units, id))
+        id.map(|id| self.get(id))
     }
 
     pub fn user(&self, id: Option<&String>) -> Option<Ref> {
-        id.map(|id| Self::get(&self.users, id))
+        id.map(|id| self.get(id))
     }
 }
 

@@ -126,27 +126,28 @@ pub async fn submit(state: Data<AppState>, viewer: Viewer, form: Posted) -> Page
         FIELDS.iter().filter_map(|f| form.get(f).map(|v| (f.to_string(), v))).collect();
     let key = form.get("idempotency_key").filter(|k| submit::check_key(k).is_ok());
     let st = state.clone();
-    let outcome = db::run(&state.pool, move |c| {
-        let now = st.clock.now();
-        // Without the yes/no nothing is stored, but the form's own checks still name every other
-        // problem at once; otherwise `submit` checks (and stores) as it does for the API.
-        let result = match missing {
-            Some(missing) => {
-                let mut fields = body.check(oslo_today(now)).err().map(|e| e.fields).unwrap_or_default();
-                fields.push(missing);
-                Err(ApiError::invalid(fields))
-            }
-            None => submit::submit(c, &st.config, &viewer.caller, &body, key.as_deref(), now),
-        };
-        let errors = match result {
-            Ok(done) => return Ok(Ok(done.id().to_owned())),
-            Err(e) if e.fields.is_empty() => return Err(e),
-            Err(e) => e.fields,
-        };
-        let retry_key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        Ok(Err(form_page(c, &st, &viewer, &values, &errors, &retry_key)?))
-    })
-    .await?;
+    let outcome = state
+        .submit(move |c| {
+            let now = st.clock.now();
+            // Without the yes/no nothing is stored, but the form's own checks still name every other
+            // problem at once; otherwise `submit` checks (and stores) as it does for the API.
+            let result = match missing {
+                Some(missing) => {
+                    let mut fields = body.check(oslo_today(now)).err().map(|e| e.fields).unwrap_or_default();
+                    fields.push(missing);
+                    Err(ApiError::invalid(fields))
+                }
+                None => submit::submit(c, &st.config, &viewer.caller, &body, key.as_deref(), now),
+            };
+            let errors = match result {
+                Ok(done) => return Ok(Ok(done.id().to_owned())),
+                Err(e) if e.fields.is_empty() => return Err(e),
+                Err(e) => e.fields,
+            };
+            let retry_key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            Ok(Err(form_page(c, &st, &viewer, &values, &errors, &retry_key)?))
+        })
+        .await?;
     match outcome {
         Ok(id) => Ok(see_other(&format!("/avvik/{id}?sendt=1"))),
         Err(page) => {

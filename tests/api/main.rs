@@ -18,4 +18,5 @@ mod pages;
 mod permissions;
 mod smtp;
 mod stats;
+mod storage;
 mod submissions;
