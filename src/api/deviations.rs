@@ -52,17 +52,23 @@ pub async fn submit(
     body: Body<NewDeviation>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
-    let st = state.clone();
-    let (submitted, deviation) = state
+    let now = state.clock.now();
+    let checked = submit::check(&caller, &body, now)?;
+    let (st, who) = (state.clone(), caller.clone());
+    let (replayed, row, names) = state
         .submit(move |c| {
-            let submitted = submit::submit(c, &st.config, &caller, &body, key.as_deref(), st.clock.now())?;
-            let deviation = read(c, &st, &caller, submitted.id())?;
-            Ok((submitted, deviation))
+            let (replayed, row) = match submit::store(c, &st.config, &who, &checked, key.as_deref(), now)? {
+                Submitted::Created(row) => (false, *row),
+                Submitted::Replayed(id) => (true, access::load(c, &who, &id)?),
+            };
+            let names = Names::for_deviations(c, std::slice::from_ref(&row))?;
+            Ok((replayed, row, names))
         })
         .await?;
+    let deviation = view::deviation(row, &names, &caller, deidentified(&caller), now);
     let mut resp = HttpResponse::Created();
     resp.insert_header(("location", format!("/api/v1/deviations/{}", deviation.id)));
-    if matches!(submitted, Submitted::Replayed(_)) {
+    if replayed {
         resp.insert_header(("idempotent-replayed", "true"));
     }
     Ok(resp.json(deviation))

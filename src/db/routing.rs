@@ -29,7 +29,7 @@ pub fn for_organisation(conn: &mut DbConnection, organisation_id: &str) -> Query
 pub fn route(conn: &mut DbConnection, organisation_id: &str, category: &str) -> QueryResult<Option<String>> {
     let rules: Vec<(String, String)> = routing_rules::table
         .filter(r::organisation_id.eq(organisation_id))
-        .filter(r::category.eq_any([category, DEFAULT_CATEGORY]))
+        .filter(r::category.eq(category).or(r::category.eq(DEFAULT_CATEGORY)))
         .select((r::category, r::unit_id))
         .load(conn)?;
     let pick = |c: &str| rules.iter().find(|(rc, _)| rc == c).map(|(_, u)| u.clone());

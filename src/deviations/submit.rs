@@ -17,7 +17,7 @@ use crate::domain::{Code, Direction, EventKind, OrganisationKind, Role, Status};
 use crate::error::ApiError;
 
 pub enum Submitted {
-    Created(String),
+    Created(Box<DeviationRow>),
     /// The same key and body were submitted before: the id of the deviation made then.
     Replayed(String),
 }
@@ -25,7 +25,8 @@ pub enum Submitted {
 impl Submitted {
     pub fn id(&self) -> &str {
         match self {
-            Submitted::Created(id) | Submitted::Replayed(id) => id,
+            Submitted::Created(row) => &row.id,
+            Submitted::Replayed(id) => id,
         }
     }
 }
@@ -40,6 +41,25 @@ pub fn check_key(key: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A form that passed every check that needs no database, with the request as the idempotency
+/// key remembers it.
+pub struct Checked {
+    form: Form,
+    request: String,
+}
+
+/// Who may submit, and the fields: done before the transaction, so a shared (group) commit
+/// carries only the work that needs the database.
+pub fn check(caller: &Caller, body: &NewDeviation, now: DateTime<Utc>) -> Result<Checked, ApiError> {
+    if matches!(caller.role, Role::Analyst | Role::Admin) {
+        return Err(ApiError::forbidden(
+            "Rollen din kan ikke melde avvik. Logg inn som melder i en kommune eller på sykehuset.",
+        ));
+    }
+    let request = serde_json::to_string(body).map_err(ApiError::internal)?;
+    Ok(Checked { form: body.check(oslo_today(now))?, request })
+}
+
 pub fn submit(
     conn: &mut DbConnection,
     config: &Config,
@@ -48,13 +68,20 @@ pub fn submit(
     key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Submitted, ApiError> {
-    if matches!(caller.role, Role::Analyst | Role::Admin) {
-        return Err(ApiError::forbidden(
-            "Rollen din kan ikke melde avvik. Logg inn som melder i en kommune eller på sykehuset.",
-        ));
-    }
-    let request = serde_json::to_string(body).map_err(ApiError::internal)?;
-    let form = body.check(oslo_today(now))?;
+    store(conn, config, caller, &check(caller, body, now)?, key, now)
+}
+
+/// Stores a checked form: parties, routing, number, deadlines, the row, its first event and
+/// mails, and the idempotency key, in one transaction.
+pub fn store(
+    conn: &mut DbConnection,
+    config: &Config,
+    caller: &Caller,
+    checked: &Checked,
+    key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Submitted, ApiError> {
+    let Checked { form, request } = checked;
     // Two identical retries can race past the key lookup; the loser hits the key's primary key and
     // the retry then finds the winner's key and replays it.
     let mut attempt = 0;
@@ -63,10 +90,10 @@ pub fn submit(
         let result = write_tx(conn, |c| {
             if let Some(key) = key {
                 if let Some(previous) = idempotency::find(c, &caller.user_id, key)? {
-                    return replay(previous, &request);
+                    return replay(previous, request);
                 }
             }
-            let id = insert(c, config, caller, &form, now)?;
+            let row = insert(c, config, caller, form, now)?;
             if let Some(key) = key {
                 idempotency::insert(
                     c,
@@ -74,12 +101,12 @@ pub fn submit(
                         user_id: caller.user_id.clone(),
                         idempotency_key: key.to_owned(),
                         request: request.clone(),
-                        deviation_id: id.clone(),
+                        deviation_id: row.id.clone(),
                         created_at: now.naive_utc(),
                     },
                 )?;
             }
-            Ok(Submitted::Created(id))
+            Ok(Submitted::Created(Box::new(row)))
         });
         match result {
             Err(e) if attempt < 3 && key.is_some() && e.code == "already_exists" => continue,
@@ -106,7 +133,7 @@ fn insert(
     caller: &Caller,
     form: &Form,
     now: DateTime<Utc>,
-) -> Result<String, ApiError> {
+) -> Result<DeviationRow, ApiError> {
     let reporting_org = organisations::find(conn, &caller.organisation_id)?;
     let recipient = routing::recipient(
         conn,
@@ -167,5 +194,5 @@ fn insert(
     let mut entry = Entry::new(EventKind::Submitted, Some(caller)).target(Some(recipient.id), recipient_unit_id);
     entry.to = Some(Status::Submitted);
     record(conn, config, &row.id, at, entry)?;
-    Ok(row.id)
+    Ok(row)
 }
