@@ -52,6 +52,7 @@ pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()>
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &OrganisationChanges) -> QueryResult<()> {
+    super::names::forget(id);
     let n = diesel::update(organisations::table.find(id)).set(changes).execute(conn)?;
     if n == 0 {
         return Err(diesel::result::Error::NotFound);

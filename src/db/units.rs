@@ -57,6 +57,7 @@ pub fn insert(conn: &mut DbConnection, row: &UnitRow) -> QueryResult<()> {
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &UnitChanges) -> QueryResult<()> {
+    super::names::forget(id);
     let n = diesel::update(units::table.find(id)).set(changes).execute(conn)?;
     if n == 0 {
         return Err(diesel::result::Error::NotFound);

@@ -59,6 +59,7 @@ pub fn insert(conn: &mut DbConnection, row: &UserRow) -> QueryResult<()> {
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> QueryResult<()> {
+    super::names::forget(id);
     let n = diesel::update(users::table.find(id)).set(changes).execute(conn)?;
     if n == 0 {
         return Err(diesel::result::Error::NotFound);

@@ -148,3 +148,25 @@ async fn patch_of_unknown_ids_is_404() {
         .await
         .problem(404, "not_found");
 }
+
+#[actix_web::test]
+async fn renames_show_at_once_on_cases_and_a_deactivated_user_is_refused_at_once() {
+    let app = spawn_app().await;
+    let (admin, nurse) = (app.login(ADMIN).await, app.login(NURSE).await);
+    let id = app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/deviations/{id}");
+    // Read once so the names and the caller are known (and cached) before they change.
+    let before = app.get(&path, &nurse).await.expect(200);
+    let org = before["recipient_organisation"]["id"].as_str().unwrap();
+    app.patch(&format!("/api/v1/organisations/{org}"), &admin, &json!({"name": "St. Olavs hospital (nytt navn)"}))
+        .await
+        .expect(200);
+    let reporter = before["reporter"]["id"].as_str().unwrap();
+    app.patch(&format!("/api/v1/users/{reporter}"), &admin, &json!({"name": "Kari Nytt Navn"})).await.expect(200);
+    let after = app.get(&path, &nurse).await.expect(200);
+    assert_eq!(after["recipient_organisation"]["name"], "St. Olavs hospital (nytt navn)");
+    assert_eq!(after["reporter"]["name"], "Kari Nytt Navn");
+
+    app.patch(&format!("/api/v1/users/{reporter}"), &admin, &json!({"active": false})).await.expect(200);
+    app.get(&path, &nurse).await.problem(401, "invalid_token");
+}
