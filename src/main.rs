@@ -7,11 +7,6 @@ use samavvik::config::{Config, Profile};
 use samavvik::directory::users::{self, NewUser};
 use samavvik::{db, seed, telemetry, Application};
 
-// Many small, short-lived allocations across threads (requests, rows, JSON): glibc's allocator
-// spent a sixth of a loaded server's time on them.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "samavvik", version, about = "Samhandlingsavvik mellom kommuner og sykehus")]
 struct Cli {
