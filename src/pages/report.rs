@@ -19,11 +19,12 @@ use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
 /// The form's fields, as posted, for showing them again.
+/// The form's fields in the order the page shows them; the error summary follows it.
 const FIELDS: &[&str] = &[
     "kind",
-    "category",
     "recipient_organisation_id",
     "recipient_unit_id",
+    "category",
     "occurred_at",
     "discovered_at",
     "description",
@@ -68,6 +69,9 @@ fn form_page(
     errors: &[FieldError],
     key: &str,
 ) -> Result<String, ApiError> {
+    let mut summary: Vec<&FieldError> = errors.iter().collect();
+    summary.sort_by_key(|e| FIELDS.iter().position(|f| *f == e.field).unwrap_or(FIELDS.len()));
+    let summary: Vec<_> = summary.iter().map(|e| context! { field => e.field, message => e.message }).collect();
     let errors: BTreeMap<&str, &str> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
     render(
         "report.html",
@@ -82,6 +86,7 @@ fn form_page(
             today => oslo_today(state.clock.now()).to_string(),
             values,
             errors,
+            summary,
             idempotency_key => key,
         },
     )

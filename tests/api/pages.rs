@@ -159,3 +159,23 @@ async fn pages_need_a_session_and_login_stays_on_this_site() {
     assert_eq!(web.post("/logg-ut", &[("csrf", &logout_csrf)]).await.status, 303);
     assert_eq!(web.get("/avvik/ny").await.status, 303, "logged out");
 }
+
+#[actix_web::test]
+async fn the_error_summary_lists_the_problems_in_the_order_of_the_form_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let web = WebClient::new(&app);
+    web.login(NURSE).await;
+    let csrf = web.csrf("/avvik/ny").await;
+    // No kind, recipient, category or description; the yes/no is given.
+    let page =
+        web.post("/avvik/ny", &[("csrf", &csrf), ("occurred_at", "2026-01-12"), ("handover_related", "true")]).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    let summary = &page.body[page.body.find("error-summary").expect("an error summary")..];
+    let summary = &summary[..summary.find("</ul>").unwrap()];
+    let at =
+        |field: &str| summary.find(&format!("href=\"#{field}\"")).unwrap_or_else(|| panic!("{field} in {summary}"));
+    let order = ["kind", "recipient_organisation_id", "category", "description", "harm_class"].map(at);
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "summary out of form order: {summary}");
+    assert_eq!(sent_count(&app, &nurse).await, 0);
+}
