@@ -130,35 +130,39 @@ pub async fn submit(state: Data<AppState>, viewer: Viewer, form: Posted) -> Page
     let values: BTreeMap<String, String> =
         FIELDS.iter().filter_map(|f| form.get(f).map(|v| (f.to_string(), v))).collect();
     let key = form.get("idempotency_key").filter(|k| submit::check_key(k).is_ok());
-    let st = state.clone();
-    let outcome = state
-        .submit(move |c| {
-            let now = st.clock.now();
-            // Without the yes/no nothing is stored, but the form's own checks still name every other
-            // problem at once; otherwise `submit` checks (and stores) as it does for the API.
-            let result = match missing {
-                Some(missing) => {
-                    let mut fields = body.check(oslo_today(now)).err().map(|e| e.fields).unwrap_or_default();
-                    fields.push(missing);
-                    Err(ApiError::invalid(fields))
-                }
-                None => submit::submit(c, &st.config, &viewer.caller, &body, key.as_deref(), now),
-            };
-            let errors = match result {
-                Ok(done) => return Ok(Ok(done.id().to_owned())),
-                Err(e) if e.fields.is_empty() => return Err(e),
-                Err(e) => e.fields,
-            };
-            let retry_key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            Ok(Err(form_page(c, &st, &viewer, &values, &errors, &retry_key)?))
-        })
-        .await?;
-    match outcome {
-        Ok(id) => Ok(see_other(&format!("/avvik/{id}?sendt=1"))),
-        Err(page) => {
-            let mut resp = html(page);
-            *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
+    let now = state.clock.now();
+    // Without the yes/no nothing is stored, but the form's own checks still name every other
+    // problem at once; otherwise the form is checked and stored as the API does it, and only the
+    // storing shares a transaction with other submissions.
+    let checked = match missing {
+        Some(missing) => {
+            let mut fields = body.check(oslo_today(now)).err().map(|e| e.fields).unwrap_or_default();
+            fields.push(missing);
+            Err(ApiError::invalid(fields))
         }
-    }
+        None => submit::check(&viewer.caller, &body, now),
+    };
+    let stored = match checked {
+        Ok(checked) => {
+            let (st, caller, key) = (state.clone(), viewer.caller.clone(), key.clone());
+            state
+                .submit(move |c| {
+                    let done = submit::store(c, &st.config, &caller, &checked, key.as_deref(), now)?;
+                    Ok(done.id().to_owned())
+                })
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let errors = match stored {
+        Ok(id) => return Ok(see_other(&format!("/avvik/{id}?sendt=1"))),
+        Err(e) if e.fields.is_empty() => return Err(e.into()),
+        Err(e) => e.fields,
+    };
+    let retry_key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let st = state.clone();
+    let page = db::run(&state.pool, move |c| form_page(c, &st, &viewer, &values, &errors, &retry_key)).await?;
+    let mut resp = html(page);
+    *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(resp)
 }
