@@ -76,7 +76,7 @@ impl Application {
             GroupCommit::Off => false,
             GroupCommit::Auto => url.is_sqlite(),
         };
-        let group_commit = group_commit.then(|| db::group_commit::GroupCommit::start(url)).transpose()?;
+        let group_commit = group_commit.then(|| db::group_commit::Committer::start(url)).transpose()?;
         let state = web::Data::new(AppState {
             pool,
             config,

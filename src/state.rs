@@ -4,7 +4,7 @@ use crate::auth::caller::Callers;
 use crate::auth::{LocalTokens, TokenVerifier};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::db::group_commit::GroupCommit;
+use crate::db::group_commit::Committer;
 use crate::db::{self, DbConnection, Pool};
 use crate::error::ApiError;
 
@@ -16,7 +16,7 @@ pub struct AppState {
     pub verifier: Arc<dyn TokenVerifier>,
     pub clock: Clock,
     /// Where submissions commit when they share transactions; None = each on a pooled connection.
-    pub group_commit: Option<GroupCommit>,
+    pub group_commit: Option<Committer>,
     pub callers: Callers,
 }
 

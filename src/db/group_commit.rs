@@ -29,16 +29,16 @@ const MAX_BATCH: usize = 64;
 const QUEUE: usize = 1024;
 
 #[derive(Clone)]
-pub struct GroupCommit {
+pub struct Committer {
     jobs: mpsc::Sender<Job>,
 }
 
-impl GroupCommit {
+impl Committer {
     /// Starts the committing thread; it connects lazily and reconnects after a failed commit.
     pub fn start(url: DbUrl) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new().name("group-commit".into()).spawn(move || run(url, rx))?;
-        Ok(GroupCommit { jobs })
+        Ok(Committer { jobs })
     }
 
     /// Runs `work` in the next group transaction and returns its result once that has committed.
@@ -129,7 +129,7 @@ mod tests {
         rc::table.select(rc::year).order(rc::year).load(&mut url.connect().unwrap()).unwrap()
     }
 
-    async fn insert(g: &GroupCommit, year: i32, fail: bool) -> Result<i32, ApiError> {
+    async fn insert(g: &Committer, year: i32, fail: bool) -> Result<i32, ApiError> {
         g.run(move |c| {
             diesel::insert_into(rc::table).values((rc::year.eq(year), rc::last_value.eq(0))).execute(c)?;
             if fail {
@@ -145,7 +145,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = DbUrl::Sqlite(dir.path().join("g.db"));
         crate::db::open_one(&url).unwrap();
-        let g = GroupCommit::start(url.clone()).unwrap();
+        let g = Committer::start(url.clone()).unwrap();
 
         let jobs = (1..=40).map(|y| insert(&g, y, y % 2 == 1));
         let results = futures_util::future::join_all(jobs).await;
