@@ -10,7 +10,7 @@ use crate::deviations::access::{self, deidentified};
 use crate::deviations::actions::{self, Command, Ctx};
 use crate::deviations::form::NewDeviation;
 use crate::deviations::list::{self, DeviationPage, ListQuery};
-use crate::deviations::submit::{self, Submitted};
+use crate::deviations::submit::{self, Outcome};
 use crate::deviations::view::{self, Deviation, Event, Names};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -54,17 +54,7 @@ pub async fn submit(
     let key = idempotency_key(&req)?;
     let now = state.clock.now();
     let checked = submit::check(&caller, &body, now)?;
-    let (st, who) = (state.clone(), caller.clone());
-    let (replayed, row, names) = state
-        .submit(move |c| {
-            let (replayed, row) = match submit::store(c, &st.config, &who, &checked, key.as_deref(), now)? {
-                Submitted::Created(row) => (false, *row),
-                Submitted::Replayed(id) => (true, access::load(c, &who, &id)?),
-            };
-            let names = Names::for_deviations(c, std::slice::from_ref(&row))?;
-            Ok((replayed, row, names))
-        })
-        .await?;
+    let Outcome { replayed, row, names } = submit::run(&state, &caller, checked, key, now).await?;
     let deviation = view::deviation(row, &names, &caller, deidentified(&caller), now);
     let mut resp = HttpResponse::Created();
     resp.insert_header(("location", format!("/api/v1/deviations/{}", deviation.id)));

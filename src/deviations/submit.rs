@@ -1,20 +1,25 @@
-//! Submitting the form: one transaction that checks the parties, routes, numbers, sets deadlines,
-//! writes the deviation and its first event, and remembers the idempotency key.
+//! Submitting the form in three steps: `check` the fields (no database), `prepare` (reads: the
+//! parties, routing, deadlines, the rendered mails), `store` (one short transaction: the
+//! reference number, the deviation, its first event, its mails and the idempotency key).
 
 use chrono::{DateTime, Datelike, Utc};
 
 use super::form::{Form, NewDeviation};
-use super::timeline::{record, Entry};
-use super::{deadlines, routing};
+use super::timeline::Entry;
+use super::view::Names;
+use super::{access, deadlines, routing};
 use crate::auth::Caller;
 use crate::config::Config;
 use crate::db::deviations::{self, DeviationRow};
+use crate::db::events::{self, EventRow};
 use crate::db::idempotency::{self, KeyRow};
-use crate::db::{categories, organisations, references, write_tx, DbConnection};
+use crate::db::outbox::{self, OutboxRow};
+use crate::db::{self, categories, organisations, references, write_tx, DbConnection};
 use crate::directory::new_id;
 use crate::domain::calendar::oslo_today;
 use crate::domain::{Code, Direction, EventKind, OrganisationKind, Role, Status};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub enum Submitted {
     Created(Box<DeviationRow>),
@@ -22,11 +27,46 @@ pub enum Submitted {
     Replayed(String),
 }
 
-impl Submitted {
-    pub fn id(&self) -> &str {
-        match self {
-            Submitted::Created(row) => &row.id,
-            Submitted::Replayed(id) => id,
+/// What a submission came to, with the names its view shows.
+pub struct Outcome {
+    pub replayed: bool,
+    pub row: DeviationRow,
+    pub names: Names,
+}
+
+/// Prepares on a pooled connection, then stores in the shared commit where there is one.
+pub async fn run(
+    state: &AppState,
+    caller: &Caller,
+    checked: Checked,
+    key: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, ApiError> {
+    let (config, who) = (state.config.clone(), caller.clone());
+    let (prepared, names) = db::run(&state.pool, move |c| {
+        let prepared = prepare(c, &config, &who, checked, key.as_deref(), now)?;
+        let row = match &prepared {
+            Prepared::New(draft) => &draft.row,
+            Prepared::Replayed(row) => row,
+        };
+        let names = Names::for_deviations(c, std::slice::from_ref(row))?;
+        Ok((prepared, names))
+    })
+    .await?;
+    let draft = match prepared {
+        Prepared::New(draft) => draft,
+        Prepared::Replayed(row) => return Ok(Outcome { replayed: true, row: *row, names }),
+    };
+    match state.submit(move |c| store(c, &draft)).await? {
+        Submitted::Created(row) => Ok(Outcome { replayed: false, row: *row, names }),
+        Submitted::Replayed(id) => {
+            let who = caller.clone();
+            db::run(&state.pool, move |c| {
+                let row = access::load(c, &who, &id)?;
+                let names = Names::for_deviations(c, std::slice::from_ref(&row))?;
+                Ok(Outcome { replayed: true, row, names })
+            })
+            .await
         }
     }
 }
@@ -60,64 +100,101 @@ pub fn check(caller: &Caller, body: &NewDeviation, now: DateTime<Utc>) -> Result
     Ok(Checked { form: body.check(oslo_today(now))?, request })
 }
 
-pub fn submit(
-    conn: &mut DbConnection,
-    config: &Config,
-    caller: &Caller,
-    body: &NewDeviation,
-    key: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Submitted, ApiError> {
-    store(conn, config, caller, &check(caller, body, now)?, key, now)
+/// A submission with everything looked up and its mails rendered: what is left is to take the
+/// reference number and write. Reads stay out of the write so that the write (SQLite's shared
+/// commit, PostgreSQL's locked reference counter) is a handful of inserts.
+pub struct Draft {
+    row: DeviationRow,
+    event: EventRow,
+    mails: Vec<OutboxRow>,
+    key: Option<KeyRow>,
+    /// The reference number's year: the year in Norway when the form came in.
+    year: i32,
 }
 
-/// Stores a checked form: parties, routing, number, deadlines, the row, its first event and
-/// mails, and the idempotency key, in one transaction.
-pub fn store(
+pub enum Prepared {
+    New(Box<Draft>),
+    /// The key was used before with the same form: the deviation made then.
+    Replayed(Box<DeviationRow>),
+}
+
+/// Stands for the reference number in what is rendered before the number is taken.
+const REFERENCE_TO_COME: &str = "{{SA-REFERANSE}}";
+
+/// Checks the parties, routes, sets deadlines and renders the mails, reading only. A form that
+/// fails here has taken no number and written nothing.
+pub fn prepare(
     conn: &mut DbConnection,
     config: &Config,
     caller: &Caller,
-    checked: &Checked,
+    checked: Checked,
     key: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Submitted, ApiError> {
+) -> Result<Prepared, ApiError> {
     let Checked { form, request } = checked;
+    if let Some(key) = key {
+        if let Some(previous) = idempotency::find(conn, &caller.user_id, key)? {
+            let id = replay(previous, &request)?;
+            return Ok(Prepared::Replayed(Box::new(access::load(conn, caller, &id)?)));
+        }
+    }
+    let row = new_row(conn, config, caller, &form, now)?;
+    let mut entry = Entry::new(EventKind::Submitted, Some(caller))
+        .target(Some(row.recipient_organisation_id.clone()), row.recipient_unit_id.clone());
+    entry.to = Some(Status::Submitted);
+    let event = entry.row(&row.id, 1, row.submitted_at);
+    let mails = crate::mail::outbox::for_event_on(conn, config, &row, &event)?;
+    let key = key.map(|key| KeyRow {
+        user_id: caller.user_id.clone(),
+        idempotency_key: key.to_owned(),
+        request,
+        deviation_id: row.id.clone(),
+        created_at: row.submitted_at,
+    });
+    Ok(Prepared::New(Box::new(Draft { row, event, mails, key, year: oslo_today(now).year() })))
+}
+
+/// Numbers and writes a prepared submission: the deviation, its first event, its mails and the
+/// idempotency key, in one transaction.
+pub fn store(conn: &mut DbConnection, draft: &Draft) -> Result<Submitted, ApiError> {
     // Two identical retries can race past the key lookup; the loser hits the key's primary key and
     // the retry then finds the winner's key and replays it.
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let result = write_tx(conn, |c| {
-            if let Some(key) = key {
-                if let Some(previous) = idempotency::find(c, &caller.user_id, key)? {
-                    return replay(previous, request);
-                }
-            }
-            let row = insert(c, config, caller, form, now)?;
-            if let Some(key) = key {
-                idempotency::insert(
-                    c,
-                    &KeyRow {
-                        user_id: caller.user_id.clone(),
-                        idempotency_key: key.to_owned(),
-                        request: request.clone(),
-                        deviation_id: row.id.clone(),
-                        created_at: now.naive_utc(),
-                    },
-                )?;
-            }
-            Ok(Submitted::Created(Box::new(row)))
-        });
-        match result {
-            Err(e) if attempt < 3 && key.is_some() && e.code == "already_exists" => continue,
+        match write_tx(conn, |c| write(c, draft)) {
+            Err(e) if attempt < 3 && draft.key.is_some() && e.code == "already_exists" => continue,
             other => return other,
         }
     }
 }
 
-fn replay(previous: KeyRow, request: &str) -> Result<Submitted, ApiError> {
+fn write(c: &mut DbConnection, draft: &Draft) -> Result<Submitted, ApiError> {
+    if let Some(key) = &draft.key {
+        if let Some(previous) = idempotency::find(c, &key.user_id, &key.idempotency_key)? {
+            return Ok(Submitted::Replayed(replay(previous, &key.request)?));
+        }
+    }
+    let mut row = draft.row.clone();
+    row.reference = references::next(c, draft.year)?;
+    deviations::insert(c, &row)?;
+    events::insert(c, &draft.event)?;
+    for mail in &draft.mails {
+        let mut mail = mail.clone();
+        for text in [&mut mail.subject, &mut mail.body_text, &mut mail.body_html] {
+            *text = text.replace(REFERENCE_TO_COME, &row.reference);
+        }
+        outbox::insert_once(c, &mail)?;
+    }
+    if let Some(key) = &draft.key {
+        idempotency::insert(c, key)?;
+    }
+    Ok(Submitted::Created(Box::new(row)))
+}
+
+fn replay(previous: KeyRow, request: &str) -> Result<String, ApiError> {
     if previous.request == request {
-        Ok(Submitted::Replayed(previous.deviation_id))
+        Ok(previous.deviation_id)
     } else {
         Err(ApiError::new(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -127,7 +204,8 @@ fn replay(previous: KeyRow, request: &str) -> Result<Submitted, ApiError> {
     }
 }
 
-fn insert(
+/// The deviation the form describes, routed and with its deadlines, numbered later.
+fn new_row(
     conn: &mut DbConnection,
     config: &Config,
     caller: &Caller,
@@ -156,7 +234,7 @@ fn insert(
     let at = now.naive_utc();
     let row = DeviationRow {
         id: new_id(),
-        reference: references::next(conn, oslo_today(now).year())?,
+        reference: REFERENCE_TO_COME.to_owned(),
         kind: form.kind.code().to_owned(),
         category: form.category.clone(),
         status: Status::Submitted.code().to_owned(),
@@ -190,9 +268,5 @@ fn insert(
         answer_days: None,
         answered_on_time: None,
     };
-    deviations::insert(conn, &row)?;
-    let mut entry = Entry::new(EventKind::Submitted, Some(caller)).target(Some(recipient.id), recipient_unit_id);
-    entry.to = Some(Status::Submitted);
-    record(conn, config, &row.id, at, entry)?;
     Ok(row)
 }

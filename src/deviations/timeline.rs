@@ -54,21 +54,28 @@ pub fn record(
     at: NaiveDateTime,
     entry: Entry,
 ) -> Result<EventRow, ApiError> {
-    let row = EventRow {
-        id: new_id(),
-        deviation_id: deviation_id.to_owned(),
-        seq: events::next_seq(conn, deviation_id)?,
-        at,
-        kind: entry.kind.code().to_owned(),
-        actor_id: entry.actor.map(|c| c.user_id.clone()),
-        actor_organisation_id: entry.actor.map(|c| c.organisation_id.clone()),
-        from_status: entry.from.map(|s| s.code().to_owned()),
-        to_status: entry.to.map(|s| s.code().to_owned()),
-        text: entry.text,
-        organisation_id: entry.organisation_id,
-        unit_id: entry.unit_id,
-    };
+    let row = entry.row(deviation_id, events::next_seq(conn, deviation_id)?, at);
     events::insert(conn, &row)?;
     mail::outbox::for_event(conn, config, &row)?;
     Ok(row)
+}
+
+impl Entry<'_> {
+    /// The event as the timeline stores it, number `seq` of the deviation.
+    pub fn row(self, deviation_id: &str, seq: i32, at: NaiveDateTime) -> EventRow {
+        EventRow {
+            id: new_id(),
+            deviation_id: deviation_id.to_owned(),
+            seq,
+            at,
+            kind: self.kind.code().to_owned(),
+            actor_id: self.actor.map(|c| c.user_id.clone()),
+            actor_organisation_id: self.actor.map(|c| c.organisation_id.clone()),
+            from_status: self.from.map(|s| s.code().to_owned()),
+            to_status: self.to.map(|s| s.code().to_owned()),
+            text: self.text,
+            organisation_id: self.organisation_id,
+            unit_id: self.unit_id,
+        }
+    }
 }

@@ -84,14 +84,28 @@ pub fn enqueue(
     recipients: &[String],
     at: chrono::NaiveDateTime,
 ) -> Result<usize, ApiError> {
-    let rendered = render(kind, data).map_err(ApiError::internal)?;
     let mut queued = 0;
+    for row in messages_for(d, dedupe, kind, data, recipients, at)? {
+        queued += usize::from(rows::insert_once(conn, &row)?);
+    }
+    Ok(queued)
+}
+
+/// `kind` rendered once per distinct recipient, as outbox rows not yet stored.
+fn messages_for(
+    d: Option<&DeviationRow>,
+    dedupe: &str,
+    kind: &str,
+    data: &MailData,
+    recipients: &[String],
+    at: chrono::NaiveDateTime,
+) -> Result<Vec<OutboxRow>, ApiError> {
+    let rendered = render(kind, data).map_err(ApiError::internal)?;
     let mut seen = std::collections::BTreeSet::new();
-    for to in recipients.iter().map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty()) {
-        if !seen.insert(to.clone()) {
-            continue;
-        }
-        let row = OutboxRow {
+    let recipients = recipients.iter().map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty());
+    Ok(recipients
+        .filter(|to| seen.insert(to.clone()))
+        .map(|to| OutboxRow {
             id: new_id(),
             dedupe_key: format!("{dedupe}:{to}"),
             deviation_id: d.map(|d| d.id.clone()),
@@ -108,47 +122,59 @@ pub fn enqueue(
             last_error: None,
             created_at: at,
             sent_at: None,
-        };
-        queued += usize::from(rows::insert_once(conn, &row)?);
-    }
-    Ok(queued)
+        })
+        .collect())
 }
 
 /// Queues the messages an event warrants.
 pub fn for_event(conn: &mut DbConnection, config: &Config, event: &EventRow) -> Result<(), ApiError> {
-    let Some(kind) = EventKind::from_code(&event.kind) else { return Ok(()) };
     let d = deviations::find(conn, &Scope::All, &event.deviation_id)?;
+    for row in for_event_on(conn, config, &d, event)? {
+        rows::insert_once(conn, &row)?;
+    }
+    Ok(())
+}
+
+/// The messages `event` on `d` warrants, rendered but not stored: reads only, so a submission can
+/// run it before its write.
+pub fn for_event_on(
+    conn: &mut DbConnection,
+    config: &Config,
+    d: &DeviationRow,
+    event: &EventRow,
+) -> Result<Vec<OutboxRow>, ApiError> {
+    let Some(kind) = EventKind::from_code(&event.kind) else { return Ok(Vec::new()) };
     let reporter = vec![users::find(conn, &d.reporter_id)?.email];
     let (to_reporter, to_recipient) = (&d.recipient_organisation_id, &d.reporting_organisation_id);
     let mut messages: Vec<(&str, Vec<String>, &String)> = Vec::new();
     match kind {
         EventKind::Submitted => {
             messages.push(("receipt", reporter, to_reporter));
-            messages.push(("new_deviation", new_deviation_boxes(conn, &d)?, to_recipient));
+            messages.push(("new_deviation", new_deviation_boxes(conn, d)?, to_recipient));
         }
         EventKind::Acknowledged => {
             messages.push(("acknowledged", reporter, to_reporter));
             if d.recipient_unit_id.is_some() || d.handler_id.is_some() {
-                messages.push(("assigned", recipient_side(conn, &d)?, to_recipient));
+                messages.push(("assigned", recipient_side(conn, d)?, to_recipient));
             }
         }
         EventKind::Forwarded => {
             messages.push(("forwarded", reporter, to_reporter));
-            messages.push(("new_deviation", new_deviation_boxes(conn, &d)?, to_recipient));
+            messages.push(("new_deviation", new_deviation_boxes(conn, d)?, to_recipient));
         }
         EventKind::Rejected => messages.push(("rejected", reporter, to_reporter)),
         EventKind::Answered => messages.push(("answered", reporter, to_reporter)),
         // The reporter closed it: the recipient learns the case is done. The system closed it: both do.
-        EventKind::Closed => messages.push(("closed", recipient_side(conn, &d)?, to_recipient)),
+        EventKind::Closed => messages.push(("closed", recipient_side(conn, d)?, to_recipient)),
         EventKind::AutoClosed => {
             messages.push(("closed", reporter, to_reporter));
-            messages.push(("closed", recipient_side(conn, &d)?, to_recipient));
+            messages.push(("closed", recipient_side(conn, d)?, to_recipient));
         }
-        EventKind::Reopened => messages.push(("reopened", recipient_side(conn, &d)?, to_recipient)),
+        EventKind::Reopened => messages.push(("reopened", recipient_side(conn, d)?, to_recipient)),
         EventKind::Commented => {
             // To the other party than the one who wrote it.
             if event.actor_organisation_id.as_deref() == Some(d.reporting_organisation_id.as_str()) {
-                messages.push(("commented", recipient_side(conn, &d)?, to_recipient));
+                messages.push(("commented", recipient_side(conn, d)?, to_recipient));
             } else {
                 messages.push(("commented", reporter, to_reporter));
             }
@@ -158,13 +184,14 @@ pub fn for_event(conn: &mut DbConnection, config: &Config, event: &EventRow) -> 
         Some(a) => Some(users::find(conn, a)?.email),
         None => None,
     };
+    let mut rows = Vec::new();
     for (template, mut to, counterpart) in messages {
         // Nobody needs mail about what they just did themselves, except the receipt.
         if template != "receipt" {
             to.retain(|t| Some(t) != actor_email.as_ref());
         }
-        let data = facts(conn, config, &d, counterpart)?;
-        enqueue(conn, Some(&d), &format!("{}:{template}", event.id), template, &data, &to, event.at)?;
+        let data = facts(conn, config, d, counterpart)?;
+        rows.extend(messages_for(Some(d), &format!("{}:{template}", event.id), template, &data, &to, event.at)?);
     }
-    Ok(())
+    Ok(rows)
 }

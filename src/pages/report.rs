@@ -143,15 +143,7 @@ pub async fn submit(state: Data<AppState>, viewer: Viewer, form: Posted) -> Page
         None => submit::check(&viewer.caller, &body, now),
     };
     let stored = match checked {
-        Ok(checked) => {
-            let (st, caller, key) = (state.clone(), viewer.caller.clone(), key.clone());
-            state
-                .submit(move |c| {
-                    let done = submit::store(c, &st.config, &caller, &checked, key.as_deref(), now)?;
-                    Ok(done.id().to_owned())
-                })
-                .await
-        }
+        Ok(checked) => submit::run(&state, &viewer.caller, checked, key.clone(), now).await.map(|done| done.row.id),
         Err(e) => Err(e),
     };
     let errors = match stored {

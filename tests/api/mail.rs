@@ -66,6 +66,8 @@ async fn the_whole_lifecycle_is_mailed_without_free_text() {
         assert!(text.contains(reference) && text.contains(&link), "{text}");
         assert!(text.contains("Epikrise og dokumentasjon"));
         assert!(!m.data.contains(SENTINEL) && !text.contains(SENTINEL), "free text leaked into: {}", m.subject());
+        // The receipt and the new-case mail are rendered before the number is taken.
+        assert!(!m.data.contains("REFERANSE"), "the number's stand-in was left in: {}", m.data);
     }
     // Delivering again sends nothing more.
     assert_eq!(app.worker().deliver_due().await.unwrap().sent, 0);
