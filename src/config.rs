@@ -9,8 +9,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::DbUrl;
 
-/// The signing secret that ships in the source. Fine on a laptop, refused in production.
-pub const DEV_JWT_SECRET: &str = "samavvik-dev-secret-not-for-production-use-0123456789";
+/// A fresh random signing secret: 256 bits from the operating system, as 64 hex digits.
+pub fn random_secret() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+/// The `dev` profile's secret: kept in `file` (made at first start, readable by the owner only),
+/// so sessions survive a restart and no token signed with a secret from the source is accepted.
+fn dev_secret(file: &std::path::Path) -> Result<String, String> {
+    let problem = |e: std::io::Error| format!("SAMAVVIK_SECRET_FILE {}: {e}", file.display());
+    match std::fs::read_to_string(file) {
+        Ok(s) => Ok(s.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(problem)?;
+            }
+            let secret = random_secret();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            std::io::Write::write_all(&mut options.open(file).map_err(problem)?, secret.as_bytes()).map_err(problem)?;
+            Ok(secret)
+        }
+        Err(e) => Err(problem(e)),
+    }
+}
+
+/// Long enough and not one character repeated: the least a signing secret must be.
+fn weak(secret: &str) -> bool {
+    let distinct: std::collections::BTreeSet<char> = secret.chars().collect();
+    secret.len() < 32 || distinct.len() < 12
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,10 +100,13 @@ pub struct Config {
     pub group_commit: GroupCommit,
     pub public_base_url: String,
     pub jwt_secret: String,
+    pub secret_file: PathBuf,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub token_ttl_minutes: i64,
     pub login_attempts_per_minute: u32,
+    pub login_failures_per_account: u32,
+    pub trusted_proxies: String,
     pub max_body_bytes: usize,
     pub mail_transport: MailTransport,
     pub mail_dir: PathBuf,
@@ -108,11 +141,14 @@ impl Default for Config {
             db_max_connections: 8,
             group_commit: GroupCommit::Auto,
             public_base_url: "http://127.0.0.1:8080".into(),
-            jwt_secret: DEV_JWT_SECRET.into(),
+            jwt_secret: random_secret(),
+            secret_file: PathBuf::from("data/secret"),
             jwt_issuer: "samavvik".into(),
             jwt_audience: "samavvik-api".into(),
             token_ttl_minutes: 60,
             login_attempts_per_minute: 20,
+            login_failures_per_account: 10,
+            trusted_proxies: String::new(),
             max_body_bytes: 64 * 1024,
             mail_transport: MailTransport::File,
             mail_dir: PathBuf::from("data/mail"),
@@ -144,7 +180,9 @@ impl Config {
     /// Defaults, then the TOML file named by `SAMAVVIK_CONFIG`, then `SAMAVVIK_*` variables
     /// (and the conventional unprefixed `DATABASE_URL` and `PUBLIC_BASE_URL`).
     pub fn load() -> Result<Self, String> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        // No secret unless one is configured: `dev` then keeps its own in `secret_file`.
+        let defaults = Config { jwt_secret: String::new(), ..Config::default() };
+        let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Ok(path) = std::env::var("SAMAVVIK_CONFIG") {
             figment = figment.merge(Toml::file_exact(path));
         }
@@ -160,18 +198,15 @@ impl Config {
     /// Refuses combinations that would be unsafe or cannot work, with one line saying which.
     pub fn check(&self) -> Result<(), String> {
         DbUrl::parse(&self.database_url)?;
-        if self.profile == Profile::Production {
-            if self.jwt_secret == DEV_JWT_SECRET {
-                return Err(
-                    "SAMAVVIK_JWT_SECRET er utviklingshemmeligheten; sett en egen hemmelighet i produksjon".into()
-                );
-            }
-            if self.mail_transport == MailTransport::File {
-                return Err("SAMAVVIK_MAIL_TRANSPORT=file er ikke tillatt i produksjon; bruk smtp".into());
-            }
+        // An empty secret in `dev` is made (or read) by `with_secret` when a command needs one.
+        let later = self.jwt_secret.is_empty() && self.profile == Profile::Dev;
+        if !later && weak(&self.jwt_secret) {
+            return Err("SAMAVVIK_JWT_SECRET må settes til en tilfeldig hemmelighet på minst 32 tegn \
+                        (for eksempel `openssl rand -hex 32`)"
+                .into());
         }
-        if self.jwt_secret.len() < 32 {
-            return Err("SAMAVVIK_JWT_SECRET må ha minst 32 tegn".into());
+        if self.profile == Profile::Production && self.mail_transport == MailTransport::File {
+            return Err("SAMAVVIK_MAIL_TRANSPORT=file er ikke tillatt i produksjon; bruk smtp".into());
         }
         if !(1..=24 * 60).contains(&self.token_ttl_minutes) {
             return Err("SAMAVVIK_TOKEN_TTL_MINUTES må være mellom 1 og 1440".into());
@@ -185,10 +220,35 @@ impl Config {
         if self.mail_max_attempts < 1 || self.mail_poll_interval_ms == 0 {
             return Err("SAMAVVIK_MAIL_MAX_ATTEMPTS og SAMAVVIK_MAIL_POLL_INTERVAL_MS må være større enn 0".into());
         }
+        self.trusted_proxy_list()?;
+        if self.login_failures_per_account == 0 {
+            return Err("SAMAVVIK_LOGIN_FAILURES_PER_ACCOUNT må være større enn 0".into());
+        }
         if self.db_max_connections == 0 || self.login_attempts_per_minute == 0 {
             return Err("SAMAVVIK_DB_MAX_CONNECTIONS og SAMAVVIK_LOGIN_ATTEMPTS_PER_MINUTE må være større enn 0".into());
         }
         Ok(())
+    }
+
+    /// The configuration with its signing secret: in `dev` without one, the secret kept in
+    /// `secret_file` (made at first use). Only commands that sign or check tokens ask for it, so
+    /// `migrate` leaves no file behind.
+    pub fn with_secret(mut self) -> Result<Self, String> {
+        if self.jwt_secret.is_empty() && self.profile == Profile::Dev {
+            self.jwt_secret = dev_secret(&self.secret_file)?;
+        }
+        if weak(&self.jwt_secret) {
+            return Err("SAMAVVIK_JWT_SECRET er for svak".into());
+        }
+        Ok(self)
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` names the real client.
+    pub fn trusted_proxy_list(&self) -> Result<Vec<std::net::IpAddr>, String> {
+        split_list(&self.trusted_proxies)
+            .iter()
+            .map(|a| a.parse().map_err(|_| format!("SAMAVVIK_TRUSTED_PROXIES: «{a}» er ikke en IP-adresse")))
+            .collect()
     }
 
     /// The improvement group's addresses for escalations.
@@ -290,10 +350,23 @@ mod tests {
     }
 
     #[test]
+    fn dev_keeps_a_random_secret_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data/secret");
+        let first = dev_secret(&file).unwrap();
+        assert!(!weak(&first));
+        assert_eq!(dev_secret(&file).unwrap(), first, "the same secret after a restart");
+        let other = dev_secret(&tempfile::tempdir().unwrap().path().join("secret")).unwrap();
+        assert_ne!(first, other, "each installation has its own");
+    }
+
+    #[test]
     fn production_refuses_dev_secret_and_file_mail() {
-        let mut c = Config { profile: Profile::Production, ..Config::default() };
+        let mut c = Config { profile: Profile::Production, jwt_secret: String::new(), ..Config::default() };
         assert!(c.check().unwrap_err().contains("JWT_SECRET"));
         c.jwt_secret = "x".repeat(40);
+        assert!(c.check().unwrap_err().contains("JWT_SECRET"), "one character repeated is weak");
+        c.jwt_secret = random_secret();
         assert!(c.check().unwrap_err().contains("MAIL_TRANSPORT"));
         c.mail_transport = MailTransport::Smtp;
         assert!(c.check().is_ok());

@@ -114,6 +114,12 @@ impl ApiError {
         e
     }
 
+    /// How long a client should wait before it tries again.
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -168,6 +174,13 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// The cause is the source, so `{:#}` through anyhow (the CLI) prints the whole chain.
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_ref().map(|c| c.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.status
@@ -196,20 +209,38 @@ impl From<diesel::result::Error> for ApiError {
                 ApiError::field("reference", "unknown_reference", "Oppføringen det vises til finnes ikke.")
                     .with_cause(e)
             }
-            E::DatabaseError(K::ClosedConnection | K::ReadOnlyTransaction, _) => ApiError::unavailable(e),
-            E::DatabaseError(K::Unknown, info) if is_transient(info.message()) => ApiError::unavailable(e),
+            E::DatabaseError(K::SerializationFailure, _) => ApiError::unavailable(e).retry_after(1),
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand | K::ReadOnlyTransaction, _) => {
+                ApiError::unavailable(e)
+            }
+            E::DatabaseError(K::Unknown, info) if transient(info.message()) => ApiError::unavailable(e),
             _ => ApiError::internal(e),
         }
     }
 }
 
-/// SQLite "database is locked"/"disk full"/"readonly" and lost PostgreSQL connections are conditions
-/// a client can retry, not bugs.
-fn is_transient(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    ["locked", "busy", "readonly", "read-only", "disk", "full", "connection", "terminating"]
-        .iter()
-        .any(|w| m.contains(w))
+/// Conditions a client can retry, not bugs, which diesel reports as `Unknown` without the code:
+/// SQLite's result texts (`sqlite3_errstr` for BUSY, LOCKED, FULL, READONLY, IOERR, CANTOPEN — fixed
+/// by SQLite's API) and the server's own texts for PostgreSQL's class 57 (operator intervention:
+/// shutdown, crash, cannot connect now) and class 08 (connection exception) as libpq reports them.
+fn transient(message: &str) -> bool {
+    const SQLITE: [&str; 7] = [
+        "database is locked",
+        "database table is locked",
+        "database or disk is full",
+        "attempt to write a readonly database",
+        "disk I/O error",
+        "unable to open database file",
+        "database schema has changed",
+    ];
+    const POSTGRES: [&str; 5] = [
+        "terminating connection due to administrator command",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "server closed the connection unexpectedly",
+        "could not connect to server",
+    ];
+    SQLITE.iter().chain(&POSTGRES).any(|m| message.starts_with(m))
 }
 
 impl From<r2d2::Error> for ApiError {
@@ -250,5 +281,42 @@ fn generic_message(e: &validator::ValidationError) -> String {
         "email" => "Må være en gyldig e-postadresse.".into(),
         "required" => "Må fylles ut.".into(),
         _ => "Ugyldig verdi.".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+
+    use super::*;
+
+    fn db(kind: K, message: &str) -> ApiError {
+        E::DatabaseError(kind, Box::new(message.to_owned())).into()
+    }
+
+    #[test]
+    fn database_errors_are_classed_by_kind() {
+        assert_eq!(ApiError::from(E::NotFound).status, StatusCode::NOT_FOUND);
+        assert_eq!(db(K::UniqueViolation, "UNIQUE constraint failed: users.email").status, StatusCode::CONFLICT);
+        assert_eq!(db(K::ForeignKeyViolation, "x").status, StatusCode::UNPROCESSABLE_ENTITY);
+        let retry = db(K::SerializationFailure, "could not serialize access");
+        assert_eq!((retry.status, retry.retry_after), (StatusCode::SERVICE_UNAVAILABLE, Some(1)));
+        for kind in [K::ClosedConnection, K::UnableToSendCommand, K::ReadOnlyTransaction] {
+            assert_eq!(db(kind, "x").status, StatusCode::SERVICE_UNAVAILABLE);
+        }
+        for message in ["database or disk is full", "attempt to write a readonly database", "database is locked"] {
+            assert_eq!(db(K::Unknown, message).status, StatusCode::SERVICE_UNAVAILABLE, "{message}");
+        }
+        // A word in common with a transient condition does not make a bug retryable.
+        assert_eq!(db(K::Unknown, "column \"disk\" does not exist").status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(db(K::CheckViolation, "x").status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn the_cause_is_the_source_and_shows_in_the_chain() {
+        let e = ApiError::internal(anyhow::anyhow!("disk on fire"));
+        assert_eq!(std::error::Error::source(&e).map(|s| s.to_string()).as_deref(), Some("disk on fire"));
+        let chain = format!("{:#}", anyhow::Error::new(e));
+        assert!(chain.contains("internal_error") && chain.contains("disk on fire"), "{chain}");
     }
 }

@@ -1,4 +1,8 @@
 //! samavvik: samhandlingsavvik between municipalities and the hospital.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::string_slice, clippy::panic)
+)]
 
 pub mod api;
 pub mod auth;
@@ -11,6 +15,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod generate;
+pub mod headers;
 pub mod jobs;
 pub mod mail;
 pub mod pages;
@@ -47,6 +52,8 @@ impl Application {
 
     /// As `build`, with a clock the caller controls (tests move it forward).
     pub fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        // Never sign with an empty or weak key, whoever built the configuration.
+        let config = config.with_secret().map_err(anyhow::Error::msg)?;
         let url = config.db_url();
         let pool = db::open(&url, config.db_max_connections)?;
         if config.seed_demo == SeedDemo::Auto && config.profile == Profile::Dev && url.is_sqlite() {
@@ -85,14 +92,19 @@ impl Application {
             clock,
             group_commit,
             callers: auth::caller::callers(),
+            login_failures: auth::login::failures(),
         });
-        let login_limit = api::auth::login_limiter(state.config.login_attempts_per_minute);
+        let login_limit = auth::login::login_limiter(
+            state.config.login_attempts_per_minute,
+            &state.config.trusted_proxy_list().map_err(anyhow::Error::msg)?,
+        )?;
         let server = HttpServer::new(move || {
             App::new()
                 // Innermost first: errors become problem+json, then get the request id header, and
                 // the tracing span (outermost) sees the final response.
                 .wrap(api::problems::render_errors())
                 .wrap(actix_web::middleware::from_fn(telemetry::request_id_header))
+                .wrap(actix_web::middleware::from_fn(headers::security_headers))
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
                 .app_data(state.clone())
                 .configure(|cfg| api::configure(cfg, &state.config, &login_limit))

@@ -24,6 +24,12 @@ enum Command {
     },
     /// Run the database migrations and exit.
     Migrate,
+    /// Exit 0 when the service on this machine answers /health with 200 (the container health check).
+    Healthcheck {
+        /// The address the service listens on; 0.0.0.0 is asked on 127.0.0.1.
+        #[arg(long, env = "SAMAVVIK_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
     /// Insert the demo organisations and users (only what is missing).
     SeedDemo,
     /// Manage users.
@@ -109,6 +115,10 @@ fn main() {
 
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Before the configuration: a health probe must not create files or need the secret.
+    if let Command::Healthcheck { listen } = &cli.command {
+        return healthcheck(listen);
+    }
     let mut config = Config::load().map_err(anyhow::Error::msg)?;
     telemetry::init(config.log_format);
     match cli.command {
@@ -138,20 +148,20 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::MailWorker => mail_worker(config),
+        Command::Healthcheck { .. } => Ok(()),
         Command::Bench { command: BenchCommand::Stats { period, iterations } } => {
             let period = match period {
                 Some(p) => samavvik::domain::period::Period::parse(&p).map_err(anyhow::Error::msg)?,
                 None => samavvik::domain::period::Period::tertial_of(chrono::Utc::now().date_naive()).previous(),
             };
             let pool = db::open(&config.db_url(), 2)?;
-            samavvik::bench::stats(&pool, period, iterations.max(1)).map_err(|e| anyhow::anyhow!("{e}"))
+            Ok(samavvik::bench::stats(&pool, period, iterations.max(1))?)
         }
         Command::Generate { deviations, years, seed } => {
             let mut conn = db::open_one(&config.db_url())?;
             seed::seed_demo_if_empty(&mut conn)?;
             let started = std::time::Instant::now();
-            let made = samavvik::generate::generate(&mut conn, deviations, years, seed, true)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let made = samavvik::generate::generate(&mut conn, deviations, years, seed, true)?;
             println!("La inn {made} genererte avvik over {years} år på {:.1} s", started.elapsed().as_secs_f64());
             Ok(())
         }
@@ -175,14 +185,12 @@ fn run() -> anyhow::Result<()> {
                 period,
                 organisation_id.as_deref(),
                 config.suppression_threshold,
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            )?;
             let scope = match &organisation_id {
                 Some(o) => db::organisations::find(&mut conn, o)?.name,
                 None => "Alle organisasjoner".to_owned(),
             };
-            let (bytes, _) =
-                samavvik::api::stats::render(&report, &format, &scope).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (bytes, _) = samavvik::api::stats::render(&report, &format, &scope)?;
             std::fs::write(&out, bytes)?;
             spinner.finish_and_clear();
             println!(
@@ -197,12 +205,27 @@ fn run() -> anyhow::Result<()> {
             let user = db::users::find_by_email(&mut db::open_one(&config.db_url())?, &email)?
                 .filter(|u| u.active)
                 .ok_or_else(|| anyhow::anyhow!("ingen aktiv bruker med e-post {email}"))?;
-            let token =
-                samavvik::auth::LocalTokens::new(&config).issue(&user.id).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let token = samavvik::auth::LocalTokens::new(&config.with_secret().map_err(anyhow::Error::msg)?)
+                .issue(&user.id, user.session_epoch)?;
             println!("{token}");
             Ok(())
         }
     }
+}
+
+/// One plain HTTP/1.0 request to `/health`: no client library, no TLS, nothing to configure.
+fn healthcheck(listen: &str) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let addr: std::net::SocketAddr = listen.parse().map_err(|_| anyhow::anyhow!("ugyldig adresse {listen}"))?;
+    let ip = if addr.ip().is_unspecified() { std::net::Ipv4Addr::LOCALHOST.into() } else { addr.ip() };
+    let timeout = std::time::Duration::from_secs(3);
+    let mut stream = std::net::TcpStream::connect_timeout(&(ip, addr.port()).into(), timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    anyhow::ensure!(head.starts_with(b"HTTP/1.") && head.ends_with(b" 200"), "/health svarte ikke 200");
+    Ok(())
 }
 
 fn describe(e: &samavvik::error::ApiError) -> String {

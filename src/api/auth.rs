@@ -1,5 +1,4 @@
-use actix_governor::{GovernorConfig, GovernorConfigBuilder, PeerIpKeyExtractor};
-use actix_web::web::{self, Data, Json};
+use actix_web::web::{Data, Json};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
@@ -7,22 +6,9 @@ use super::body::Body;
 use crate::auth::Caller;
 use crate::db;
 use crate::directory::organisations::{self as orgs, Unit};
-use crate::directory::users;
 use crate::domain::Code;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-pub type LoginLimit = GovernorConfig<PeerIpKeyExtractor, actix_governor::governor::middleware::NoOpMiddleware>;
-
-/// Login attempts per client address: a burst of `per_minute`, refilled over a minute.
-pub fn login_limiter(per_minute: u32) -> LoginLimit {
-    let per_minute = per_minute.clamp(1, 60_000);
-    GovernorConfigBuilder::default()
-        .period(std::time::Duration::from_millis(60_000 / u64::from(per_minute)))
-        .burst_size(per_minute)
-        .finish()
-        .unwrap_or_else(GovernorConfig::secure)
-}
 
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -43,14 +29,18 @@ pub struct TokenResponse {
 pub async fn token(state: Data<AppState>, body: Body<TokenRequest>) -> Result<Json<TokenResponse>, ApiError> {
     body.validate()?;
     let TokenRequest { email, password } = body.into_inner();
-    let user = db::run(&state.pool, move |c| Ok(db::users::find_by_email(c, &email)?)).await?;
-    // Argon2 is deliberately expensive: verify on the blocking pool, without holding a connection.
-    let user = web::block(move || users::authenticate(user, &password)).await.map_err(ApiError::internal)??;
+    let user = crate::auth::login::authenticate(&state, &email, password).await?;
     Ok(Json(TokenResponse {
-        access_token: state.tokens.issue(&user.id)?,
+        access_token: state.tokens.issue(&user.id, user.session_epoch)?,
         token_type: "Bearer".into(),
         expires_in: state.tokens.ttl_seconds,
     }))
+}
+
+/// Ends the caller's sessions: this token and every other one issued to them.
+pub async fn logout(state: Data<AppState>, caller: Caller) -> Result<actix_web::HttpResponse, ApiError> {
+    caller.end_sessions(&state).await?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
 #[derive(Serialize, Deserialize)]

@@ -21,7 +21,7 @@ use crate::deviations::actions::{AcknowledgeInput, AnswerInput, ForwardInput, Re
 
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 
-pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &auth::LoginLimit) {
+pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &crate::auth::login::LoginLimit) {
     cfg.app_data(problems::json_config(config.max_body_bytes))
         .app_data(problems::query_config())
         .app_data(problems::path_config())
@@ -36,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &au
         .service(
             web::scope("/api/v1")
                 .service(web::resource("/auth/token").wrap(Governor::new(login_limit)).route(post().to(auth::token)))
+                .service(web::resource("/auth/logout").route(post().to(auth::logout)))
                 .service(web::resource("/me").route(get().to(auth::me)))
                 .service(web::resource("/categories").route(get().to(categories::list)))
                 .service(

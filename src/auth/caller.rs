@@ -20,6 +20,7 @@ pub struct Caller {
     pub organisation_id: String,
     pub unit_id: Option<String>,
     pub role: Role,
+    pub session_epoch: i32,
 }
 
 impl Caller {
@@ -63,8 +64,14 @@ impl Caller {
     /// The active user a token names; shared by the API (bearer header) and the web pages (cookie).
     pub async fn from_token(state: web::Data<AppState>, token: &str) -> Result<Self, ApiError> {
         let verified = state.verifier.verify(token)?;
+        let current = |caller: Caller| match verified.session_epoch {
+            Some(epoch) if epoch != caller.session_epoch => {
+                Err(ApiError::unauthorized("session_ended", "Du er logget ut. Logg inn på nytt."))
+            }
+            _ => Ok(caller),
+        };
         if let Some(caller) = state.callers.get(&verified.user_id) {
-            return Ok(caller);
+            return current(caller);
         }
         let user = db::run(&state.pool, move |conn| {
             db::users::find_active(conn, &verified.user_id).map_err(|e| match e {
@@ -84,9 +91,21 @@ impl Caller {
             organisation_id: user.organisation_id,
             unit_id: user.unit_id,
             role,
+            session_epoch: user.session_epoch,
         };
         state.callers.insert(caller.user_id.clone(), caller.clone());
-        Ok(caller)
+        current(caller)
+    }
+}
+
+impl Caller {
+    /// Logs the caller out everywhere: every token issued to them so far stops working, here at
+    /// once and on other instances when their cached caller expires (`CALLER_TTL`).
+    pub async fn end_sessions(&self, state: &AppState) -> Result<(), ApiError> {
+        let id = self.user_id.clone();
+        db::run(&state.pool, move |c| Ok(db::users::end_sessions(c, &id)?)).await?;
+        state.callers.invalidate(&self.user_id);
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Who is calling: passwords, tokens and the `Caller` extractor.
 
 pub mod caller;
+pub mod login;
 pub mod password;
 pub mod token;
 

@@ -20,12 +20,17 @@ pub struct Claims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// The user's session epoch when the token was issued (see `users.session_epoch`).
+    #[serde(default)]
+    pub sep: i32,
 }
 
 /// What a verified token says about its bearer: the local user id.
 #[derive(Debug, Clone)]
 pub struct Verified {
     pub user_id: String,
+    /// The session epoch the token was issued in, for tokens this service issued itself.
+    pub session_epoch: Option<i32>,
 }
 
 pub trait TokenVerifier: Send + Sync {
@@ -59,7 +64,7 @@ impl LocalTokens {
         }
     }
 
-    pub fn issue(&self, user_id: &str) -> Result<String, ApiError> {
+    pub fn issue(&self, user_id: &str, session_epoch: i32) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_owned(),
@@ -69,6 +74,7 @@ impl LocalTokens {
             nbf: now,
             exp: now + self.ttl_seconds,
             jti: uuid::Uuid::new_v4().to_string(),
+            sep: session_epoch,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
     }
@@ -91,7 +97,7 @@ impl TokenVerifier for LocalTokens {
             return Err(ApiError::unauthorized("invalid_token", "Innloggingen er ugyldig. Logg inn på nytt."));
         }
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(invalid)?;
-        Ok(Verified { user_id: data.claims.sub })
+        Ok(Verified { user_id: data.claims.sub, session_epoch: Some(data.claims.sep) })
     }
 }
 
@@ -106,17 +112,17 @@ mod tests {
     #[test]
     fn round_trips() {
         let t = tokens();
-        let token = t.issue("user-1").unwrap();
+        let token = t.issue("user-1", 0).unwrap();
         assert_eq!(t.verify(&token).unwrap().user_id, "user-1");
     }
 
     #[test]
     fn refuses_other_audience_and_issuer() {
         let other = LocalTokens::new(&Config { jwt_audience: "other".into(), ..Config::default() });
-        let token = other.issue("user-1").unwrap();
+        let token = other.issue("user-1", 0).unwrap();
         assert_eq!(tokens().verify(&token).unwrap_err().code, "invalid_token");
         let other = LocalTokens::new(&Config { jwt_issuer: "evil".into(), ..Config::default() });
-        assert!(tokens().verify(&other.issue("u").unwrap()).is_err());
+        assert!(tokens().verify(&other.issue("u", 0).unwrap()).is_err());
     }
 
     #[test]
@@ -131,6 +137,7 @@ mod tests {
             nbf: now - 120,
             exp: now - 10,
             jti: "j".into(),
+            sep: 0,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &t.encoding).unwrap();
         assert_eq!(t.verify(&token).unwrap_err().code, "token_expired");

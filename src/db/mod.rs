@@ -78,7 +78,9 @@ impl DbUrl {
         match self {
             DbUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
             DbUrl::Postgres(u) => match (u.find("://"), u.rfind('@')) {
-                (Some(s), Some(at)) if at > s => format!("{}://***@{}", &u[..s], &u[at + 1..]),
+                (Some(s), Some(at)) if at > s => {
+                    format!("{}://***@{}", u.get(..s).unwrap_or_default(), u.get(at + 1..).unwrap_or_default())
+                }
                 _ => u.clone(),
             },
         }

@@ -17,6 +17,8 @@ pub struct UserRow {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Tokens carry the epoch they were issued in; moving it on ends every session of the user.
+    pub session_epoch: i32,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -56,6 +58,12 @@ pub fn list(conn: &mut DbConnection, organisation_id: Option<&str>) -> QueryResu
 
 pub fn insert(conn: &mut DbConnection, row: &UserRow) -> QueryResult<()> {
     diesel::insert_into(users::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Ends every session of the user: tokens issued before no longer verify.
+pub fn end_sessions(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id)).set(users::session_epoch.eq(users::session_epoch + 1)).execute(conn)?;
+    Ok(())
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> QueryResult<()> {

@@ -76,7 +76,7 @@ pub fn log_denied(conn: &mut DbConnection, clock: &Clock, caller: &Caller, id: &
     if let Err(e) = result {
         tracing::error!(error = %e, "could not write the access log");
     }
-    tracing::warn!(user_id = %caller.user_id, deviation_id = %id, action, "access denied");
+    tracing::warn!(user_id = %caller.user_id, deviation_id = ?id, action, "access denied");
 }
 
 /// Runs `f`; when it fails with 404 or 403 for a deviation, logs the denial.

@@ -53,15 +53,11 @@ fn date(e: &mut Errors, field: &str, v: Option<&str>) -> Option<NaiveDate> {
 
 /// Cursors are opaque to clients: hex of "sort value|id".
 fn encode_cursor(value: &str, id: &str) -> String {
-    format!("{value}|{id}").bytes().map(|b| format!("{b:02x}")).collect()
+    hex::encode(format!("{value}|{id}"))
 }
 
 fn decode_cursor(cursor: &str) -> Option<(String, String)> {
-    let bytes: Option<Vec<u8>> = (0..cursor.len())
-        .step_by(2)
-        .map(|i| cursor.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect();
-    let text = String::from_utf8(bytes?).ok()?;
+    let text = String::from_utf8(hex::decode(cursor).ok()?).ok()?;
     let (value, id) = text.split_once('|')?;
     Some((value.to_owned(), id.to_owned()))
 }

@@ -102,6 +102,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
         active: true,
         created_at: now,
         updated_at: now,
+        session_epoch: 0,
     };
     conn.transaction(|conn| {
         orgs::find(conn, &row.organisation_id).map_err(|e| match e {
@@ -138,6 +139,9 @@ pub fn update(conn: &mut DbConnection, id: &str, patch: UserPatch) -> Result<Use
             updated_at: Some(now()),
         };
         users::update(conn, id, &changes)?;
+        if changes.password_hash.is_some() || changes.active == Some(false) {
+            users::end_sessions(conn, id)?;
+        }
         Ok(users::find(conn, id)?.into())
     })
 }

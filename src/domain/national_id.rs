@@ -1,23 +1,83 @@
 //! Guard against fødselsnummer and D-nummer in free text.
 //!
-//! Text is split into runs of digit groups joined by single spaces, dots or hyphens
-//! ("010170 123 45", "01.01.70 12345"). Every group-aligned stretch of exactly eleven digits is
-//! checked: a plausible birth date (or D-/H-number, or synthetic test number) and both mod-11 check
-//! digits. Groups are never split, so an eleven-digit window inside a longer number does not count.
+//! Text is read as runs of digit groups ("010170 123 45", "01.01.70/12345", "０１０１７０ １２３４５").
+//! A digit is any Unicode decimal digit (fullwidth, Arabic-Indic, mathematical, …), because those
+//! look like the number on screen or are read as it. Between two groups, up to three separators
+//! (any whitespace, and the punctuation people put in numbers: `. , - _ / :` and the Unicode dashes)
+//! join the groups; invisible characters (zero-width space, soft hyphen, direction marks, …) are
+//! ignored altogether. Every group-aligned stretch of exactly eleven digits is checked: a plausible
+//! birth date (or D-/H-number, or synthetic test number) and both mod-11 check digits. Groups are
+//! never split, so an eleven-digit window inside a longer number does not count.
 
 const K1: [u32; 9] = [3, 7, 6, 1, 8, 9, 4, 5, 2];
 const K2: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
 
+/// How many separator characters may stand between two digit groups of one number.
+const MAX_SEPARATORS: usize = 3;
+
+/// The zero of every block of Unicode decimal digits (general category Nd, Unicode 14; generated
+/// with Python's `unicodedata`). Each block holds the digits 0–9 in order.
+const DIGIT_ZEROS: [u32; 66] = [
+    0x30, 0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6, 0xe50, 0xed0,
+    0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620,
+    0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10, 0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0,
+    0x112f0, 0x11450, 0x114d0, 0x11650, 0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60,
+    0x16ac0, 0x16b50, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
+];
+
+/// The value of a decimal digit in any script.
+fn digit_value(c: char) -> Option<u32> {
+    let c = u32::from(c);
+    let zero = match DIGIT_ZEROS.binary_search(&c) {
+        Ok(i) => DIGIT_ZEROS.get(i),
+        Err(0) => None,
+        Err(i) => DIGIT_ZEROS.get(i - 1),
+    }?;
+    Some(c - zero).filter(|d| *d < 10)
+}
+
+/// Characters that show nothing (Default_Ignorable_Code_Point, the ones text carries in practice).
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}'
+        | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
+}
+
+/// What people put between the parts of a number.
+fn separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '.' | ',' | '-' | '_' | '/' | ':' | '\u{2010}'
+                ..='\u{2015}'
+                    | '\u{2212}'
+                    | '\u{fe58}'
+                    | '\u{fe63}'
+                    | '\u{ff0c}'
+                    | '\u{ff0d}'
+                    | '\u{ff0e}'
+                    | '\u{ff0f}'
+                    | '\u{ff1a}'
+                    | '\u{ff3f}'
+        )
+}
+
 /// True when the eleven digits form a valid fødselsnummer, D-nummer, H-nummer or synthetic number.
 pub fn is_national_id(digits: &[u32]) -> bool {
+    let [d0, d1, d2, d3, ..] = digits else { return false };
     if digits.len() != 11 {
         return false;
     }
-    let day = digits[0] * 10 + digits[1];
-    let month = digits[2] * 10 + digits[3];
+    let day = d0 * 10 + d1;
+    let month = d2 * 10 + d3;
     let day_ok = (1..=31).contains(&day) || (41..=71).contains(&day);
     let month_ok = (1..=12).contains(&month) || (41..=52).contains(&month) || (81..=92).contains(&month);
-    day_ok && month_ok && check(&digits[..9], &K1) == Some(digits[9]) && check(&digits[..10], &K2) == Some(digits[10])
+    let (first_nine, checks) = digits.split_at(9);
+    let k1 = check(first_nine, &K1);
+    let k2 = k1.and_then(|k1| check(&[first_nine, &[k1]].concat(), &K2));
+    day_ok && month_ok && [k1, k2].iter().copied().collect::<Option<Vec<u32>>>().as_deref() == Some(checks)
 }
 
 fn check(digits: &[u32], weights: &[u32]) -> Option<u32> {
@@ -29,25 +89,28 @@ fn check(digits: &[u32], weights: &[u32]) -> Option<u32> {
     }
 }
 
-/// Runs of digit groups: digits, with a single separator allowed between two digits.
+/// Runs of digit groups: digits, with up to [`MAX_SEPARATORS`] separators between two groups.
 fn digit_runs(text: &str) -> Vec<Vec<Vec<u32>>> {
-    let chars: Vec<char> = text.chars().collect();
     let mut runs = Vec::new();
     let mut run: Vec<Vec<u32>> = Vec::new();
     let mut group: Vec<u32> = Vec::new();
-    for (i, c) in chars.iter().enumerate() {
-        if let Some(d) = c.to_digit(10) {
+    let mut separators = 0;
+    for c in text.chars().filter(|c| !invisible(*c)) {
+        if let Some(d) = digit_value(c) {
             group.push(d);
+            separators = 0;
             continue;
         }
-        let joins = matches!(c, ' ' | '.' | '-' | '\u{a0}')
-            && !group.is_empty()
-            && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
         if !group.is_empty() {
             run.push(std::mem::take(&mut group));
         }
-        if !joins && !run.is_empty() {
-            runs.push(std::mem::take(&mut run));
+        if separator(c) && separators < MAX_SEPARATORS && !run.is_empty() {
+            separators += 1;
+        } else {
+            separators = 0;
+            if !run.is_empty() {
+                runs.push(std::mem::take(&mut run));
+            }
         }
     }
     if !group.is_empty() {
@@ -64,7 +127,7 @@ pub fn contains_national_id(text: &str) -> bool {
     digit_runs(text).iter().any(|groups| {
         (0..groups.len()).any(|start| {
             let mut digits = Vec::new();
-            for g in &groups[start..] {
+            for g in groups.iter().skip(start) {
                 digits.extend_from_slice(g);
                 if digits.len() >= 11 {
                     break;
@@ -134,6 +197,32 @@ mod tests {
         ] {
             assert!(contains_national_id(&text), "{text}");
         }
+    }
+
+    #[test]
+    fn every_spelling_that_looks_like_the_number_is_found() {
+        let f = some_fnr("150385");
+        let (birth, person) = f.split_at(6);
+        let shift = |zero: u32| -> String {
+            f.chars().map(|c| char::from_u32(zero + c.to_digit(10).unwrap()).unwrap()).collect()
+        };
+        let between = |sep: &str| format!("Pasient {birth}{sep}{person} kom hjem");
+        for sep in ["/", "_", "  ", "\n", "\t", "\u{2013}", ",", ", ", " - ", "\u{200b}", "\u{ad}", "\u{202f}"] {
+            assert!(contains_national_id(&between(sep)), "separator {sep:?}");
+        }
+        for zero in [0xff10, 0x660, 0x6f0, 0x966, 0x1d7ce] {
+            assert!(contains_national_id(&shift(zero)), "digits from U+{zero:04X}");
+        }
+        let invisible_everywhere: String = f.chars().flat_map(|c| [c, '\u{200b}']).collect();
+        assert!(contains_national_id(&invisible_everywhere));
+    }
+
+    #[test]
+    fn separated_numbers_far_apart_pass() {
+        let f = some_fnr("150385");
+        let (birth, person) = f.split_at(6);
+        assert!(!contains_national_id(&format!("{birth} og så {person}")));
+        assert!(!contains_national_id(&format!("{birth}    {person}")));
     }
 
     #[test]

@@ -15,8 +15,9 @@ impl OrgNumber {
             return Err("Organisasjonsnummeret må ha ni siffer.");
         }
         let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
-        match check_digit(&d[..8]) {
-            Some(c) if c == d[8] => Ok(OrgNumber(digits)),
+        let (first_eight, last) = d.split_at(8);
+        match check_digit(first_eight) {
+            Some(c) if [c] == last => Ok(OrgNumber(digits)),
             _ => Err("Organisasjonsnummeret har feil kontrollsiffer. Sjekk at det er skrevet riktig."),
         }
     }

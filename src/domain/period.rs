@@ -37,7 +37,7 @@ impl Period {
         let year: i32 = year.parse().ok().filter(|y| (2000..=2100).contains(y)).ok_or_else(bad)?;
         match rest {
             None => Ok(Period::Year(year)),
-            Some(r) if r.starts_with(['T', 't']) => match r[1..].parse() {
+            Some(r) if r.starts_with(['T', 't']) => match r.get(1..).unwrap_or_default().parse() {
                 Ok(t @ 1..=3) => Ok(Period::Tertial { year, t }),
                 _ => Err(bad()),
             },

@@ -53,15 +53,13 @@ pub fn facts(
     counterpart_org: &str,
 ) -> Result<MailData, ApiError> {
     let status = Status::from_code(&d.status).unwrap_or(Status::Submitted);
-    let deadline = match status {
-        Status::Submitted | Status::InProgress => Some(norwegian_date(&d.answer_due)),
-        _ => None,
-    };
     Ok(MailData {
         reference: d.reference.clone(),
         category: categories::label(conn, &d.category)?,
         status: status_label(status).to_owned(),
-        deadline,
+        acknowledge_by: (status == Status::Submitted).then(|| norwegian_date(&d.acknowledge_due)),
+        answer_by: matches!(status, Status::Submitted | Status::InProgress).then(|| norwegian_date(&d.answer_due)),
+        deadline: None,
         counterpart: organisations::find(conn, counterpart_org)?.name,
         unit: match &d.recipient_unit_id {
             Some(u) => Some(units::find(conn, u)?.name),

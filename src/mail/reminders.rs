@@ -83,6 +83,8 @@ pub fn enqueue_due(conn: &mut DbConnection, config: &Config, clock: &Clock) -> R
                         Stage::Escalation => ("escalation", config.escalation_list()),
                     };
                     let mut data = facts(c, config, &d, &d.reporting_organisation_id)?;
+                    // About one deadline only: that one, and not the other beside it.
+                    (data.acknowledge_by, data.answer_by) = (None, None);
                     data.deadline = Some(norwegian_date(deadline.due));
                     data.task = deadline.task.to_owned();
                     data.task_passive = deadline.task_passive.to_owned();
@@ -104,6 +106,8 @@ pub fn enqueue_tertial_report(conn: &mut DbConnection, config: &Config, clock: &
         reference: tertial.to_string(),
         category: "Alle kategorier".into(),
         status: "Tertialet er avsluttet".into(),
+        acknowledge_by: None,
+        answer_by: None,
         deadline: None,
         counterpart: "Alle organisasjoner i helsefellesskapet".into(),
         unit: None,

@@ -48,6 +48,8 @@ pub const KINDS: &[&str] = &[
     "tertial_report",
 ];
 
+// Compiled in and parsed by a unit test (see `render.rs` for the same reasoning).
+#[allow(clippy::panic)]
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -63,6 +65,11 @@ pub struct MailData {
     pub reference: String,
     pub category: String,
     pub status: String,
+    /// While a deviation waits for triage: the day by which its receipt must be acknowledged.
+    pub acknowledge_by: Option<String>,
+    /// While it waits for an answer (also before triage): the day by which it must be answered.
+    pub answer_by: Option<String>,
+    /// The one deadline a reminder, overdue notice or escalation is about.
     pub deadline: Option<String>,
     pub counterpart: String,
     pub unit: Option<String>,
@@ -108,6 +115,8 @@ mod tests {
             reference: "SA-2026-00042".into(),
             category: "Epikrise og dokumentasjon".into(),
             status: "sendt".into(),
+            acknowledge_by: None,
+            answer_by: None,
             deadline: Some("30.11.2026".into()),
             counterpart: "St. Olavs hospital HF & co".into(),
             unit: Some("Medisinsk klinikk".into()),

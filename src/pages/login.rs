@@ -1,6 +1,6 @@
 //! Logging in and out. The session is the API's own token, in an HttpOnly cookie.
 
-use actix_web::web::{self, Data, Query};
+use actix_web::web::{Data, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use minijinja::context;
 use serde::Deserialize;
@@ -8,8 +8,6 @@ use serde::Deserialize;
 use super::render::render;
 use super::session::{self, browser_secret, csrf_token, Posted, Viewer, CSRF_COOKIE, SESSION_COOKIE};
 use super::{html, see_other, PageResult};
-use crate::db;
-use crate::directory::users;
 use crate::domain::Role;
 use crate::state::AppState;
 
@@ -28,9 +26,12 @@ pub struct Next {
     neste: Option<String>,
 }
 
-/// Only our own paths: `//evil.example` and `https://…` would make the login an open redirect.
-fn safe_next(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or_else(|| "/".into())
+/// Where to go after login: only a path on this site, else the start page. Browsers drop tabs and
+/// newlines from a URL and read `\` as `/`, so `/<TAB>/evil.example` would become
+/// `//evil.example` — another site. Any control character or backslash is refused outright.
+pub fn safe_next(next: Option<String>) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.chars().any(|c| c.is_control() || c == '\\'))
+        .unwrap_or_else(|| "/".into())
 }
 
 fn login_page(req: &HttpRequest, state: &AppState, email: &str, next: &str, message: Option<&str>) -> PageResult {
@@ -55,21 +56,30 @@ pub async fn page(req: HttpRequest, state: Data<AppState>, next: Query<Next>) ->
 
 pub async fn submit(req: HttpRequest, state: Data<AppState>, form: Posted) -> PageResult {
     let (email, password, next) = (form.text("email"), form.text("password"), safe_next(form.get("neste")));
-    let lookup = email.clone();
-    let user = db::run(&state.pool, move |c| Ok(db::users::find_by_email(c, &lookup)?)).await?;
-    let verified =
-        web::block(move || users::authenticate(user, &password)).await.map_err(crate::error::ApiError::internal)?;
-    let Ok(user) = verified else {
-        return login_page(&req, &state, &email, &next, Some("Feil e-postadresse eller passord. Prøv igjen."));
+    let user = match crate::auth::login::authenticate(&state, &email, password).await {
+        Ok(user) => user,
+        Err(e) if e.status == actix_web::http::StatusCode::UNAUTHORIZED => {
+            return login_page(&req, &state, &email, &next, Some("Feil e-postadresse eller passord. Prøv igjen."));
+        }
+        Err(e) if e.status.is_client_error() => return login_page(&req, &state, &email, &next, Some(&e.detail)),
+        Err(e) => return Err(e.into()),
     };
-    let token = state.tokens.issue(&user.id)?;
+    let token = state.tokens.issue(&user.id, user.session_epoch)?;
     let mut resp = see_other(&next);
     resp.add_cookie(&session::cookie(&req, &state, SESSION_COOKIE, token, state.tokens.ttl_seconds))
         .map_err(|_| super::WebError::internal("cookie"))?;
     Ok(resp)
 }
 
-pub async fn logout(req: HttpRequest, state: Data<AppState>, _form: Posted) -> PageResult {
+pub async fn logout(
+    req: HttpRequest,
+    state: Data<AppState>,
+    viewer: Result<Viewer, super::WebError>,
+    _form: Posted,
+) -> PageResult {
+    if let Ok(viewer) = viewer {
+        viewer.caller.end_sessions(&state).await?;
+    }
     let mut resp = see_other("/logg-inn");
     let mut gone = session::cookie(&req, &state, SESSION_COOKIE, String::new(), 0);
     gone.make_removal();

@@ -16,7 +16,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::web::{self, get, post};
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::api::auth::LoginLimit;
+use crate::auth::login::LoginLimit;
 use crate::error::ApiError;
 
 const STYLESHEET: &str = include_str!("static/app.css");

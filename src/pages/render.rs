@@ -21,6 +21,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("statistics.html", include_str!("templates/statistics.html")),
 ];
 
+// The templates are compiled into the binary and parsed by a unit test, so a parse failure here
+// cannot reach a build; failing loudly at the first render beats serving half a page.
+#[allow(clippy::expect_used)]
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);

@@ -26,6 +26,8 @@ pub const TREND_TERTIALS: usize = 6;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub tertial: String,
+    /// The totals of the tertial, without a breakdown.
+    overall: Stats,
     pub breakdowns: Vec<Stats>,
     pub previous_by_category: Stats,
     /// Oldest first: (tertial, stats by direction).
@@ -41,6 +43,7 @@ impl Report {
     ) -> Result<Self, ApiError> {
         let dims: Vec<String> = BREAKDOWNS.iter().map(|(dim, _)| dim.to_string()).collect();
         let data = PeriodData::load(conn, None, tertial, organisation, &dims)?;
+        let overall = data.stats(&[], threshold);
         let breakdowns = BREAKDOWNS.iter().map(|(dim, _)| data.stats(&[dim.to_string()], threshold)).collect();
         let mut trend = Vec::new();
         let mut p = tertial;
@@ -51,7 +54,7 @@ impl Report {
         trend.reverse();
         let previous_by_category =
             compute(conn, None, tertial.previous(), organisation, &["category".to_string()], threshold)?;
-        Ok(Report { tertial: tertial.to_string(), breakdowns, previous_by_category, trend })
+        Ok(Report { tertial: tertial.to_string(), overall, breakdowns, previous_by_category, trend })
     }
 
     pub fn breakdown(&self, dimension: &str) -> Option<&Stats> {
@@ -59,7 +62,7 @@ impl Report {
     }
 
     pub fn overall(&self) -> &Stats {
-        &self.breakdowns[0]
+        &self.overall
     }
 }
 
@@ -132,6 +135,7 @@ pub fn summary(r: &Report) -> String {
 /// A horizontal grouped bar chart as accessible SVG: one row per label, one bar per series.
 pub fn bar_chart(title: &str, series: &[&str], rows: &[(String, Vec<f64>)], unit: &str) -> String {
     const COLORS: [&str; 4] = ["#0b5394", "#e69138", "#6aa84f", "#a64d79"];
+    let color = |i: usize| COLORS.get(i % COLORS.len()).copied().unwrap_or("#000");
     let (label_w, bar_w, row_h, bar_h) = (220.0, 380.0, 14.0 * series.len() as f64 + 10.0, 12.0);
     let max = rows.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0_f64, f64::max).max(1.0);
     let height = 40.0 + rows.len() as f64 * row_h + 20.0;
@@ -145,7 +149,7 @@ pub fn bar_chart(title: &str, series: &[&str], rows: &[(String, Vec<f64>)], unit
         let _ = write!(
             svg,
             "<rect x=\"{x}\" y=\"6\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"15\">{}</text>",
-            COLORS[i % 4],
+            color(i),
             x + 14.0,
             esc(name)
         );
@@ -165,7 +169,7 @@ pub fn bar_chart(title: &str, series: &[&str], rows: &[(String, Vec<f64>)], unit
                 svg,
                 "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" fill=\"{}\"><title>{}: {}</title></rect>\
                  <text x=\"{:.1}\" y=\"{}\">{}{unit}</text>",
-                COLORS[i % 4],
+                color(i),
                 esc(series.get(i).unwrap_or(&"")),
                 num(Some(*v)),
                 label_w + w + 4.0,
@@ -196,8 +200,11 @@ fn table(stats: &Stats, dim: &str, title: &str) -> String {
     let mut t = format!("<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\" class=\"n\">Antall</th></tr></thead><tbody>", esc(title), esc(title));
     for g in &stats.groups {
         let label = g.label.get(dim).cloned().unwrap_or_default();
-        let label =
-            if dim == "direction" { direction_label(g.key[dim].as_deref().unwrap_or("")).to_owned() } else { label };
+        let label = if dim == "direction" {
+            direction_label(g.key.get(dim).cloned().flatten().as_deref().unwrap_or("")).to_owned()
+        } else {
+            label
+        };
         let count = g.count.map_or(format!("&lt;{}", stats.suppression_threshold), |c| c.to_string());
         let _ = write!(t, "<tr><td>{}</td><td class=\"n\">{count}</td></tr>", esc(&label));
     }
@@ -220,7 +227,7 @@ pub fn html(r: &Report, scope: &str) -> String {
             c.groups
                 .iter()
                 .map(|g| {
-                    let code = g.key["category"].clone().unwrap_or_default();
+                    let code = g.key.get("category").cloned().flatten().unwrap_or_default();
                     let label = g.label.get("category").cloned().unwrap_or_default();
                     (
                         label,
@@ -251,9 +258,11 @@ pub fn html(r: &Report, scope: &str) -> String {
         .map(|u| {
             u.groups
                 .iter()
-                .filter(|g| g.count.is_some() && g.key["recipient_unit"].is_some())
+                .filter(|g| g.count.is_some() && g.key.get("recipient_unit").is_some_and(Option::is_some))
                 .take(10)
-                .map(|g| (g.label["recipient_unit"].clone(), vec![g.count.unwrap_or(0) as f64]))
+                .map(|g| {
+                    (g.label.get("recipient_unit").cloned().unwrap_or_default(), vec![g.count.unwrap_or(0) as f64])
+                })
                 .collect()
         })
         .unwrap_or_default();

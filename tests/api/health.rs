@@ -45,3 +45,30 @@ async fn request_ids_differ_per_request() {
     let b = app.client.get(format!("{}/health", app.address)).send().await.unwrap();
     assert_ne!(id(&a), id(&b));
 }
+
+/// The Dockerfile's HEALTHCHECK, run the way docker runs a shell-form command: `/bin/sh -c`.
+fn dockerfile_healthcheck(port: u16) -> std::process::ExitStatus {
+    let dockerfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/Dockerfile")).unwrap();
+    let line = dockerfile.lines().find(|l| l.starts_with("HEALTHCHECK")).expect("a HEALTHCHECK line");
+    let command = line.split_once(" CMD ").expect("HEALTHCHECK … CMD …").1;
+    assert!(!command.trim_start().starts_with('['), "shell form expected: {command}");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_samavvik")).parent().unwrap();
+    std::process::Command::new("/bin/sh")
+        .args(["-c", command])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .env("SAMAVVIK_LISTEN", format!("0.0.0.0:{port}"))
+        .status()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn the_container_health_check_passes_on_a_running_server_and_fails_on_a_stopped_one() {
+    let app = spawn_app().await;
+    let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
+    let healthy = actix_web::rt::task::spawn_blocking(move || dockerfile_healthcheck(port)).await.unwrap();
+    assert!(healthy.success(), "{healthy:?}");
+    // A port nobody listens on: bind one, then let it go.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let stopped = actix_web::rt::task::spawn_blocking(move || dockerfile_healthcheck(free)).await.unwrap();
+    assert!(!stopped.success());
+}

@@ -312,3 +312,31 @@ async fn the_tertial_report_goes_to_the_committee_once_after_the_tertial() {
         assert!(m.text().contains("/statistikk/rapport/2026-T2.html"));
     }
 }
+
+#[actix_web::test]
+async fn the_recipients_notice_names_the_acknowledgement_and_the_answer_deadline() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let d = app.submit_to_hospital(&nurse).await;
+    let norwegian = |iso: &Value| {
+        let date = chrono::NaiveDate::parse_from_str(iso.as_str().unwrap(), "%Y-%m-%d").unwrap();
+        date.format("%d.%m.%Y").to_string()
+    };
+    let (acknowledge, answer) = (norwegian(&d["deadlines"]["acknowledge_by"]), norwegian(&d["deadlines"]["answer_by"]));
+    assert_ne!(acknowledge, answer);
+    app.worker().deliver_due().await.unwrap();
+    let notice = std::fs::read_dir(&app.config.mail_dir)
+        .unwrap()
+        .map(|e| {
+            mail_parser::MessageParser::default()
+                .parse(&std::fs::read(e.unwrap().path()).unwrap())
+                .unwrap()
+                .into_owned()
+        })
+        .find(|m| m.subject().unwrap().starts_with("Nytt samhandlingsavvik"))
+        .expect("the recipient's notice");
+    let text = notice.body_text(0).unwrap();
+    assert!(text.contains(&format!("Bekreft mottaket innen {acknowledge}, og svar innen {answer}.")), "{text}");
+    assert!(text.contains(&format!("Bekreft mottak innen: {acknowledge}")), "{text}");
+    assert!(text.contains(&format!("Svarfrist: {answer}")), "{text}");
+}
