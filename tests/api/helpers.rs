@@ -195,9 +195,31 @@ impl TestApp {
         self.get("/api/v1/me", token).await.expect(200)["organisation"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// Today in Norway by the server's clock: the day references, deadlines and filters use.
+    pub fn today(&self) -> chrono::NaiveDate {
+        samavvik::domain::calendar::oslo_today(self.clock.now())
+    }
+
     pub async fn user_id(&self, token: &str) -> String {
         self.get("/api/v1/me", token).await.expect(200)["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// The database a backend-specific test needs, or a visible skip: the line goes to stderr and to
+/// `target/tmp/skipped-tests.txt`, which `.ci/run` prints and checks after each pass.
+pub fn requires(backend: &str, test: &str) -> bool {
+    let on_postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"));
+    let current = if on_postgres { "postgres" } else { "sqlite" };
+    if current == backend {
+        return true;
+    }
+    let line = format!("SKIPPED on {current}: {test} (needs {backend})\n");
+    eprint!("{line}");
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(file) {
+        let _ = std::io::Write::write_all(&mut f, line.as_bytes());
+    }
+    false
 }
 
 /// Configures the app to send through the test SMTP server on `port`.

@@ -14,7 +14,7 @@ async fn whole_life_submit_route_answer_close() {
 
     let d = app.submit_to_hospital(&nurse).await;
     let id = d["id"].as_str().unwrap();
-    let year = chrono::Utc::now().format("%Y").to_string();
+    let year = app.today().format("%Y").to_string();
     assert_eq!(d["reference"], format!("SA-{year}-00001"));
     assert_eq!(d["status"], "submitted");
     assert_eq!(d["direction"], "municipality_to_hospital");

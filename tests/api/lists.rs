@@ -41,7 +41,7 @@ async fn mailboxes_filters_and_search() {
         ids(&app.get(&format!("/api/v1/deviations?q={reference}"), &advisor).await.expect(200)),
         vec![received.clone()]
     );
-    let today = chrono::Utc::now().date_naive();
+    let today = app.today();
     let from_tomorrow = format!("box=all&from={}", today.succ_opt().unwrap());
     assert!(ids(&app.get(&format!("/api/v1/deviations?{from_tomorrow}"), &advisor).await.expect(200)).is_empty());
     let yesterday_to_today = format!("from={}&to={}", today.pred_opt().unwrap(), today);

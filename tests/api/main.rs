@@ -16,6 +16,7 @@ mod lists;
 mod mail;
 mod pages;
 mod permissions;
+mod robustness;
 mod security;
 mod smtp;
 mod stats;

@@ -216,7 +216,7 @@ async fn generated_data_is_consistent_and_counted() {
     // A second run adds to the first instead of colliding on references.
     assert_eq!(samavvik::generate::generate(&mut conn, 200, 1, 8, false).unwrap(), 200);
     let analyst = app.login(ANALYST).await;
-    let today = chrono::Utc::now().date_naive();
+    let today = app.today();
     let from = today - chrono::Duration::days(400);
     let s = app.get(&format!("/api/v1/stats?from={from}&to={today}&group_by=status"), &analyst).await.expect(200);
     assert_eq!(s["total"], 600);

@@ -78,8 +78,9 @@ impl Drop for SmallDisk {
 
 #[actix_web::test]
 async fn a_full_disk_refuses_submissions_cleanly_and_they_resume_when_space_returns() {
-    if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
-        return; // SQLite's file is the one this test can fill; PostgreSQL has the read-only test.
+    // SQLite's file is the one this test can fill; PostgreSQL has the read-only test.
+    if !requires("sqlite", "storage::a_full_disk") {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let Some(disk) = SmallDisk::mount(&dir.path().join("disk"), "8m") else { return };
@@ -112,10 +113,10 @@ async fn a_full_disk_refuses_submissions_cleanly_and_they_resume_when_space_retu
 
 #[actix_web::test]
 async fn a_read_only_postgres_refuses_submissions_cleanly_and_they_resume_when_writable() {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else { return };
-    if admin_url.is_empty() {
+    if !requires("postgres", "storage::a_read_only_postgres") {
         return;
     }
+    let admin_url = std::env::var("TEST_DATABASE_URL").unwrap();
     let app = spawn_app().await;
     let name = app.config.database_url.rsplit('/').next().unwrap().to_owned();
     let mut admin = DbUrl::parse(&admin_url).unwrap().connect().unwrap();

@@ -161,7 +161,7 @@ async fn fifty_concurrent_submissions_get_gap_free_unique_references() {
         }
     }
     assert_eq!(all.len(), 30, "{all:?}");
-    let year = chrono::Utc::now().format("%Y");
+    let year = app.today().format("%Y");
     let expected: BTreeSet<String> = (1..=30).map(|n| format!("SA-{year}-{n:05}")).collect();
     assert_eq!(all.iter().cloned().collect::<BTreeSet<_>>(), expected, "references are not 1..=30");
 }
