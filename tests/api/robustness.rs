@@ -23,6 +23,9 @@ const PAGES: &[(&str, &str)] = &[
     ("GET", "/statistikk/rapport/{file}"),
 ];
 
+/// A path, the header lines, and a body with its content type.
+type Case = (String, Vec<u8>, Option<(&'static str, Vec<u8>)>);
+
 /// A small deterministic generator, so a failure can be replayed.
 struct Rng(u64);
 
@@ -192,7 +195,7 @@ async fn no_input_gets_a_server_error_or_a_broken_response() {
             for token in &tokens {
                 let cookies = format!("samavvik_session={token}; samavvik_csrf={secret}");
                 let good = fill(&template, &id).replace("{action}", "answer");
-                let mut cases: Vec<(String, Vec<u8>, Option<(&str, Vec<u8>)>)> = Vec::new();
+                let mut cases: Vec<Case> = Vec::new();
                 for segment in nasty_segments(&mut rng) {
                     let path = format!("{}?cursor={segment}&limit={segment}&period={segment}&box={segment}&q={segment}&from={segment}&status={segment}", fill(&template, &segment));
                     cases.push((path, nasty_headers(&mut rng, token, &cookies)[0].clone(), None));
