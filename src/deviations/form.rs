@@ -3,7 +3,7 @@
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::national_id::contains_national_id;
+use crate::domain::national_id::{contains_national_id, NATIONAL_ID_MESSAGE};
 use crate::domain::{Code, DeviationKind, HarmClass, HarmLevel};
 use crate::error::{ApiError, FieldError};
 
@@ -107,10 +107,6 @@ impl Errors {
         parsed
     }
 }
-
-pub const NATIONAL_ID_MESSAGE: &str = "Teksten ser ut til å inneholde et fødselsnummer eller D-nummer. \
-Ta det bort: pasientens identitet skal ikke stå i fritekst. Beskriv pasienten uten å identifisere \
-(for eksempel «kvinne i 80-årene»); mottakeren kontakter dere ved behov.";
 
 /// "2026-03-12" or "2026-03-12T14:30" (Norwegian local time, seconds optional).
 pub fn parse_when(value: &str) -> Option<(NaiveDate, Option<NaiveDateTime>)> {

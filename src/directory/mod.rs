@@ -21,7 +21,23 @@ pub fn required_text(field: &str, value: &str) -> Result<String, ApiError> {
     if v.is_empty() {
         return Err(ApiError::field(field, "required", "Må fylles ut."));
     }
+    no_national_id(field, v)?;
     Ok(v.to_owned())
+}
+
+/// An e-mail address as stored: trimmed, and without a national id in it.
+pub fn address(field: &str, value: &str) -> Result<String, ApiError> {
+    no_national_id(field, value)?;
+    Ok(value.trim().to_owned())
+}
+
+/// Names and addresses are stored and shown to many: they must not carry a fødselsnummer either
+/// (an e-mail's local part is where one would hide).
+pub fn no_national_id(field: &str, value: &str) -> Result<(), ApiError> {
+    if crate::domain::national_id::contains_national_id(value) {
+        return Err(ApiError::field(field, "national_id_in_text", crate::domain::national_id::NATIONAL_ID_MESSAGE));
+    }
+    Ok(())
 }
 
 /// Deserializes a field that may be absent (leave as is), `null` (clear) or a value (set).

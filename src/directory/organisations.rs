@@ -4,7 +4,7 @@ use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::{new_id, now, required_text};
+use super::{address, new_id, now, required_text};
 use crate::db::organisations::{self as orgs, OrganisationChanges, OrganisationRow};
 use crate::db::units::{self, UnitChanges, UnitRow};
 use crate::db::DbConnection;
@@ -133,7 +133,7 @@ pub fn create(conn: &mut DbConnection, new: NewOrganisation) -> Result<Organisat
         name: required_text("name", &new.name)?,
         kind: kind.code().to_owned(),
         org_number: org_number.to_string(),
-        mailbox: new.mailbox.trim().to_owned(),
+        mailbox: address("mailbox", &new.mailbox)?,
         active: true,
         created_at: now,
         updated_at: now,
@@ -156,7 +156,7 @@ pub fn update(conn: &mut DbConnection, id: &str, patch: OrganisationPatch) -> Re
     let changes = OrganisationChanges {
         name: patch.name.as_deref().map(|n| required_text("name", n)).transpose()?,
         kind: patch.kind.as_deref().map(parse_kind).transpose()?.map(|k| k.code().to_owned()),
-        mailbox: patch.mailbox.map(|m| m.trim().to_owned()),
+        mailbox: patch.mailbox.map(|m| address("mailbox", &m)).transpose()?,
         active: patch.active,
         updated_at: Some(now()),
     };
@@ -171,7 +171,7 @@ pub fn create_unit(conn: &mut DbConnection, organisation_id: &str, new: NewUnit)
         id: new_id(),
         organisation_id: organisation_id.to_owned(),
         name: required_text("name", &new.name)?,
-        mailbox: new.mailbox.map(|m| m.trim().to_owned()),
+        mailbox: new.mailbox.map(|m| address("mailbox", &m)).transpose()?,
         active: true,
         created_at: now,
         updated_at: now,
@@ -199,7 +199,7 @@ pub fn update_unit(conn: &mut DbConnection, id: &str, patch: UnitPatch) -> Resul
     }
     let changes = UnitChanges {
         name: patch.name.as_deref().map(|n| required_text("name", n)).transpose()?,
-        mailbox: patch.mailbox.map(|m| m.map(|m| m.trim().to_owned())),
+        mailbox: patch.mailbox.map(|m| m.map(|m| address("mailbox", &m)).transpose()).transpose()?,
         active: patch.active,
         updated_at: Some(now()),
     };

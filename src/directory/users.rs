@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::organisations::not_found_as;
-use super::{new_id, now, required_text};
+use super::{address, new_id, now, required_text};
 use crate::auth::password;
 use crate::db::users::{self, UserChanges, UserRow};
 use crate::db::{organisations as orgs, units, DbConnection};
@@ -93,7 +93,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
     let now = now();
     let row = UserRow {
         id: new_id(),
-        email: new.email.trim().to_lowercase(),
+        email: address("email", &new.email)?.to_lowercase(),
         name: required_text("name", &new.name)?,
         organisation_id: new.organisation_id.clone(),
         unit_id: new.unit_id.clone(),

@@ -12,6 +12,11 @@
 const K1: [u32; 9] = [3, 7, 6, 1, 8, 9, 4, 5, 2];
 const K2: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
 
+/// What the user reads when text is refused; it never repeats the number.
+pub const NATIONAL_ID_MESSAGE: &str = "Teksten ser ut til å inneholde et fødselsnummer eller D-nummer. \
+Ta det bort: pasientens identitet skal ikke stå i fritekst. Beskriv pasienten uten å identifisere \
+(for eksempel «kvinne i 80-årene»); mottakeren kontakter dere ved behov.";
+
 /// How many separator characters may stand between two digit groups of one number.
 const MAX_SEPARATORS: usize = 3;
 

@@ -170,3 +170,46 @@ async fn renames_show_at_once_on_cases_and_a_deactivated_user_is_refused_at_once
     app.patch(&format!("/api/v1/users/{reporter}"), &admin, &json!({"active": false})).await.expect(200);
     app.get(&path, &nurse).await.problem(401, "invalid_token");
 }
+
+#[actix_web::test]
+async fn names_and_addresses_set_by_an_admin_refuse_a_national_id_without_echoing_it() {
+    let app = spawn_app().await;
+    let admin = app.login(ADMIN).await;
+    let fnr = fnr();
+    let spaced = format!("{} {}", &fnr[..6], &fnr[6..]);
+    let stolav = app.organisation(&admin, "St. Olavs hospital HF").await;
+    let (org_id, unit_id) = (stolav["id"].as_str().unwrap(), stolav["units"][0]["id"].as_str().unwrap());
+    let user_id = app.user_id(&app.login(NURSE).await).await;
+    let attempts = [
+        (
+            "POST",
+            "/api/v1/organisations".to_owned(),
+            json!({"name": format!("Kommune {spaced}"), "kind": "municipality", "org_number": "974760673", "mailbox": "a@b.example"}),
+            "name",
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/organisations/{org_id}"),
+            json!({"mailbox": format!("{fnr}@stolav.example")}),
+            "mailbox",
+        ),
+        ("POST", format!("/api/v1/organisations/{org_id}/units"), json!({"name": format!("Post {fnr}")}), "name"),
+        ("PATCH", format!("/api/v1/units/{unit_id}"), json!({"mailbox": format!("p.{fnr}@stolav.example")}), "mailbox"),
+        (
+            "POST",
+            "/api/v1/users".to_owned(),
+            json!({"email": format!("{fnr}@stolav.example"), "name": "Ny", "organisation_id": org_id, "role": "reporter"}),
+            "email",
+        ),
+        ("PATCH", format!("/api/v1/users/{user_id}"), json!({"name": format!("Kari {spaced}")}), "name"),
+    ];
+    for (method, path, body, field) in attempts {
+        let resp = app.request(method.parse().unwrap(), &path, Some(&admin), Some(&body)).await;
+        let p = resp.problem(422, "national_id_in_text");
+        assert_eq!(p["fields"][0]["field"], field, "{method} {path}");
+        assert!(!p.to_string().contains(&fnr[6..]), "the number was echoed: {p}");
+    }
+    // Nothing of it was stored.
+    let after = app.organisation(&admin, "St. Olavs hospital HF").await;
+    assert_eq!(after, stolav);
+}
