@@ -19,6 +19,7 @@ pub mod headers;
 pub mod jobs;
 pub mod mail;
 pub mod pages;
+pub mod policy;
 pub mod seed;
 pub mod state;
 pub mod stats;

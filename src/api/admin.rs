@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::db::{self, outbox};
 use crate::deviations::view::utc;
 use crate::error::ApiError;
+use crate::policy;
 use crate::state::AppState;
 
 #[derive(Serialize, Deserialize)]
@@ -42,7 +43,7 @@ pub struct RetryResult {
 }
 
 pub async fn outbox_status(state: Data<AppState>, caller: Caller) -> Result<Json<OutboxStatus>, ApiError> {
-    caller.require_admin()?;
+    policy::require_admin(&caller)?;
     let status = db::run(&state.pool, |c| {
         let counts = outbox::status_counts(c)?;
         let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
@@ -74,7 +75,7 @@ pub async fn retry(
     caller: Caller,
     body: Body<RetryRequest>,
 ) -> Result<Json<RetryResult>, ApiError> {
-    caller.require_admin()?;
+    policy::require_admin(&caller)?;
     let now = state.clock.now_naive();
     let ids = body.into_inner().ids;
     let requeued = db::run(&state.pool, move |c| Ok(outbox::retry_failed(c, ids.as_deref(), now)?)).await?;

@@ -6,13 +6,14 @@ use super::body::{Body, OptionalBody};
 use crate::auth::Caller;
 use crate::db;
 use crate::db::deviations::{DeviationRow, Scope};
-use crate::deviations::access::{self, deidentified};
+use crate::deviations::access;
 use crate::deviations::actions::{self, Command, Ctx};
 use crate::deviations::form::NewDeviation;
 use crate::deviations::list::{self, DeviationPage, ListQuery};
 use crate::deviations::submit::{self, Outcome};
 use crate::deviations::view::{self, Deviation, Event, Names};
 use crate::error::ApiError;
+use crate::policy::deidentified;
 use crate::state::AppState;
 
 #[derive(Serialize, Deserialize)]

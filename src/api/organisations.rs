@@ -6,8 +6,8 @@ use super::body::Body;
 use crate::auth::Caller;
 use crate::db;
 use crate::directory::organisations::{self as orgs, NewOrganisation, Organisation, OrganisationPatch};
-use crate::domain::Role;
 use crate::error::ApiError;
+use crate::policy;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -28,7 +28,7 @@ pub async fn list(
     caller: Caller,
     query: Query<ListQuery>,
 ) -> Result<Json<OrganisationList>, ApiError> {
-    let include_inactive = query.include_inactive.unwrap_or(false) && caller.role == Role::Admin;
+    let include_inactive = query.include_inactive.unwrap_or(false) && policy::may_see_inactive(&caller);
     let kind = query.into_inner().kind;
     let items = db::run(&state.pool, move |c| orgs::list(c, kind.as_deref(), include_inactive)).await?;
     Ok(Json(OrganisationList { items }))
@@ -39,7 +39,7 @@ pub async fn create(
     caller: Caller,
     body: Body<NewOrganisation>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    policy::require_admin(&caller)?;
     let org = db::run(&state.pool, move |c| orgs::create(c, body.into_inner())).await?;
     Ok(HttpResponse::Created().json(org))
 }
@@ -50,7 +50,7 @@ pub async fn update(
     id: Path<String>,
     body: Body<OrganisationPatch>,
 ) -> Result<Json<Organisation>, ApiError> {
-    caller.require_admin()?;
+    policy::require_admin(&caller)?;
     let org = db::run(&state.pool, move |c| orgs::update(c, &id, body.into_inner())).await?;
     Ok(Json(org))
 }

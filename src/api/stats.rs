@@ -5,8 +5,8 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::db;
 use crate::domain::period::Period;
-use crate::domain::Role;
 use crate::error::ApiError;
+use crate::policy;
 use crate::state::AppState;
 use crate::stats::report::{self, Report};
 use crate::stats::{self, export, Stats};
@@ -19,20 +19,6 @@ pub struct StatsQuery {
     pub to: Option<String>,
     pub group_by: Option<String>,
     pub organisation_id: Option<String>,
-}
-
-/// Analysts and admins see everything (or one organisation); a quality advisor sees their own.
-pub fn scope(caller: &Caller, requested: Option<String>) -> Result<Option<String>, ApiError> {
-    match caller.role {
-        Role::Analyst | Role::Admin => Ok(requested),
-        Role::QualityAdvisor => match requested {
-            Some(org) if org != caller.organisation_id => {
-                Err(ApiError::forbidden("Kvalitetsrådgivere ser statistikk bare for egen organisasjon."))
-            }
-            _ => Ok(Some(caller.organisation_id.clone())),
-        },
-        _ => Err(ApiError::forbidden("Statistikk er for analytikere, administratorer og kvalitetsrådgivere.")),
-    }
 }
 
 fn period(q: &StatsQuery) -> Result<Period, ApiError> {
@@ -55,7 +41,7 @@ fn period(q: &StatsQuery) -> Result<Period, ApiError> {
 
 pub async fn get(state: Data<AppState>, caller: Caller, query: Query<StatsQuery>) -> Result<Json<Stats>, ApiError> {
     let q = query.into_inner();
-    let org = scope(&caller, q.organisation_id.clone())?;
+    let org = policy::statistics_scope(&caller, q.organisation_id.clone())?;
     let (period, group_by) = (period(&q)?, stats::parse_group_by(q.group_by.as_deref())?);
     let threshold = state.config.suppression_threshold;
     let spare = state.pool.clone();
@@ -88,7 +74,7 @@ pub async fn report_file(
     file: String,
     organisation_id: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = scope(&caller, organisation_id)?;
+    let org = policy::statistics_scope(&caller, organisation_id)?;
     let (name, ext) = file
         .rsplit_once('.')
         .ok_or_else(|| ApiError::not_found("Bruk for eksempel 2026-T2.html, .csv eller .xlsx."))?;

@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::directory::organisations::{self as orgs, NewUnit, Unit, UnitPatch};
 use crate::error::ApiError;
+use crate::policy;
 use crate::state::AppState;
 
 pub async fn create(
@@ -14,7 +15,7 @@ pub async fn create(
     organisation_id: Path<String>,
     body: Body<NewUnit>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    policy::require_admin(&caller)?;
     let unit = db::run(&state.pool, move |c| orgs::create_unit(c, &organisation_id, body.into_inner())).await?;
     Ok(HttpResponse::Created().json(unit))
 }
@@ -25,7 +26,7 @@ pub async fn update(
     id: Path<String>,
     body: Body<UnitPatch>,
 ) -> Result<Json<Unit>, ApiError> {
-    caller.require_admin()?;
+    policy::require_admin(&caller)?;
     let unit = db::run(&state.pool, move |c| orgs::update_unit(c, &id, body.into_inner())).await?;
     Ok(Json(unit))
 }

@@ -7,6 +7,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::directory::users::{self, NewUser, User, UserPatch};
 use crate::error::ApiError;
+use crate::policy;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -21,14 +22,14 @@ pub struct UserList {
 }
 
 pub async fn list(state: Data<AppState>, caller: Caller, query: Query<ListQuery>) -> Result<Json<UserList>, ApiError> {
-    caller.require_admin()?;
+    policy::require_admin(&caller)?;
     let org = query.into_inner().organisation_id;
     let items = db::run(&state.pool, move |c| users::list(c, org.as_deref())).await?;
     Ok(Json(UserList { items }))
 }
 
 pub async fn create(state: Data<AppState>, caller: Caller, body: Body<NewUser>) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    policy::require_admin(&caller)?;
     let user = db::run(&state.pool, move |c| users::create(c, body.into_inner())).await?;
     Ok(HttpResponse::Created().json(user))
 }
@@ -39,7 +40,7 @@ pub async fn update(
     id: Path<String>,
     body: Body<UserPatch>,
 ) -> Result<Json<User>, ApiError> {
-    caller.require_admin()?;
+    policy::require_admin(&caller)?;
     let id = id.into_inner();
     let changed = id.clone();
     let user = db::run(&state.pool, move |c| users::update(c, &changed, body.into_inner())).await?;

@@ -21,20 +21,7 @@ pub struct Caller {
     pub unit_id: Option<String>,
     pub role: Role,
     pub session_epoch: i32,
-}
-
-impl Caller {
-    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
-        if allowed.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("Rollen din gir ikke tilgang til dette."))
-        }
-    }
-
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        self.require(&[Role::Admin])
-    }
+    pub actor: crate::policy::Actor,
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
@@ -92,6 +79,7 @@ impl Caller {
             unit_id: user.unit_id,
             role,
             session_epoch: user.session_epoch,
+            actor: crate::policy::Actor::Person,
         };
         state.callers.insert(caller.user_id.clone(), caller.clone());
         current(caller)

@@ -75,6 +75,8 @@ pub enum Scope {
     Organisation(String),
     /// Every deviation (analysts; the view is de-identified by the caller).
     All,
+    /// None at all (admins: they keep the directory, not cases).
+    Nothing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +123,8 @@ fn scoped(scope: &Scope, mailbox: Mailbox) -> Boxed<'static> {
     let q = deviations::table.into_boxed();
     match (scope, mailbox) {
         (Scope::All, _) => q,
+        // The primary key is never null: a filter that matches no row, in every backend.
+        (Scope::Nothing, _) => q.filter(d::id.is_null()),
         (Scope::Organisation(org), Mailbox::Sent) => q.filter(d::reporting_organisation_id.eq(org.clone())),
         (Scope::Organisation(org), Mailbox::Received) => q.filter(d::recipient_organisation_id.eq(org.clone())),
         (Scope::Organisation(org), Mailbox::All) => {
@@ -135,6 +139,7 @@ pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Dev
     let one = deviations::table.find(id).select(DeviationRow::as_select());
     match scope {
         Scope::All => one.first(conn),
+        Scope::Nothing => Err(diesel::result::Error::NotFound),
         Scope::Organisation(org) => {
             one.filter(d::reporting_organisation_id.eq(org).or(d::recipient_organisation_id.eq(org))).first(conn)
         }

@@ -1,45 +1,15 @@
-//! Who may see a deviation, and how the caller stands to it. Visibility is part of every query
-//! (`Scope`); a miss is a 404 whether the deviation exists or not, and a denial is logged.
+//! Loading a deviation the caller may see, and logging refused access. Who may see what is
+//! `policy`'s to say; here it becomes part of every query (`Scope`), so a miss is a 404 whether
+//! the deviation exists or not.
 
 use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::db::access_log::{self, AccessRow};
-use crate::db::deviations::{self, DeviationRow, Scope};
+use crate::db::deviations::{self, DeviationRow};
 use crate::db::DbConnection;
 use crate::directory::new_id;
-use crate::domain::lifecycle::Side;
-use crate::domain::Role;
 use crate::error::ApiError;
-
-pub fn scope_of(caller: &Caller) -> Scope {
-    match caller.role {
-        Role::Analyst => Scope::All,
-        _ => Scope::Organisation(caller.organisation_id.clone()),
-    }
-}
-
-/// Analysts read a de-identified view: no people, no free text.
-pub fn deidentified(caller: &Caller) -> bool {
-    caller.role == Role::Analyst
-}
-
-pub fn side_of(caller: &Caller, row: &DeviationRow) -> Option<Side> {
-    if caller.role == Role::Analyst || caller.role == Role::Admin {
-        return None;
-    }
-    if caller.organisation_id == row.reporting_organisation_id {
-        let own_case =
-            caller.user_id == row.reporter_id || (caller.unit_id.is_some() && caller.unit_id == row.reporting_unit_id);
-        return Some(Side::Reporting { own_case });
-    }
-    if caller.organisation_id == row.recipient_organisation_id {
-        let own_case = row.recipient_unit_id.is_none()
-            || caller.unit_id == row.recipient_unit_id
-            || row.handler_id.as_deref() == Some(caller.user_id.as_str());
-        return Some(Side::Recipient { own_case });
-    }
-    None
-}
+use crate::policy;
 
 pub fn not_found() -> ApiError {
     ApiError::not_found("Fant ikke avviket. Det finnes ikke, eller din organisasjon er ikke part i det.")
@@ -47,7 +17,7 @@ pub fn not_found() -> ApiError {
 
 /// Loads a deviation the caller may see, or 404.
 pub fn load(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<DeviationRow, ApiError> {
-    deviations::find(conn, &scope_of(caller), id).map_err(|e| match e {
+    deviations::find(conn, &policy::list_scope(caller), id).map_err(|e| match e {
         diesel::result::Error::NotFound => not_found(),
         other => other.into(),
     })

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::access::{self, side_of};
+use super::access;
 use super::form::{Errors, DESCRIPTION_MAX, TEXT_MAX};
 use super::timeline::{record, Entry};
 use super::view::within_reopen_window;
@@ -16,9 +16,10 @@ use crate::db::deviations::{self, DeviationChanges, DeviationRow};
 use crate::db::events::EventRow;
 use crate::db::{organisations, users, write_tx, DbConnection};
 use crate::domain::calendar::{oslo_date, oslo_today, working_days_between};
-use crate::domain::lifecycle::{next_status, permitted, refusal, Action};
+use crate::domain::lifecycle::{next_status, refusal, Action};
 use crate::domain::{Code, Direction, EventKind, OrganisationKind, Role, Status};
 use crate::error::ApiError;
+use crate::policy;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,7 +134,7 @@ fn apply(c: &mut DbConnection, ctx: &Ctx, id: &str, command: Command) -> Result<
     let (caller, now) = (ctx.caller, ctx.clock.now());
     let action = command.action();
     let row = access::load(c, caller, id)?;
-    let allowed = side_of(caller, &row).is_some_and(|side| permitted(action, side, caller.role));
+    let allowed = policy::may(caller, (&row).into(), action);
     if !allowed {
         return Err(ApiError::forbidden(
             "Du kan ikke gjøre dette med avviket. Det er mottakerens kvalitetsrådgiver som bekrefter, \
@@ -220,9 +221,8 @@ fn acknowledge<'a>(
     let handler = match input.handler_id.as_deref().filter(|h| !h.is_empty()) {
         None => None,
         Some(h) => {
-            let user = users::find(c, h).ok().filter(|u| {
-                u.active && &u.organisation_id == org && matches!(u.role.as_str(), "handler" | "quality_advisor")
-            });
+            let user =
+                users::find(c, h).ok().filter(|u| policy::may_be_assigned(&u.role, u.active, &u.organisation_id, org));
             let user = user.ok_or_else(|| {
                 ApiError::field("handler_id", "unknown_handler", "Saksbehandleren finnes ikke i din organisasjon.")
             })?;

@@ -3,7 +3,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::access::{deidentified, scope_of};
 use super::form::Errors;
 use super::view::{self, Deviation, Names};
 use crate::auth::Caller;
@@ -12,6 +11,7 @@ use crate::db::DbConnection;
 use crate::domain::calendar::oslo_today;
 use crate::domain::{Code, Direction, Status};
 use crate::error::ApiError;
+use crate::policy::{deidentified, list_scope};
 
 pub const DEFAULT_LIMIT: i64 = 25;
 pub const MAX_LIMIT: i64 = 100;
@@ -115,7 +115,7 @@ impl ListQuery {
         let to = date(&mut e, "to", self.to.as_deref());
         e.into_result(())?;
         Ok(ListFilter {
-            scope: scope_of(caller),
+            scope: list_scope(caller),
             mailbox,
             statuses,
             category: self.category.clone(),

@@ -7,7 +7,6 @@ use crate::auth::Caller;
 use crate::db::organisations::{self, OrganisationRow};
 use crate::db::routing::{self as rules, RuleRow, DEFAULT_CATEGORY};
 use crate::db::{categories, units, write_tx, DbConnection};
-use crate::domain::Role;
 use crate::error::ApiError;
 
 /// The recipient organisation, which must exist, be active, and not be the sender.
@@ -71,16 +70,8 @@ pub struct Rule {
     pub unit_id: String,
 }
 
-fn may_manage(caller: &Caller, organisation_id: &str) -> Result<(), ApiError> {
-    match caller.role {
-        Role::Admin => Ok(()),
-        Role::QualityAdvisor if caller.organisation_id == organisation_id => Ok(()),
-        _ => Err(ApiError::forbidden("Bare administrator eller organisasjonens kvalitetsrådgiver kan endre rutingen.")),
-    }
-}
-
 pub fn get(conn: &mut DbConnection, caller: &Caller, organisation_id: &str) -> Result<RoutingTable, ApiError> {
-    may_manage(caller, organisation_id)?;
+    crate::policy::require_routing(caller, organisation_id)?;
     organisations::find(conn, organisation_id)?;
     let rows = rules::for_organisation(conn, organisation_id)?;
     let (defaults, rules): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.category == DEFAULT_CATEGORY);
@@ -97,7 +88,7 @@ pub fn replace(
     table: RoutingTable,
     now: chrono::NaiveDateTime,
 ) -> Result<RoutingTable, ApiError> {
-    may_manage(caller, organisation_id)?;
+    crate::policy::require_routing(caller, organisation_id)?;
     write_tx(conn, |c| {
         organisations::find(c, organisation_id)?;
         let mut rows = Vec::new();

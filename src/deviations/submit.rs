@@ -17,7 +17,7 @@ use crate::db::outbox::{self, OutboxRow};
 use crate::db::{self, categories, organisations, references, write_tx, DbConnection};
 use crate::directory::new_id;
 use crate::domain::calendar::oslo_today;
-use crate::domain::{Code, Direction, EventKind, OrganisationKind, Role, Status};
+use crate::domain::{Code, Direction, EventKind, OrganisationKind, Status};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -91,11 +91,7 @@ pub struct Checked {
 /// Who may submit, and the fields: done before the transaction, so a shared (group) commit
 /// carries only the work that needs the database.
 pub fn check(caller: &Caller, body: &NewDeviation, now: DateTime<Utc>) -> Result<Checked, ApiError> {
-    if matches!(caller.role, Role::Analyst | Role::Admin) {
-        return Err(ApiError::forbidden(
-            "Rollen din kan ikke melde avvik. Logg inn som melder i en kommune eller på sykehuset.",
-        ));
-    }
+    crate::policy::require_report(caller)?;
     let request = serde_json::to_string(body).map_err(ApiError::internal)?;
     Ok(Checked { form: body.check(oslo_today(now))?, request })
 }

@@ -6,15 +6,15 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::access::side_of;
 use crate::auth::Caller;
 use crate::db::deviations::DeviationRow;
 use crate::db::events::EventRow;
 use crate::db::{names, DbConnection};
 use crate::domain::calendar::oslo_today;
-use crate::domain::lifecycle::{next_status, permitted, Action, REOPEN_WINDOW_DAYS};
+use crate::domain::lifecycle::{next_status, Action, REOPEN_WINDOW_DAYS};
 use crate::domain::{Code, Status};
 use crate::error::ApiError;
+use crate::policy;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Ref {
@@ -147,12 +147,12 @@ pub fn within_reopen_window(row: &DeviationRow, now: DateTime<Utc>) -> bool {
 }
 
 pub fn allowed_actions(caller: &Caller, row: &DeviationRow, now: DateTime<Utc>) -> Vec<String> {
-    let (Some(side), Some(status)) = (side_of(caller, row), Status::from_code(&row.status)) else {
+    let Some(status) = Status::from_code(&row.status) else {
         return Vec::new();
     };
     Action::ALL
         .iter()
-        .filter(|(a, _)| permitted(*a, side, caller.role) && next_status(status, *a).is_some())
+        .filter(|(a, _)| policy::may(caller, row.into(), *a) && next_status(status, *a).is_some())
         .filter(|(a, _)| *a != Action::Reopen || within_reopen_window(row, now))
         .map(|(_, code)| (*code).to_owned())
         .collect()

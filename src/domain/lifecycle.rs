@@ -1,8 +1,8 @@
-//! Which action moves a deviation from which status to which, and which side and role may take it.
+//! Which action moves a deviation from which status to which (who may take it is `policy`'s).
 
 use serde::{Deserialize, Serialize};
 
-use super::codes::{code_enum, Code, Role, Status};
+use super::codes::{code_enum, Code, Status};
 
 code_enum!(Action {
     Acknowledge = "acknowledge",
@@ -13,16 +13,6 @@ code_enum!(Action {
     Reopen = "reopen",
     Comment = "comment",
 });
-
-/// How the caller stands to a deviation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// Their organisation sent it. `own_case` is true for the reporter and their unit colleagues.
-    Reporting { own_case: bool },
-    /// Their organisation is the current recipient. `own_case`: the deviation is routed to their
-    /// unit, assigned to them, or not routed to any unit yet.
-    Recipient { own_case: bool },
-}
 
 /// Days after the answer within which the reporter may reopen.
 pub const REOPEN_WINDOW_DAYS: i64 = 30;
@@ -40,19 +30,6 @@ pub fn next_status(status: Status, action: Action) -> Option<Status> {
         (A::Reopen, S::Answered | S::Closed) => Some(S::InProgress),
         (A::Comment, s) => Some(s),
         _ => None,
-    }
-}
-
-/// Whether a caller with `role` on `side` may take `action` (whatever the status).
-pub fn permitted(action: Action, side: Side, role: Role) -> bool {
-    use Action as A;
-    use Role as R;
-    match (action, side) {
-        (A::Acknowledge | A::Forward | A::Reject, Side::Recipient { .. }) => role == R::QualityAdvisor,
-        (A::Answer, Side::Recipient { own_case }) => role == R::QualityAdvisor || (role == R::Handler && own_case),
-        (A::Close | A::Reopen, Side::Reporting { own_case }) => own_case || role == R::QualityAdvisor,
-        (A::Comment, _) => matches!(role, R::Reporter | R::Handler | R::QualityAdvisor),
-        _ => false,
     }
 }
 
@@ -106,21 +83,6 @@ mod tests {
         assert_eq!(next_status(Status::Answered, Action::Reopen), Some(Status::InProgress));
         assert_eq!(next_status(Status::Closed, Action::Reopen), Some(Status::InProgress));
         assert_eq!(next_status(Status::InProgress, Action::Forward), Some(Status::Submitted));
-    }
-
-    #[test]
-    fn roles_and_sides() {
-        let recipient = Side::Recipient { own_case: false };
-        let reporting = Side::Reporting { own_case: true };
-        assert!(permitted(Action::Acknowledge, recipient, Role::QualityAdvisor));
-        assert!(!permitted(Action::Acknowledge, recipient, Role::Handler));
-        assert!(!permitted(Action::Acknowledge, reporting, Role::QualityAdvisor));
-        assert!(!permitted(Action::Answer, recipient, Role::Handler));
-        assert!(permitted(Action::Answer, Side::Recipient { own_case: true }, Role::Handler));
-        assert!(permitted(Action::Close, reporting, Role::Reporter));
-        assert!(!permitted(Action::Close, Side::Reporting { own_case: false }, Role::Reporter));
-        assert!(!permitted(Action::Comment, reporting, Role::Analyst));
-        assert!(!permitted(Action::Reject, recipient, Role::Admin));
     }
 
     #[test]

@@ -12,14 +12,15 @@ use super::render::render;
 use super::session::{Posted, Viewer};
 use super::{encode, html, see_other, Chrome, PageResult};
 use crate::db::{self, categories, organisations, units, DbConnection};
-use crate::deviations::access::{self, deidentified};
+use crate::deviations::access;
 use crate::deviations::actions::{
     self, AcknowledgeInput, AnswerInput, Command, CommentInput, Ctx, ForwardInput, NoteInput, ReasonInput,
 };
 use crate::deviations::list::{self, ListQuery};
 use crate::deviations::view::{self, Names};
-use crate::domain::{Code, Role, Status};
+use crate::domain::{Code, Status};
 use crate::error::{ApiError, FieldError};
+use crate::policy::{self, deidentified};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -33,8 +34,9 @@ pub struct ListParams {
 
 pub async fn list(state: Data<AppState>, viewer: Viewer, params: Query<ListParams>) -> PageResult {
     let p = params.into_inner();
-    let (mailbox, heading, intro) = match (p.boks.as_deref(), viewer.caller.role) {
-        (_, Role::Analyst | Role::Admin) => (None, "Alle avvik", "Avidentifisert oversikt over alle avvik."),
+    let (mailbox, heading, intro) = match (p.boks.as_deref(), policy::has_boxes(&viewer.caller)) {
+        (_, false) if deidentified(&viewer.caller) => (None, "Alle avvik", "Avidentifisert oversikt over alle avvik."),
+        (_, false) => (None, "Avvik", "Rollen din gir ikke tilgang til innholdet i avvik."),
         (Some("sendt"), _) => {
             (Some("sendt"), "Sendt", "Avvik din organisasjon har meldt, og hvor langt de har kommet.")
         }
@@ -115,7 +117,7 @@ fn detail_page(
     let own_org = vec![caller.organisation_id.clone()];
     let handlers: Vec<_> = db::users::list(c, Some(&caller.organisation_id))?
         .into_iter()
-        .filter(|u| u.active && (u.role == Role::Handler.code() || u.role == Role::QualityAdvisor.code()))
+        .filter(|u| policy::may_be_assigned(&u.role, u.active, &u.organisation_id, &caller.organisation_id))
         .map(|u| context! { id => u.id, name => u.name })
         .collect();
     let errors: BTreeMap<&str, &str> = outcome.errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();

@@ -11,11 +11,12 @@ use super::{html, see_other, PageResult};
 use crate::domain::Role;
 use crate::state::AppState;
 
-/// Where a signed-in user starts: reporters at the form, everyone else at what they receive.
+/// Where a signed-in user starts: reporters at the form, those without boxes at the statistics,
+/// everyone else at what they receive.
 pub async fn home(viewer: Result<Viewer, super::WebError>) -> HttpResponse {
-    match viewer.map(|v| v.caller.role) {
-        Ok(Role::Reporter) => see_other("/avvik/ny"),
-        Ok(Role::Analyst | Role::Admin) => see_other("/statistikk"),
+    match viewer.map(|v| v.caller) {
+        Ok(c) if c.role == Role::Reporter => see_other("/avvik/ny"),
+        Ok(c) if !crate::policy::has_boxes(&c) => see_other("/statistikk"),
         Ok(_) => see_other("/avvik?boks=mottatt"),
         Err(_) => see_other("/logg-inn"),
     }

@@ -160,15 +160,14 @@ pub struct Chrome {
 
 impl Chrome {
     pub fn load(conn: &mut crate::db::DbConnection, viewer: &session::Viewer) -> Result<Self, ApiError> {
-        use crate::domain::Role::*;
-        let role = viewer.caller.role;
+        let caller = &viewer.caller;
         Ok(Chrome {
             name: viewer.caller.name.clone(),
             organisation: crate::db::organisations::find(conn, &viewer.caller.organisation_id)?.name,
             csrf: viewer.csrf.clone(),
-            can_report: matches!(role, Reporter | QualityAdvisor | Handler),
-            has_boxes: !matches!(role, Analyst | Admin),
-            can_see_stats: matches!(role, Analyst | Admin | QualityAdvisor),
+            can_report: crate::policy::may_report(caller),
+            has_boxes: crate::policy::has_boxes(caller),
+            can_see_stats: crate::policy::may_see_statistics(caller),
         })
     }
 }

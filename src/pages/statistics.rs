@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::render::{decimal, render};
 use super::session::Viewer;
 use super::{html, Chrome, PageResult};
-use crate::api::stats::{report_file, scope};
+use crate::api::stats::report_file;
 use crate::db;
 use crate::domain::calendar::oslo_today;
 use crate::domain::period::Period;
@@ -30,7 +30,7 @@ fn counts(s: &Stats) -> Vec<(String, f64)> {
 }
 
 pub async fn page(state: Data<AppState>, viewer: Viewer, params: Query<Params>) -> PageResult {
-    let org = scope(&viewer.caller, None)?;
+    let org = crate::policy::statistics_scope(&viewer.caller, None)?;
     let current = Period::tertial_of(oslo_today(state.clock.now()));
     let tertials: Vec<Period> = std::iter::successors(Some(current), |p| Some(p.previous())).take(6).collect();
     let tertial = match params.into_inner().tertial.map(|t| Period::parse(&t)) {

@@ -1,0 +1,379 @@
+//! The access policy: the one place that answers "may this caller …". Handlers, pages, list queries
+//! (through [`list_scope`]) and jobs ask here; nothing else decides who may do what.
+//!
+//! The rules, decided once (README "Who may do what" is generated from [`permission_table`]):
+//! - A deviation is seen by the organisations that sent it and that hold it now; a forwarded
+//!   deviation leaves the previous recipient. Anyone else gets 404, as if it did not exist.
+//! - Analysts (the improvement group) read every deviation de-identified and act on none.
+//! - Admins keep the directory (organisations, units, users, routing tables) and the mail outbox,
+//!   and read statistics; they are no party to any deviation and read none — administering people
+//!   is no reason to read about patients.
+//! - Quality advisors triage what their organisation receives (acknowledge, forward, reject), may
+//!   answer it, and close or reopen what their organisation sent.
+//! - Handlers answer cases routed to their unit or assigned to them, and — deliberately — cases
+//!   their organisation holds that are not routed to any unit yet, so a case whose answer is at
+//!   hand need not wait for triage. Once routed elsewhere, a case is not theirs to answer.
+//! - Reporters (and their unit colleagues) close and reopen their own reports.
+//! - Everyone who is a party (not analysts, not admins) may comment.
+
+use crate::auth::Caller;
+use crate::db::deviations::{DeviationRow, Scope};
+use crate::domain::lifecycle::Action;
+use crate::domain::{Code, Role};
+use crate::error::ApiError;
+
+/// Who is calling: a person, or an organisation's system (its quality system) with scoped
+/// credentials. Machine clients come with the integration issue; the policy already asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Person,
+    Machine,
+}
+
+/// The parties of a deviation, as far as access is concerned.
+#[derive(Debug, Clone, Copy)]
+pub struct Parties<'a> {
+    pub reporting_organisation_id: &'a str,
+    pub reporter_id: &'a str,
+    pub reporting_unit_id: Option<&'a str>,
+    pub recipient_organisation_id: &'a str,
+    pub recipient_unit_id: Option<&'a str>,
+    pub handler_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a DeviationRow> for Parties<'a> {
+    fn from(d: &'a DeviationRow) -> Self {
+        Parties {
+            reporting_organisation_id: &d.reporting_organisation_id,
+            reporter_id: &d.reporter_id,
+            reporting_unit_id: d.reporting_unit_id.as_deref(),
+            recipient_organisation_id: &d.recipient_organisation_id,
+            recipient_unit_id: d.recipient_unit_id.as_deref(),
+            handler_id: d.handler_id.as_deref(),
+        }
+    }
+}
+
+/// How a caller stands to a deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// They reported it, or work in the unit that did.
+    OwnReport,
+    /// Their organisation sent it, from another unit.
+    OrganisationSent,
+    /// Their organisation holds it, and it is theirs: routed to their unit, assigned to them, or
+    /// not routed to any unit yet.
+    OwnCase,
+    /// Their organisation holds it, routed to another unit.
+    OrganisationReceived,
+    /// No party: another organisation, forwarded away from theirs.
+    Outsider,
+}
+
+pub fn relation(caller: &Caller, d: Parties) -> Relation {
+    let in_unit = |unit: Option<&str>| caller.unit_id.is_some() && caller.unit_id.as_deref() == unit;
+    if caller.organisation_id == d.reporting_organisation_id {
+        if caller.user_id == d.reporter_id || in_unit(d.reporting_unit_id) {
+            return Relation::OwnReport;
+        }
+        return Relation::OrganisationSent;
+    }
+    if caller.organisation_id == d.recipient_organisation_id {
+        if d.recipient_unit_id.is_none() || in_unit(d.recipient_unit_id) || d.handler_id == Some(&caller.user_id) {
+            return Relation::OwnCase;
+        }
+        return Relation::OrganisationReceived;
+    }
+    Relation::Outsider
+}
+
+/// What a caller may read of a deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Everything the form and the timeline hold.
+    Full,
+    /// Codes, organisations, dates and figures; no people and no free text.
+    Deidentified,
+}
+
+/// The view a caller gets of a deviation, or `None` (answered as 404).
+pub fn view(caller: &Caller, d: Parties) -> Option<View> {
+    match caller.role {
+        Role::Analyst => Some(View::Deidentified),
+        Role::Admin => None,
+        _ => (relation(caller, d) != Relation::Outsider).then_some(View::Full),
+    }
+}
+
+/// Whether every deviation this caller reads is de-identified (lists, search, timelines).
+pub fn deidentified(caller: &Caller) -> bool {
+    caller.role == Role::Analyst
+}
+
+/// The rows a caller's lists and reads may contain: the same rule as [`view`], as a query filter.
+pub fn list_scope(caller: &Caller) -> Scope {
+    match caller.role {
+        Role::Analyst => Scope::All,
+        Role::Admin => Scope::Nothing,
+        _ => Scope::Organisation(caller.organisation_id.clone()),
+    }
+}
+
+/// Whether the caller may take `action` on the deviation (whatever its status; the lifecycle
+/// says which actions a status allows).
+pub fn may(caller: &Caller, d: Parties, action: Action) -> bool {
+    may_as(caller.role, relation(caller, d), action)
+}
+
+/// The rule itself, by role and relation: what [`permission_table`] prints.
+pub fn may_as(role: Role, relation: Relation, action: Action) -> bool {
+    use Action as A;
+    use Relation as R;
+    use Role::*;
+    let receiving = matches!(relation, R::OwnCase | R::OrganisationReceived);
+    let sending = matches!(relation, R::OwnReport | R::OrganisationSent);
+    match (action, role) {
+        (_, Analyst | Admin) => false,
+        (_, _) if relation == R::Outsider => false,
+        (A::Acknowledge | A::Forward | A::Reject, QualityAdvisor) => receiving,
+        (A::Answer, QualityAdvisor) => receiving,
+        (A::Answer, Handler) => relation == R::OwnCase,
+        (A::Close | A::Reopen, QualityAdvisor) => sending,
+        (A::Close | A::Reopen, _) => relation == R::OwnReport,
+        (A::Comment, Reporter | Handler | QualityAdvisor) => true,
+        _ => false,
+    }
+}
+
+fn forbidden(message: &str) -> ApiError {
+    ApiError::forbidden(message)
+}
+
+/// Reporting is for the parties' people: not for analysts or admins.
+pub fn may_report(caller: &Caller) -> bool {
+    matches!(caller.role, Role::Reporter | Role::Handler | Role::QualityAdvisor)
+}
+
+pub fn require_report(caller: &Caller) -> Result<(), ApiError> {
+    may_report(caller).then_some(()).ok_or_else(|| {
+        forbidden("Rollen din kan ikke melde avvik. Logg inn som melder i en kommune eller på sykehuset.")
+    })
+}
+
+/// Organisations, units, users and the mail outbox.
+pub fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+    (caller.role == Role::Admin).then_some(()).ok_or_else(|| forbidden("Rollen din gir ikke tilgang til dette."))
+}
+
+/// Whether lists of organisations and units may include the deactivated ones.
+pub fn may_see_inactive(caller: &Caller) -> bool {
+    caller.role == Role::Admin
+}
+
+/// An organisation's routing table: its own quality advisor, or an admin.
+pub fn require_routing(caller: &Caller, organisation_id: &str) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::QualityAdvisor if caller.organisation_id == organisation_id => Ok(()),
+        _ => Err(forbidden("Bare administrator eller organisasjonens kvalitetsrådgiver kan endre rutingen.")),
+    }
+}
+
+/// Who a quality advisor may assign a case to: active handlers and quality advisors of the
+/// receiving organisation.
+pub fn may_be_assigned(role: &str, active: bool, organisation_id: &str, receiving_organisation_id: &str) -> bool {
+    active
+        && organisation_id == receiving_organisation_id
+        && (role == Role::Handler.code() || role == Role::QualityAdvisor.code())
+}
+
+/// Statistics and reports: analysts and admins for all organisations (or the one they ask for),
+/// quality advisors for their own organisation only. Returns the organisation to restrict to.
+pub fn statistics_scope(caller: &Caller, requested: Option<String>) -> Result<Option<String>, ApiError> {
+    match caller.role {
+        Role::Analyst | Role::Admin => Ok(requested),
+        Role::QualityAdvisor => match requested {
+            Some(org) if org != caller.organisation_id => {
+                Err(forbidden("Kvalitetsrådgivere ser statistikk bare for egen organisasjon."))
+            }
+            _ => Ok(Some(caller.organisation_id.clone())),
+        },
+        _ => Err(forbidden("Statistikk er for analytikere, administratorer og kvalitetsrådgivere.")),
+    }
+}
+
+pub fn may_see_statistics(caller: &Caller) -> bool {
+    statistics_scope(caller, None).is_ok()
+}
+
+/// Whether the caller works from the sent and received boxes (parties do; analysts and admins
+/// read statistics and the de-identified overview instead).
+pub fn has_boxes(caller: &Caller) -> bool {
+    may_report(caller)
+}
+
+const ROLES: [Role; 5] = [Role::Reporter, Role::Handler, Role::QualityAdvisor, Role::Analyst, Role::Admin];
+const RELATIONS: [(Relation, &str); 5] = [
+    (Relation::OwnReport, "own report (or own unit's)"),
+    (Relation::OrganisationSent, "own organisation sent"),
+    (Relation::OwnCase, "own organisation holds: own unit, assigned, or no unit yet"),
+    (Relation::OrganisationReceived, "own organisation holds: another unit"),
+    (Relation::Outsider, "other organisation, forwarded away, other helsefellesskap"),
+];
+
+/// The permission table as Markdown: one row per relation, one column per role, the actions
+/// each may take. The README carries exactly this text (a unit test compares).
+pub fn permission_table() -> String {
+    let mut t = String::from("| relation to the deviation |");
+    for role in ROLES {
+        t.push_str(&format!(" {} |", role.code()));
+    }
+    t.push_str("\n|---|");
+    t.push_str(&"---|".repeat(ROLES.len()));
+    t.push('\n');
+    for (relation, label) in RELATIONS {
+        t.push_str(&format!("| {label} |"));
+        for role in ROLES {
+            let read = match role {
+                Role::Analyst => "read de-identified",
+                Role::Admin => "—",
+                _ if relation == Relation::Outsider => "—",
+                _ => "read",
+            };
+            let actions: Vec<&str> =
+                Action::ALL.iter().filter(|(a, _)| may_as(role, relation, *a)).map(|(_, code)| *code).collect();
+            let cell = if actions.is_empty() { read.to_owned() } else { format!("{read}, {}", actions.join(", ")) };
+            t.push_str(&format!(" {cell} |"));
+        }
+        t.push('\n');
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORG: &str = "org-a";
+    const OTHER: &str = "org-b";
+
+    fn caller(role: Role, org: &str, unit: Option<&str>) -> Caller {
+        Caller {
+            user_id: format!("user-{}-{org}", role.code()),
+            email: String::new(),
+            name: String::new(),
+            organisation_id: org.into(),
+            unit_id: unit.map(Into::into),
+            role,
+            session_epoch: 0,
+            actor: Actor::Person,
+        }
+    }
+
+    fn parties<'a>(from: &'a str, reporter: &'a str, to: &'a str, to_unit: Option<&'a str>) -> Parties<'a> {
+        Parties {
+            reporting_organisation_id: from,
+            reporter_id: reporter,
+            reporting_unit_id: Some("unit-reporting"),
+            recipient_organisation_id: to,
+            recipient_unit_id: to_unit,
+            handler_id: None,
+        }
+    }
+
+    /// Each relation of the issue, built from real party data, for a caller of `role` in ORG.
+    fn situations(role: Role) -> Vec<(&'static str, Caller, Parties<'static>, Relation)> {
+        let me = caller(role, ORG, Some("unit-mine"));
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let my_id = leak(me.user_id.clone());
+        vec![
+            ("own report", me.clone(), parties(ORG, my_id, OTHER, None), Relation::OwnReport),
+            ("own organisation sent", me.clone(), parties(ORG, "someone", OTHER, None), Relation::OrganisationSent),
+            ("received, own unit", me.clone(), parties(OTHER, "x", ORG, Some("unit-mine")), Relation::OwnCase),
+            ("received, no unit yet", me.clone(), parties(OTHER, "x", ORG, None), Relation::OwnCase),
+            (
+                "received, other unit",
+                me.clone(),
+                parties(OTHER, "x", ORG, Some("unit-other")),
+                Relation::OrganisationReceived,
+            ),
+            ("forwarded away", me.clone(), parties(OTHER, "x", "org-c", None), Relation::Outsider),
+            ("other organisation", caller(role, "org-d", None), parties(ORG, "x", OTHER, None), Relation::Outsider),
+            (
+                "other helsefellesskap",
+                caller(role, "org-in-another-hf", None),
+                parties(ORG, "x", OTHER, None),
+                Relation::Outsider,
+            ),
+        ]
+    }
+
+    /// The whole matrix: role × relation × action, and what each may read.
+    #[test]
+    fn the_matrix() {
+        use Action::*;
+        // (role, relation) → the actions allowed; every other combination is refused.
+        let allowed = |role: Role, relation: Relation| -> Vec<Action> {
+            match (role, relation) {
+                (Role::Reporter, Relation::OwnReport) => vec![Close, Reopen, Comment],
+                (Role::Handler, Relation::OwnReport) => vec![Close, Reopen, Comment],
+                (Role::QualityAdvisor, Relation::OwnReport | Relation::OrganisationSent) => {
+                    vec![Close, Reopen, Comment]
+                }
+                (Role::QualityAdvisor, Relation::OwnCase | Relation::OrganisationReceived) => {
+                    vec![Acknowledge, Forward, Reject, Answer, Comment]
+                }
+                (Role::Handler, Relation::OwnCase) => vec![Answer, Comment],
+                (Role::Reporter | Role::Handler, r) if r != Relation::Outsider => vec![Comment],
+                _ => vec![],
+            }
+        };
+        let mut checked = 0;
+        for role in ROLES {
+            for (name, who, d, relation) in situations(role) {
+                assert_eq!(super::relation(&who, d), relation, "{name}");
+                let expected_view = match role {
+                    Role::Analyst => Some(View::Deidentified),
+                    Role::Admin => None,
+                    _ if relation == Relation::Outsider => None,
+                    _ => Some(View::Full),
+                };
+                assert_eq!(view(&who, d), expected_view, "{} / {name}: view", role.code());
+                for (action, code) in Action::ALL {
+                    let want = allowed(role, relation).contains(action);
+                    assert_eq!(may(&who, d, *action), want, "{} / {name} / {code}", role.code());
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 5 * 8 * 7);
+    }
+
+    #[test]
+    fn assigned_by_name_is_own_case_even_in_another_unit() {
+        let me = caller(Role::Handler, ORG, Some("unit-mine"));
+        let mut d = parties(OTHER, "x", ORG, Some("unit-other"));
+        assert!(!may(&me, d, Action::Answer));
+        d.handler_id = Some(&me.user_id);
+        assert!(may(&me, d, Action::Answer));
+    }
+
+    #[test]
+    fn list_scope_agrees_with_view() {
+        for role in ROLES {
+            let me = caller(role, ORG, None);
+            match (list_scope(&me), role) {
+                (Scope::All, Role::Analyst) | (Scope::Nothing, Role::Admin) => {}
+                (Scope::Organisation(o), Role::Reporter | Role::Handler | Role::QualityAdvisor) => assert_eq!(o, ORG),
+                (s, r) => panic!("{} gets {s:?}", r.code()),
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_shows_this_policy() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let table = permission_table();
+        assert!(readme.contains(&table), "README's permission table differs from the policy; put this in:\n{table}");
+    }
+}
