@@ -72,10 +72,15 @@ const HARM: &[((&str, Option<&str>), f64)] = &[
     (("harm", Some("severe")), 1.0),
 ];
 
-/// One generated reporter per organisation, so reporter and organisation agree.
+/// One generated reporter per organisation of the deployment's first helsefellesskap (cases stay
+/// within one), so reporter and organisation agree.
 fn reporters(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<(String, String, String)>, ApiError> {
     let mut out = Vec::new();
-    for org in organisations::list(conn, None, false)?.into_iter().filter(|o| o.kind != "other") {
+    let first = Some(crate::db::health_communities::DEFAULT_ID);
+    for org in organisations::list(conn, None, false, None)?
+        .into_iter()
+        .filter(|o| o.kind != "other" && o.health_community_id.as_deref() == first)
+    {
         let email = format!("generert@{}.example", org.id);
         let id = match users::find_by_email(conn, &email)? {
             Some(u) => u.id,
@@ -204,6 +209,7 @@ pub fn generate(
                 recipient_organisation_id: to_org.clone(),
                 recipient_unit_id: (to_hospital && !hospital_units.is_empty())
                     .then(|| hospital_units[rng.below(hospital_units.len())].clone()),
+                health_community_id: crate::db::health_communities::DEFAULT_ID.to_owned(),
                 handler_id: None,
                 occurred_at: (received - Duration::days(rng.below(3) as i64)).to_string(),
                 discovered_at: None,

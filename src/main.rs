@@ -180,16 +180,13 @@ fn run() -> anyhow::Result<()> {
             let spinner =
                 indicatif::ProgressBar::new_spinner().with_message(format!("Lager rapporten for {tertial} …"));
             spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-            let report = samavvik::stats::report::Report::build(
-                &mut conn,
-                period,
-                organisation_id.as_deref(),
-                config.suppression_threshold,
-            )?;
-            let scope = match &organisation_id {
-                Some(o) => db::organisations::find(&mut conn, o)?.name,
-                None => "Alle organisasjoner".to_owned(),
+            let scope = match organisation_id {
+                Some(o) => samavvik::stats::StatsScope::Organisation(o),
+                None => samavvik::stats::StatsScope::All,
             };
+            let report =
+                samavvik::stats::report::Report::build(&mut conn, period, &scope, config.suppression_threshold)?;
+            let scope = samavvik::api::stats::scope_name(&mut conn, &scope)?;
             let (bytes, _) = samavvik::api::stats::render(&report, &format, &scope)?;
             std::fs::write(&out, bytes)?;
             spinner.finish_and_clear();

@@ -18,6 +18,7 @@
 
 use crate::auth::Caller;
 use crate::db::deviations::{DeviationRow, Scope};
+use crate::db::stats::StatsScope;
 use crate::domain::lifecycle::Action;
 use crate::domain::{Code, Role};
 use crate::error::ApiError;
@@ -33,6 +34,7 @@ pub enum Actor {
 /// The parties of a deviation, as far as access is concerned.
 #[derive(Debug, Clone, Copy)]
 pub struct Parties<'a> {
+    pub health_community_id: &'a str,
     pub reporting_organisation_id: &'a str,
     pub reporter_id: &'a str,
     pub reporting_unit_id: Option<&'a str>,
@@ -44,6 +46,7 @@ pub struct Parties<'a> {
 impl<'a> From<&'a DeviationRow> for Parties<'a> {
     fn from(d: &'a DeviationRow) -> Self {
         Parties {
+            health_community_id: &d.health_community_id,
             reporting_organisation_id: &d.reporting_organisation_id,
             reporter_id: &d.reporter_id,
             reporting_unit_id: d.reporting_unit_id.as_deref(),
@@ -99,10 +102,30 @@ pub enum View {
 /// The view a caller gets of a deviation, or `None` (answered as 404).
 pub fn view(caller: &Caller, d: Parties) -> Option<View> {
     match caller.role {
-        Role::Analyst => Some(View::Deidentified),
-        Role::Admin => None,
+        Role::Analyst if in_reach(caller, d.health_community_id) => Some(View::Deidentified),
+        Role::Analyst | Role::Admin => None,
         _ => (relation(caller, d) != Relation::Outsider).then_some(View::Full),
     }
+}
+
+/// An analyst reads their own helsefellesskap; one of the region's own organisation (no
+/// helsefellesskap) reads them all, side by side.
+fn in_reach(caller: &Caller, community: &str) -> bool {
+    caller.health_community_id.as_deref().is_none_or(|own| own == community)
+}
+
+/// Whether the caller sees the whole region: admins, and analysts of the region's own organisation.
+pub fn regional(caller: &Caller) -> bool {
+    caller.role == Role::Admin || (caller.role == Role::Analyst && caller.health_community_id.is_none())
+}
+
+/// The helsefellesskap whose organisations the caller is shown (the form's recipients, the
+/// directory), or None for all: the region's view, or every party when cases may cross.
+pub fn organisations_visible(caller: &Caller, across_communities: bool) -> Option<String> {
+    if regional(caller) || (across_communities && caller.role != Role::Analyst) {
+        return None;
+    }
+    caller.health_community_id.clone()
 }
 
 /// Whether every deviation this caller reads is de-identified (lists, search, timelines).
@@ -113,7 +136,10 @@ pub fn deidentified(caller: &Caller) -> bool {
 /// The rows a caller's lists and reads may contain: the same rule as [`view`], as a query filter.
 pub fn list_scope(caller: &Caller) -> Scope {
     match caller.role {
-        Role::Analyst => Scope::All,
+        Role::Analyst => match &caller.health_community_id {
+            Some(c) => Scope::Community(c.clone()),
+            None => Scope::All,
+        },
         Role::Admin => Scope::Nothing,
         _ => Scope::Organisation(caller.organisation_id.clone()),
     }
@@ -187,23 +213,51 @@ pub fn may_be_assigned(role: &str, active: bool, organisation_id: &str, receivin
         && (role == Role::Handler.code() || role == Role::QualityAdvisor.code())
 }
 
-/// Statistics and reports: analysts and admins for all organisations (or the one they ask for),
-/// quality advisors for their own organisation only. Returns the organisation to restrict to.
-pub fn statistics_scope(caller: &Caller, requested: Option<String>) -> Result<Option<String>, ApiError> {
+/// What statistics were asked for: one organisation (with the helsefellesskap it belongs to,
+/// looked up by the caller of this policy), one helsefellesskap, or neither.
+#[derive(Debug, Clone, Default)]
+pub struct StatsRequest {
+    pub organisation: Option<(String, Option<String>)>,
+    pub community: Option<String>,
+}
+
+/// Statistics and reports. Admins and the region's analysts: the region, or any helsefellesskap or
+/// organisation they name. A helsefellesskap's analysts: their helsefellesskap, or one of its
+/// organisations. Quality advisors: their own organisation. Nobody else.
+pub fn statistics_scope(caller: &Caller, asked: StatsRequest) -> Result<StatsScope, ApiError> {
+    let own_community = || forbidden("Analytikere ser statistikk for sitt eget helsefellesskap.");
     match caller.role {
-        Role::Analyst | Role::Admin => Ok(requested),
-        Role::QualityAdvisor => match requested {
-            Some(org) if org != caller.organisation_id => {
+        Role::Admin | Role::Analyst if regional(caller) => Ok(match asked {
+            StatsRequest { organisation: Some((org, _)), .. } => StatsScope::Organisation(org),
+            StatsRequest { community: Some(c), .. } => StatsScope::Community(c),
+            _ => StatsScope::All,
+        }),
+        Role::Analyst => {
+            let own = caller.health_community_id.clone().unwrap_or_default();
+            match asked {
+                StatsRequest { organisation: Some((org, c)), .. } if c.as_ref() == Some(&own) => {
+                    Ok(StatsScope::Organisation(org))
+                }
+                StatsRequest { organisation: Some(_), .. } => Err(own_community()),
+                StatsRequest { community: Some(c), .. } if c != own => Err(own_community()),
+                _ => Ok(StatsScope::Community(own)),
+            }
+        }
+        Role::QualityAdvisor => match asked {
+            StatsRequest { organisation: Some((org, _)), .. } if org != caller.organisation_id => {
                 Err(forbidden("Kvalitetsrådgivere ser statistikk bare for egen organisasjon."))
             }
-            _ => Ok(Some(caller.organisation_id.clone())),
+            StatsRequest { community: Some(_), .. } => {
+                Err(forbidden("Kvalitetsrådgivere ser statistikk bare for egen organisasjon."))
+            }
+            _ => Ok(StatsScope::Organisation(caller.organisation_id.clone())),
         },
         _ => Err(forbidden("Statistikk er for analytikere, administratorer og kvalitetsrådgivere.")),
     }
 }
 
 pub fn may_see_statistics(caller: &Caller) -> bool {
-    statistics_scope(caller, None).is_ok()
+    statistics_scope(caller, StatsRequest::default()).is_ok()
 }
 
 /// Whether the caller works from the sent and received boxes (parties do; analysts and admins
@@ -257,7 +311,13 @@ mod tests {
     const ORG: &str = "org-a";
     const OTHER: &str = "org-b";
 
+    const HF: &str = "hf-1";
+
     fn caller(role: Role, org: &str, unit: Option<&str>) -> Caller {
+        in_community(role, org, unit, Some(HF))
+    }
+
+    fn in_community(role: Role, org: &str, unit: Option<&str>, hf: Option<&str>) -> Caller {
         Caller {
             user_id: format!("user-{}-{org}", role.code()),
             email: String::new(),
@@ -267,11 +327,13 @@ mod tests {
             role,
             session_epoch: 0,
             actor: Actor::Person,
+            health_community_id: hf.map(Into::into),
         }
     }
 
     fn parties<'a>(from: &'a str, reporter: &'a str, to: &'a str, to_unit: Option<&'a str>) -> Parties<'a> {
         Parties {
+            health_community_id: HF,
             reporting_organisation_id: from,
             reporter_id: reporter,
             reporting_unit_id: Some("unit-reporting"),
@@ -301,7 +363,7 @@ mod tests {
             ("other organisation", caller(role, "org-d", None), parties(ORG, "x", OTHER, None), Relation::Outsider),
             (
                 "other helsefellesskap",
-                caller(role, "org-in-another-hf", None),
+                in_community(role, "org-in-another-hf", None, Some("hf-2")),
                 parties(ORG, "x", OTHER, None),
                 Relation::Outsider,
             ),
@@ -333,6 +395,7 @@ mod tests {
             for (name, who, d, relation) in situations(role) {
                 assert_eq!(super::relation(&who, d), relation, "{name}");
                 let expected_view = match role {
+                    Role::Analyst if name == "other helsefellesskap" => None,
                     Role::Analyst => Some(View::Deidentified),
                     Role::Admin => None,
                     _ if relation == Relation::Outsider => None,
@@ -359,11 +422,34 @@ mod tests {
     }
 
     #[test]
+    fn the_regions_analysts_see_every_helsefellesskap_and_its_statistics() {
+        let regional = in_community(Role::Analyst, "region", None, None);
+        let elsewhere = Parties { health_community_id: "hf-9", ..parties(ORG, "x", OTHER, None) };
+        assert_eq!(view(&regional, elsewhere), Some(View::Deidentified));
+        assert!(matches!(list_scope(&regional), Scope::All));
+        assert_eq!(statistics_scope(&regional, StatsRequest::default()).unwrap(), StatsScope::All);
+        let asked = StatsRequest { community: Some("hf-9".into()), ..Default::default() };
+        assert_eq!(statistics_scope(&regional, asked.clone()).unwrap(), StatsScope::Community("hf-9".into()));
+        // A helsefellesskap's analyst: their own only.
+        let local = caller(Role::Analyst, "fg", None);
+        assert_eq!(view(&local, elsewhere), None);
+        assert_eq!(statistics_scope(&local, StatsRequest::default()).unwrap(), StatsScope::Community(HF.into()));
+        assert_eq!(statistics_scope(&local, asked).unwrap_err().status.as_u16(), 403);
+        let other_org = StatsRequest { organisation: Some(("o".into(), Some("hf-9".into()))), community: None };
+        assert_eq!(statistics_scope(&local, other_org).unwrap_err().status.as_u16(), 403);
+        let own_org = StatsRequest { organisation: Some(("o".into(), Some(HF.into()))), community: None };
+        assert_eq!(statistics_scope(&local, own_org).unwrap(), StatsScope::Organisation("o".into()));
+        assert_eq!(organisations_visible(&local, false), Some(HF.to_owned()));
+        assert_eq!(organisations_visible(&regional, false), None);
+    }
+
+    #[test]
     fn list_scope_agrees_with_view() {
         for role in ROLES {
             let me = caller(role, ORG, None);
             match (list_scope(&me), role) {
-                (Scope::All, Role::Analyst) | (Scope::Nothing, Role::Admin) => {}
+                (Scope::Community(c), Role::Analyst) => assert_eq!(c, HF),
+                (Scope::Nothing, Role::Admin) => {}
                 (Scope::Organisation(o), Role::Reporter | Role::Handler | Role::QualityAdvisor) => assert_eq!(o, ORG),
                 (s, r) => panic!("{} gets {s:?}", r.code()),
             }

@@ -1,10 +1,13 @@
-//! DEMODATA: St. Olavs hospital HF, the municipalities of its catchment area and one user per role.
+//! DEMODATA: two helsefellesskap of the region — St. Olavs hospital HF with the municipalities of
+//! its catchment area, and Helse Nord-Trøndelag HF with a few of its own — plus the region's own
+//! forum, and one user per role.
 //! Organisation numbers are fictitious (valid check digit, series 99…); the mail domains are
 //! `.example`. Never seeded in the production profile unless an operator runs `seed-demo`.
 // Not reachable by requests: the demo data is a fixed table in this file; a wrong index is a bug a test run finds at once.
 #![allow(clippy::indexing_slicing, clippy::expect_used)]
 
 use crate::auth::password;
+use crate::db::health_communities as communities;
 use crate::db::organisations::{self as orgs, OrganisationRow};
 use crate::db::units::{self, UnitRow};
 use crate::db::users::{self, UserRow};
@@ -52,13 +55,26 @@ pub const DEMO_USERS: &[(&str, &str, &str, Option<&str>, &str)] = &[
     ("leder.medisinsk@stolav.example", "Line Leder", "stolav", Some("Medisinsk klinikk"), "handler"),
     ("analytiker@helsefellesskap.example", "Anders Analytiker", "helsefellesskap", None, "analyst"),
     ("admin@samavvik.example", "Ada Admin", "helsefellesskap", None, "admin"),
+    ("sykepleier@levanger.example", "Live Sykepleier", "levanger", Some("Hjemmetjenesten"), "reporter"),
+    ("kvalitet@hnt.example", "Helge Kvalitet", "hnt", None, "quality_advisor"),
+    ("analytiker@helsefellesskap-nt.example", "Nora Analytiker", "helsefellesskap-nt", None, "analyst"),
+    ("analytiker@helse-midt.example", "Regine Regional", "helse-midt", None, "analyst"),
 ];
+
+/// The demo's helsefellesskap: the first is the one every deployment starts with (its mail lists
+/// are the deployment's settings); the second keeps its own.
+const ST_OLAV: &str = "Helsefellesskapet St. Olav";
+const NORD_TRONDELAG: &str = "Helsefellesskapet Nord-Trøndelag";
+
+const NT_MUNICIPALITIES: &[&str] = &["Levanger", "Verdal", "Steinkjer", "Namsos"];
 
 struct DemoOrg {
     slug: String,
     name: String,
     kind: &'static str,
     units: Vec<&'static str>,
+    /// Which of the demo's helsefellesskap; None for the region's own forum.
+    community: Option<&'static str>,
 }
 
 fn demo_orgs() -> Vec<DemoOrg> {
@@ -68,12 +84,14 @@ fn demo_orgs() -> Vec<DemoOrg> {
             name: "St. Olavs hospital HF".into(),
             kind: "hospital",
             units: HOSPITAL_UNITS.to_vec(),
+            community: Some(ST_OLAV),
         },
         DemoOrg {
             slug: "helsefellesskap".into(),
             name: "Helsefellesskapet St. Olav (Forbedringsgruppa)".into(),
             kind: "other",
             units: Vec::new(),
+            community: Some(ST_OLAV),
         },
     ];
     list.extend(MUNICIPALITIES.iter().map(|m| DemoOrg {
@@ -81,8 +99,70 @@ fn demo_orgs() -> Vec<DemoOrg> {
         name: format!("{m} kommune"),
         kind: "municipality",
         units: MUNICIPAL_UNITS.to_vec(),
+        community: Some(ST_OLAV),
+    }));
+    list.extend([
+        DemoOrg {
+            slug: "hnt".into(),
+            name: "Helse Nord-Trøndelag HF".into(),
+            kind: "hospital",
+            units: vec!["Sykehuset Levanger", "Sykehuset Namsos"],
+            community: Some(NORD_TRONDELAG),
+        },
+        DemoOrg {
+            slug: "helsefellesskap-nt".into(),
+            name: "Helsefellesskapet Nord-Trøndelag (Forbedringsgruppa)".into(),
+            kind: "other",
+            units: Vec::new(),
+            community: Some(NORD_TRONDELAG),
+        },
+        DemoOrg {
+            slug: "helse-midt".into(),
+            name: "Helse Midt-Norge RHF (regionalt forbedringsforum)".into(),
+            kind: "other",
+            units: Vec::new(),
+            community: None,
+        },
+    ]);
+    list.extend(NT_MUNICIPALITIES.iter().map(|m| DemoOrg {
+        slug: slug(m),
+        name: format!("{m} kommune"),
+        kind: "municipality",
+        units: vec!["Hjemmetjenesten", "Sykehjem"],
+        community: Some(NORD_TRONDELAG),
     }));
     list
+}
+
+/// The demo's helsefellesskap by name → id: St. Olav is the deployment's first (renamed), Nord-
+/// Trøndelag is added.
+fn demo_communities(conn: &mut DbConnection) -> anyhow::Result<std::collections::HashMap<&'static str, String>> {
+    let existing = communities::list(conn)?;
+    let mut ids = std::collections::HashMap::new();
+    if let Some(first) = existing.iter().find(|c| c.id == communities::DEFAULT_ID) {
+        if first.name != ST_OLAV {
+            communities::rename(conn, &first.id, ST_OLAV, now())?;
+        }
+    }
+    ids.insert(ST_OLAV, communities::DEFAULT_ID.to_owned());
+    let nt = match existing.iter().find(|c| c.name == NORD_TRONDELAG) {
+        Some(c) => c.id.clone(),
+        None => {
+            let row = communities::HealthCommunityRow {
+                id: new_id(),
+                name: NORD_TRONDELAG.into(),
+                improvement_group_recipients: "forbedringsgruppa@helsefellesskap-nt.example".into(),
+                // Its ASU list is for the operator to fill in; until then its report is not mailed.
+                committee_recipients: String::new(),
+                created_at: now(),
+                updated_at: now(),
+            };
+            communities::insert(conn, &row)?;
+            row.id
+        }
+    };
+    ids.insert(NORD_TRONDELAG, nt);
+    Ok(ids)
 }
 
 /// "Midtre Gauldal" → "midtre-gauldal", "Ørland" → "orland": for `.example` mail addresses.
@@ -120,10 +200,11 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
     let password_hash = password::hash(DEMO_PASSWORD)?;
     conn.transaction::<_, anyhow::Error, _>(|conn| {
         let now = now();
+        let community_ids = demo_communities(conn)?;
         let mut org_ids = std::collections::HashMap::new();
         for (n, demo) in demo_orgs().into_iter().enumerate() {
             let number = demo_org_number(n).to_string();
-            let existing = orgs::list(conn, None, true)?.into_iter().find(|o| o.org_number == number);
+            let existing = orgs::list(conn, None, true, None)?.into_iter().find(|o| o.org_number == number);
             let org_id = match existing {
                 Some(o) => o.id,
                 None => {
@@ -136,6 +217,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
                         active: true,
                         created_at: now,
                         updated_at: now,
+                        health_community_id: demo.community.map(|c| community_ids[c].clone()),
                     };
                     orgs::insert(conn, &row)?;
                     row.id
@@ -200,8 +282,8 @@ mod tests {
     #[test]
     fn demo_org_numbers_are_valid_and_distinct() {
         let numbers: std::collections::HashSet<String> =
-            (0..30).map(|n| super::demo_org_number(n).to_string()).collect();
-        assert_eq!(numbers.len(), 30);
+            (0..40).map(|n| super::demo_org_number(n).to_string()).collect();
+        assert_eq!(numbers.len(), 40);
         assert!(numbers.iter().all(|n| crate::domain::OrgNumber::parse(n).is_ok()));
     }
 }

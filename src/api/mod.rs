@@ -6,6 +6,7 @@ pub mod body;
 pub mod categories;
 pub mod deviations;
 pub mod health;
+pub mod health_communities;
 pub mod organisations;
 pub mod problems;
 pub mod routing;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/auth/logout").route(post().to(auth::logout)))
                 .service(web::resource("/me").route(get().to(auth::me)))
                 .service(web::resource("/categories").route(get().to(categories::list)))
+                .service(web::resource("/health-communities").route(get().to(health_communities::list)))
                 .service(
                     web::resource("/organisations")
                         .route(get().to(organisations::list))

@@ -30,7 +30,9 @@ pub async fn list(
 ) -> Result<Json<OrganisationList>, ApiError> {
     let include_inactive = query.include_inactive.unwrap_or(false) && policy::may_see_inactive(&caller);
     let kind = query.into_inner().kind;
-    let items = db::run(&state.pool, move |c| orgs::list(c, kind.as_deref(), include_inactive)).await?;
+    let community = policy::organisations_visible(&caller, state.config.allow_cross_community_cases);
+    let items =
+        db::run(&state.pool, move |c| orgs::list(c, kind.as_deref(), include_inactive, community.as_deref())).await?;
     Ok(Json(OrganisationList { items }))
 }
 
@@ -40,7 +42,8 @@ pub async fn create(
     body: Body<NewOrganisation>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require_admin(&caller)?;
-    let org = db::run(&state.pool, move |c| orgs::create(c, body.into_inner())).await?;
+    let own = caller.health_community_id.clone();
+    let org = db::run(&state.pool, move |c| orgs::create(c, body.into_inner(), own.as_deref())).await?;
     Ok(HttpResponse::Created().json(org))
 }
 

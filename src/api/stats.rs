@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::policy;
 use crate::state::AppState;
 use crate::stats::report::{self, Report};
-use crate::stats::{self, export, Stats};
+use crate::stats::{self, export, Stats, StatsScope};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +19,39 @@ pub struct StatsQuery {
     pub to: Option<String>,
     pub group_by: Option<String>,
     pub organisation_id: Option<String>,
+    pub health_community_id: Option<String>,
+}
+
+/// The scope the caller may have for what they asked: the organisation's helsefellesskap is
+/// looked up here, the decision is the policy's. An organisation that does not exist is a 422.
+pub fn scope(
+    conn: &mut crate::db::DbConnection,
+    caller: &Caller,
+    organisation_id: Option<String>,
+    health_community_id: Option<String>,
+) -> Result<StatsScope, ApiError> {
+    let organisation = match organisation_id {
+        Some(id) => {
+            let org = db::organisations::find(conn, &id).map_err(|e| match e {
+                diesel::result::Error::NotFound => {
+                    ApiError::field("organisation_id", "unknown_organisation", "Organisasjonen finnes ikke.")
+                }
+                other => other.into(),
+            })?;
+            Some((org.id, org.health_community_id))
+        }
+        None => None,
+    };
+    policy::statistics_scope(caller, policy::StatsRequest { organisation, community: health_community_id })
+}
+
+/// How the scope is named in a report.
+pub fn scope_name(conn: &mut crate::db::DbConnection, scope: &StatsScope) -> Result<String, ApiError> {
+    Ok(match scope {
+        StatsScope::Organisation(o) => db::organisations::find(conn, o)?.name,
+        StatsScope::Community(c) => db::health_communities::find(conn, c)?.name,
+        StatsScope::All => "Regionen: alle helsefellesskap".to_owned(),
+    })
 }
 
 fn period(q: &StatsQuery) -> Result<Period, ApiError> {
@@ -41,13 +74,14 @@ fn period(q: &StatsQuery) -> Result<Period, ApiError> {
 
 pub async fn get(state: Data<AppState>, caller: Caller, query: Query<StatsQuery>) -> Result<Json<Stats>, ApiError> {
     let q = query.into_inner();
-    let org = policy::statistics_scope(&caller, q.organisation_id.clone())?;
     let (period, group_by) = (period(&q)?, stats::parse_group_by(q.group_by.as_deref())?);
     let threshold = state.config.suppression_threshold;
     let spare = state.pool.clone();
-    let stats =
-        db::run(&state.pool, move |c| stats::compute(c, Some(&spare), period, org.as_deref(), &group_by, threshold))
-            .await?;
+    let stats = db::run(&state.pool, move |c| {
+        let scope = scope(c, &caller, q.organisation_id, q.health_community_id)?;
+        stats::compute(c, Some(&spare), period, &scope, &group_by, threshold)
+    })
+    .await?;
     Ok(Json(stats))
 }
 
@@ -55,6 +89,7 @@ pub async fn get(state: Data<AppState>, caller: Caller, query: Query<StatsQuery>
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     pub organisation_id: Option<String>,
+    pub health_community_id: Option<String>,
 }
 
 /// `/api/v1/reports/2026-T2.html` (or `.csv`, `.xlsx`).
@@ -64,7 +99,7 @@ pub async fn report(
     file: Path<String>,
     query: Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    report_file(state, caller, file.into_inner(), query.into_inner().organisation_id).await
+    report_file(state, caller, file.into_inner(), query.into_inner()).await
 }
 
 /// One report file as `caller` may see it; the web pages serve the same files under their session.
@@ -72,9 +107,8 @@ pub async fn report_file(
     state: Data<AppState>,
     caller: Caller,
     file: String,
-    organisation_id: Option<String>,
+    asked: ReportQuery,
 ) -> Result<HttpResponse, ApiError> {
-    let org = policy::statistics_scope(&caller, organisation_id)?;
     let (name, ext) = file
         .rsplit_once('.')
         .ok_or_else(|| ApiError::not_found("Bruk for eksempel 2026-T2.html, .csv eller .xlsx."))?;
@@ -88,12 +122,9 @@ pub async fn report_file(
     let threshold = state.config.suppression_threshold;
     let ext = ext.to_owned();
     let (body, content_type) = db::run(&state.pool, move |c| {
-        let r = Report::build(c, tertial, org.as_deref(), threshold)?;
-        let scope_name = match &org {
-            Some(o) => db::organisations::find(c, o)?.name,
-            None => "Alle organisasjoner".to_owned(),
-        };
-        render(&r, &ext, &scope_name)
+        let scope = scope(c, &caller, asked.organisation_id, asked.health_community_id)?;
+        let r = Report::build(c, tertial, &scope, threshold)?;
+        render(&r, &ext, &scope_name(c, &scope)?)
     })
     .await?;
     Ok(HttpResponse::Ok()

@@ -22,6 +22,8 @@ pub struct Caller {
     pub role: Role,
     pub session_epoch: i32,
     pub actor: crate::policy::Actor,
+    /// The caller's organisation's helsefellesskap; None for the region's own organisations.
+    pub health_community_id: Option<String>,
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
@@ -60,13 +62,15 @@ impl Caller {
         if let Some(caller) = state.callers.get(&verified.user_id) {
             return current(caller);
         }
-        let user = db::run(&state.pool, move |conn| {
-            db::users::find_active(conn, &verified.user_id).map_err(|e| match e {
+        let (user, community) = db::run(&state.pool, move |conn| {
+            let user = db::users::find_active(conn, &verified.user_id).map_err(|e| match e {
                 diesel::result::Error::NotFound => {
                     ApiError::unauthorized("invalid_token", "Brukeren finnes ikke lenger eller er deaktivert.")
                 }
                 other => other.into(),
-            })
+            })?;
+            let community = db::organisations::find(conn, &user.organisation_id)?.health_community_id;
+            Ok((user, community))
         })
         .await?;
         let role = Role::from_code(&user.role)
@@ -80,6 +84,7 @@ impl Caller {
             role,
             session_epoch: user.session_epoch,
             actor: crate::policy::Actor::Person,
+            health_community_id: community,
         };
         state.callers.insert(caller.user_id.clone(), caller.clone());
         current(caller)

@@ -43,6 +43,8 @@ pub struct DeviationRow {
     pub acknowledge_days: Option<i32>,
     pub answer_days: Option<i32>,
     pub answered_on_time: Option<bool>,
+    /// The helsefellesskap it was reported in (the reporting organisation's).
+    pub health_community_id: String,
 }
 
 /// Changes made by a lifecycle action. `None` leaves a column as it is.
@@ -75,6 +77,8 @@ pub enum Scope {
     Organisation(String),
     /// Every deviation (analysts; the view is de-identified by the caller).
     All,
+    /// Every deviation reported in one helsefellesskap (its analysts; de-identified).
+    Community(String),
     /// None at all (admins: they keep the directory, not cases).
     Nothing,
 }
@@ -125,6 +129,7 @@ fn scoped(scope: &Scope, mailbox: Mailbox) -> Boxed<'static> {
         (Scope::All, _) => q,
         // The primary key is never null: a filter that matches no row, in every backend.
         (Scope::Nothing, _) => q.filter(d::id.is_null()),
+        (Scope::Community(c), _) => q.filter(d::health_community_id.eq(c.clone())),
         (Scope::Organisation(org), Mailbox::Sent) => q.filter(d::reporting_organisation_id.eq(org.clone())),
         (Scope::Organisation(org), Mailbox::Received) => q.filter(d::recipient_organisation_id.eq(org.clone())),
         (Scope::Organisation(org), Mailbox::All) => {
@@ -140,6 +145,7 @@ pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Dev
     match scope {
         Scope::All => one.first(conn),
         Scope::Nothing => Err(diesel::result::Error::NotFound),
+        Scope::Community(c) => one.filter(d::health_community_id.eq(c)).first(conn),
         Scope::Organisation(org) => {
             one.filter(d::reporting_organisation_id.eq(org).or(d::recipient_organisation_id.eq(org))).first(conn)
         }

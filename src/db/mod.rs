@@ -5,6 +5,7 @@ pub mod categories;
 pub mod deviations;
 pub mod events;
 pub mod group_commit;
+pub mod health_communities;
 pub mod idempotency;
 pub mod names;
 pub mod organisations;
@@ -235,7 +236,7 @@ pub fn find_org_and_unit(
     org_number: &str,
     unit: Option<&str>,
 ) -> anyhow::Result<(String, Option<String>)> {
-    let org = organisations::list(conn, None, true)?
+    let org = organisations::list(conn, None, true, None)?
         .into_iter()
         .find(|o| o.org_number == org_number.replace(' ', ""))
         .ok_or_else(|| anyhow::anyhow!("ingen organisasjon med organisasjonsnummer {org_number}"))?;

@@ -15,6 +15,8 @@ pub struct OrganisationRow {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// None for an organisation of the region itself, party to no case.
+    pub health_community_id: Option<String>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -25,10 +27,20 @@ pub struct OrganisationChanges {
     pub mailbox: Option<String>,
     pub active: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
+    pub health_community_id: Option<Option<String>>,
 }
 
-pub fn list(conn: &mut DbConnection, kind: Option<&str>, include_inactive: bool) -> QueryResult<Vec<OrganisationRow>> {
+/// Organisations, optionally of one kind and of one helsefellesskap.
+pub fn list(
+    conn: &mut DbConnection,
+    kind: Option<&str>,
+    include_inactive: bool,
+    community: Option<&str>,
+) -> QueryResult<Vec<OrganisationRow>> {
     let mut q = organisations::table.select(OrganisationRow::as_select()).into_boxed();
+    if let Some(c) = community {
+        q = q.filter(organisations::health_community_id.eq(c.to_owned()));
+    }
     if let Some(kind) = kind {
         q = q.filter(organisations::kind.eq(kind.to_owned()));
     }

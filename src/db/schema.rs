@@ -2,6 +2,17 @@
 // UUIDs are stored as text; ids and timestamps are made in Rust so no RETURNING is needed.
 
 diesel::table! {
+    health_communities (id) {
+        id -> Text,
+        name -> Text,
+        improvement_group_recipients -> Text,
+        committee_recipients -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     organisations (id) {
         id -> Text,
         name -> Text,
@@ -11,6 +22,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        health_community_id -> Nullable<Text>,
     }
 }
 
@@ -89,6 +101,7 @@ diesel::table! {
         acknowledge_days -> Nullable<Integer>,
         answer_days -> Nullable<Integer>,
         answered_on_time -> Nullable<Bool>,
+        health_community_id -> Text,
     }
 }
 
@@ -182,6 +195,7 @@ diesel::joinable!(users -> units (unit_id));
 diesel::joinable!(deviation_events -> deviations (deviation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    health_communities,
     organisations,
     units,
     users,

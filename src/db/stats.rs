@@ -19,6 +19,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("harm_level", "harm_level"),
     ("kind", "kind"),
     ("status", "status"),
+    ("health_community", "health_community_id"),
 ];
 
 /// Deviations sharing every grouped breakdown value and handling-time figure; breakdowns that were
@@ -43,6 +44,8 @@ pub struct Cell {
     pub kind: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub status: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub health_community: Option<String>,
     #[diesel(sql_type = Nullable<Integer>)]
     pub acknowledge_days: Option<i32>,
     #[diesel(sql_type = Nullable<Integer>)]
@@ -65,6 +68,7 @@ impl Cell {
             "harm_level" => self.harm_level.as_ref(),
             "kind" => self.kind.as_ref(),
             "status" => self.status.as_ref(),
+            "health_community" => self.health_community.as_ref(),
             _ => None,
         }
     }
@@ -78,17 +82,54 @@ fn dialect(conn: &DbConnection, sql: String) -> String {
     }
 }
 
-fn scope_sql(organisation: Option<&str>, param: usize) -> String {
-    organisation.map_or(String::new(), |_| {
-        format!(" AND (reporting_organisation_id = ${param} OR recipient_organisation_id = ${param})")
-    })
+/// Whose deviations statistics count: the whole region, one helsefellesskap (those reported in
+/// it), or one organisation (those it sent or received).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsScope {
+    All,
+    Community(String),
+    Organisation(String),
+}
+
+impl StatsScope {
+    fn sql(&self, param: usize) -> String {
+        match self {
+            StatsScope::All => String::new(),
+            StatsScope::Community(_) => format!(" AND health_community_id = ${param}"),
+            StatsScope::Organisation(_) => {
+                format!(" AND (reporting_organisation_id = ${param} OR recipient_organisation_id = ${param})")
+            }
+        }
+    }
+
+    /// The value bound to the scope's parameter.
+    pub fn value(&self) -> Option<&str> {
+        match self {
+            StatsScope::All => None,
+            StatsScope::Community(id) | StatsScope::Organisation(id) => Some(id),
+        }
+    }
+
+    pub fn organisation(&self) -> Option<&str> {
+        match self {
+            StatsScope::Organisation(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn community(&self) -> Option<&str> {
+        match self {
+            StatsScope::Community(id) => Some(id),
+            _ => None,
+        }
+    }
 }
 
 /// Deviations submitted in [from, to), optionally only those an organisation sent or received,
 /// counted per combination of `dimensions` and handling-time figures.
 pub fn cells(
     conn: &mut DbConnection,
-    organisation: Option<&str>,
+    scope: &StatsScope,
     from: NaiveDateTime,
     to: NaiveDateTime,
     dimensions: &[&str],
@@ -106,34 +147,35 @@ pub fn cells(
         "SELECT {}, acknowledge_days, answer_days, answered_on_time, COUNT(*) AS n FROM deviations \
          WHERE submitted_at >= $1 AND submitted_at < $2{} GROUP BY {group_by}",
         select.join(", "),
-        scope_sql(organisation, 3),
+        scope.sql(3),
     );
     let query = diesel::sql_query(dialect(conn, sql)).into_boxed().bind::<Timestamp, _>(from).bind::<Timestamp, _>(to);
-    match organisation {
-        Some(org) => query.bind::<Text, _>(org.to_owned()).load(conn),
+    match scope.value() {
+        Some(v) => query.bind::<Text, _>(v.to_owned()).load(conn),
         None => query.load(conn),
     }
 }
 
 type Boxed<'a> = deviations::BoxedQuery<'a, super::MultiBackend>;
 
-fn scoped(organisation: Option<&str>) -> Boxed<'static> {
+fn scoped(scope: &StatsScope) -> Boxed<'static> {
     let q = deviations::table.into_boxed();
-    match organisation {
-        Some(org) => q.filter(
+    match scope {
+        StatsScope::Organisation(org) => q.filter(
             d::reporting_organisation_id.eq(org.to_owned()).or(d::recipient_organisation_id.eq(org.to_owned())),
         ),
-        None => q,
+        StatsScope::Community(c) => q.filter(d::health_community_id.eq(c.to_owned())),
+        StatsScope::All => q,
     }
 }
 
 pub fn count_submitted_in(
     conn: &mut DbConnection,
-    organisation: Option<&str>,
+    scope: &StatsScope,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<i64> {
-    scoped(organisation).filter(d::submitted_at.ge(from).and(d::submitted_at.lt(to))).count().get_result(conn)
+    scoped(scope).filter(d::submitted_at.ge(from).and(d::submitted_at.lt(to))).count().get_result(conn)
 }
 
 #[derive(QueryableByName)]
@@ -148,7 +190,7 @@ struct Open {
 /// had an answer deadline before `due_before` (overdue).
 pub fn open_at(
     conn: &mut DbConnection,
-    organisation: Option<&str>,
+    scope: &StatsScope,
     at: NaiveDateTime,
     due_before: &str,
 ) -> QueryResult<(i64, i64)> {
@@ -159,14 +201,14 @@ pub fn open_at(
         let sql = format!(
             "SELECT COUNT(*) AS open, COALESCE(SUM(CASE WHEN answer_due < $2 THEN 1 ELSE 0 END), 0) AS overdue \
              FROM deviations WHERE submitted_at < $1 AND {resolved}{}",
-            scope_sql(organisation, 3),
+            scope.sql(3),
         );
         let query = diesel::sql_query(dialect(conn, sql))
             .into_boxed()
             .bind::<Timestamp, _>(at)
             .bind::<Text, _>(due_before.to_owned());
-        let row: Open = match organisation {
-            Some(org) => query.bind::<Text, _>(org.to_owned()).get_result(conn)?,
+        let row: Open = match scope.value() {
+            Some(v) => query.bind::<Text, _>(v.to_owned()).get_result(conn)?,
             None => query.get_result(conn)?,
         };
         total = (total.0 + row.open, total.1 + row.overdue);

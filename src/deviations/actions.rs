@@ -250,8 +250,9 @@ fn forward<'a>(
     let mut e = Errors::default();
     let reason = e.text("reason", &input.reason, TEXT_MAX);
     e.into_result(())?;
-    let target =
-        routing::recipient(c, input.organisation_id.trim(), &row.reporting_organisation_id, "organisation_id")?;
+    let sender = crate::db::organisations::find(c, &row.reporting_organisation_id)?;
+    let across = ctx.config.allow_cross_community_cases;
+    let target = routing::recipient(c, input.organisation_id.trim(), &sender, across, "organisation_id")?;
     let given_unit = input.unit_id.as_deref().filter(|u| !u.is_empty());
     if target.id == row.recipient_organisation_id
         && (given_unit.is_none() || given_unit == row.recipient_unit_id.as_deref())

@@ -10,7 +10,22 @@ use crate::db::{categories, units, write_tx, DbConnection};
 use crate::error::ApiError;
 
 /// The recipient organisation, which must exist, be active, and not be the sender.
-pub fn recipient(conn: &mut DbConnection, id: &str, sender_id: &str, field: &str) -> Result<OrganisationRow, ApiError> {
+/// An active organisation other than the sender, in the sender's helsefellesskap unless the
+/// deployment allows cases across helsefellesskap; else a 422 on `field`.
+pub fn recipient(
+    conn: &mut DbConnection,
+    id: &str,
+    sender: &OrganisationRow,
+    across_communities: bool,
+    field: &str,
+) -> Result<OrganisationRow, ApiError> {
+    let Some(community) = &sender.health_community_id else {
+        return Err(ApiError::field(
+            field,
+            "no_health_community",
+            "Organisasjonen din hører ikke til et helsefellesskap, og kan ikke sende eller motta samhandlingsavvik.",
+        ));
+    };
     let org = match organisations::find(conn, id) {
         Ok(org) if org.active => org,
         Ok(_) | Err(diesel::result::Error::NotFound) => {
@@ -18,7 +33,15 @@ pub fn recipient(conn: &mut DbConnection, id: &str, sender_id: &str, field: &str
         }
         Err(e) => return Err(e.into()),
     };
-    if org.id == sender_id {
+    if org.health_community_id.as_ref() != Some(community) && !(across_communities && org.health_community_id.is_some())
+    {
+        return Err(ApiError::field(
+            field,
+            "other_health_community",
+            "Organisasjonen hører til et annet helsefellesskap. Samhandlingsavvik sendes innenfor eget helsefellesskap.",
+        ));
+    }
+    if org.id == sender.id {
         return Err(ApiError::field(
             field,
             "same_organisation",

@@ -209,12 +209,9 @@ fn new_row(
     now: DateTime<Utc>,
 ) -> Result<DeviationRow, ApiError> {
     let reporting_org = organisations::find(conn, &caller.organisation_id)?;
-    let recipient = routing::recipient(
-        conn,
-        &form.recipient_organisation_id,
-        &caller.organisation_id,
-        "recipient_organisation_id",
-    )?;
+    let across = config.allow_cross_community_cases;
+    let recipient =
+        routing::recipient(conn, &form.recipient_organisation_id, &reporting_org, across, "recipient_organisation_id")?;
     if !categories::is_active(conn, &form.category)? {
         return Err(ApiError::field("category", "unknown_category", "Velg en av kategoriene i listen."));
     }
@@ -241,6 +238,7 @@ fn new_row(
         recipient_organisation_id: recipient.id.clone(),
         recipient_unit_id: recipient_unit_id.clone(),
         handler_id: None,
+        health_community_id: reporting_org.health_community_id.clone().unwrap_or_default(),
         occurred_at: form.occurred_at.clone(),
         discovered_at: form.discovered_at.clone(),
         description: form.description.clone(),

@@ -19,6 +19,8 @@ pub struct Organisation {
     pub org_number: String,
     pub mailbox: String,
     pub active: bool,
+    /// The helsefellesskap it belongs to; null for an organisation of the region itself.
+    pub health_community_id: Option<String>,
     pub units: Vec<Unit>,
 }
 
@@ -46,6 +48,9 @@ pub struct NewOrganisation {
     pub org_number: String,
     #[validate(email(message = "Må være en gyldig e-postadresse for avviksmeldinger."))]
     pub mailbox: String,
+    /// Absent: the only helsefellesskap, when there is just one. Null: the region itself.
+    #[serde(default, deserialize_with = "super::double_option")]
+    pub health_community_id: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -57,6 +62,8 @@ pub struct OrganisationPatch {
     #[validate(email(message = "Må være en gyldig e-postadresse for avviksmeldinger."))]
     pub mailbox: Option<String>,
     pub active: Option<bool>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    pub health_community_id: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -78,6 +85,32 @@ pub struct UnitPatch {
     pub active: Option<bool>,
 }
 
+/// The helsefellesskap an organisation is put in: one that exists; when none is named, the only
+/// one, or else the administrator's own; none (null) for the region's own organisations.
+fn community(
+    conn: &mut DbConnection,
+    requested: Option<Option<String>>,
+    admins_own: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let all = crate::db::health_communities::list(conn)?;
+    match requested {
+        Some(None) => Ok(None),
+        Some(Some(id)) if all.iter().any(|c| c.id == id) => Ok(Some(id)),
+        Some(Some(_)) => {
+            Err(ApiError::field("health_community_id", "unknown_health_community", "Helsefellesskapet finnes ikke."))
+        }
+        None => match (all.as_slice(), admins_own) {
+            ([only], _) => Ok(Some(only.id.clone())),
+            (_, Some(own)) => Ok(Some(own.to_owned())),
+            _ => Err(ApiError::field(
+                "health_community_id",
+                "required",
+                "Velg hvilket helsefellesskap organisasjonen hører til.",
+            )),
+        },
+    }
+}
+
 fn parse_kind(kind: &str) -> Result<OrganisationKind, ApiError> {
     OrganisationKind::from_code(kind)
         .ok_or_else(|| ApiError::field("kind", "invalid_value", format!("Må være {}.", OrganisationKind::allowed())))
@@ -87,11 +120,12 @@ pub fn list(
     conn: &mut DbConnection,
     kind: Option<&str>,
     include_inactive: bool,
+    community: Option<&str>,
 ) -> Result<Vec<Organisation>, ApiError> {
     if let Some(k) = kind {
         parse_kind(k)?;
     }
-    let rows = orgs::list(conn, kind, include_inactive)?;
+    let rows = orgs::list(conn, kind, include_inactive, community)?;
     let ids: Vec<String> = rows.iter().map(|o| o.id.clone()).collect();
     let mut all_units = units::for_organisations(conn, &ids, include_inactive)?;
     Ok(rows
@@ -112,6 +146,7 @@ fn with_units(o: OrganisationRow, units: Vec<UnitRow>) -> Organisation {
         org_number: o.org_number,
         mailbox: o.mailbox,
         active: o.active,
+        health_community_id: o.health_community_id,
         units: units.into_iter().map(Unit::from).collect(),
     }
 }
@@ -122,7 +157,13 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Organisation, ApiError> 
     Ok(with_units(org, units))
 }
 
-pub fn create(conn: &mut DbConnection, new: NewOrganisation) -> Result<Organisation, ApiError> {
+/// A new organisation; `admins_own` is the creating administrator's helsefellesskap.
+pub fn create(
+    conn: &mut DbConnection,
+    new: NewOrganisation,
+    admins_own: Option<&str>,
+) -> Result<Organisation, ApiError> {
+    let health_community_id = community(conn, new.health_community_id.clone(), admins_own)?;
     new.validate()?;
     let kind = parse_kind(&new.kind)?;
     let org_number =
@@ -137,6 +178,7 @@ pub fn create(conn: &mut DbConnection, new: NewOrganisation) -> Result<Organisat
         active: true,
         created_at: now,
         updated_at: now,
+        health_community_id,
     };
     conn.transaction(|conn| {
         if orgs::org_number_taken(conn, &row.org_number)? {
@@ -159,6 +201,10 @@ pub fn update(conn: &mut DbConnection, id: &str, patch: OrganisationPatch) -> Re
         mailbox: patch.mailbox.map(|m| address("mailbox", &m)).transpose()?,
         active: patch.active,
         updated_at: Some(now()),
+        health_community_id: match patch.health_community_id {
+            Some(requested) => Some(community(conn, Some(requested), None)?),
+            None => None,
+        },
     };
     orgs::update(conn, id, &changes).map_err(|e| not_found_as("Organisasjonen finnes ikke.", e))?;
     get(conn, id)

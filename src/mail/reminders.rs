@@ -10,6 +10,7 @@ use super::templates::MailData;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::deviations::{self, DeviationRow};
+use crate::db::health_communities as communities;
 use crate::db::{write_tx, DbConnection};
 use crate::domain::calendar::{oslo_date, oslo_today, working_days_between};
 use crate::domain::period::Period;
@@ -80,7 +81,7 @@ pub fn enqueue_due(conn: &mut DbConnection, config: &Config, clock: &Clock) -> R
                     let (kind, to) = match stage {
                         Stage::ThreeQuarters => ("reminder", recipient_side(c, &d)?),
                         Stage::Overdue => ("overdue", recipient_side(c, &d)?),
-                        Stage::Escalation => ("escalation", config.escalation_list()),
+                        Stage::Escalation => ("escalation", improvement_group(c, config, &d.health_community_id)?),
                     };
                     let mut data = facts(c, config, &d, &d.reporting_organisation_id)?;
                     // About one deadline only: that one, and not the other beside it.
@@ -98,10 +99,51 @@ pub fn enqueue_due(conn: &mut DbConnection, config: &Config, clock: &Clock) -> R
     Ok(queued)
 }
 
-/// After a tertial has ended, queues its report for the committee (ASU) once.
+/// A helsefellesskap's own list, or — for the one every deployment started with — the
+/// deployment's setting, so a deployment from before helsefellesskap keeps its lists.
+fn list_of(own: &str, community_id: &str, setting: Vec<String>) -> Vec<String> {
+    let own: Vec<String> = own.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect();
+    match own.is_empty() && community_id == communities::DEFAULT_ID {
+        true => setting,
+        false => own,
+    }
+}
+
+/// The improvement group of the helsefellesskap a deviation was reported in.
+fn improvement_group(c: &mut DbConnection, config: &Config, community_id: &str) -> Result<Vec<String>, ApiError> {
+    let community = communities::find(c, community_id)?;
+    Ok(list_of(&community.improvement_group_recipients, &community.id, config.escalation_list()))
+}
+
+/// After a tertial has ended, queues each helsefellesskap's report for its committee (ASU), once.
 pub fn enqueue_tertial_report(conn: &mut DbConnection, config: &Config, clock: &Clock) -> Result<usize, ApiError> {
+    let mut queued = 0;
+    for community in communities::list(conn)? {
+        let to = list_of(&community.committee_recipients, &community.id, config.committee_list());
+        if to.is_empty() {
+            tracing::warn!(health_community = %community.id, "no committee recipients; tertial report not mailed");
+            continue;
+        }
+        queued += enqueue_report(conn, config, clock, &community, &to)?;
+    }
+    Ok(queued)
+}
+
+fn enqueue_report(
+    conn: &mut DbConnection,
+    config: &Config,
+    clock: &Clock,
+    community: &communities::HealthCommunityRow,
+    to: &[String],
+) -> Result<usize, ApiError> {
     let now = clock.now();
     let tertial = Period::tertial_of(oslo_today(now)).previous();
+    // The first helsefellesskap keeps the key it had before there were several, so an upgrade
+    // in the middle of a tertial does not send its report twice.
+    let key = match community.id == communities::DEFAULT_ID {
+        true => format!("tertial-report:{tertial}"),
+        false => format!("tertial-report:{tertial}:{}", community.id),
+    };
     let data = MailData {
         reference: tertial.to_string(),
         category: "Alle kategorier".into(),
@@ -109,24 +151,14 @@ pub fn enqueue_tertial_report(conn: &mut DbConnection, config: &Config, clock: &
         acknowledge_by: None,
         answer_by: None,
         deadline: None,
-        counterpart: "Alle organisasjoner i helsefellesskapet".into(),
+        counterpart: community.name.clone(),
         unit: None,
         link: format!("{}/statistikk/rapport/{tertial}.html", config.public_base_url.trim_end_matches('/')),
         task: String::new(),
         task_passive: String::new(),
         days: 0,
     };
-    write_tx(conn, |c| {
-        enqueue(
-            c,
-            None,
-            &format!("tertial-report:{tertial}"),
-            "tertial_report",
-            &data,
-            &config.committee_list(),
-            now.naive_utc(),
-        )
-    })
+    write_tx(conn, |c| enqueue(c, None, &key, "tertial_report", &data, to, now.naive_utc()))
 }
 
 #[cfg(test)]

@@ -136,7 +136,7 @@ fn detail_page(
             errors,
             own_units => units::for_organisations(c, &own_org, false)?.into_iter().map(|u| context! { id => u.id, name => u.name }).collect::<Vec<_>>(),
             handlers,
-            organisations => organisations::list(c, None, false)?.into_iter().filter(|o| o.id != caller.organisation_id).map(|o| context! { id => o.id, name => o.name }).collect::<Vec<_>>(),
+            organisations => organisations::list(c, None, false, policy::organisations_visible(caller, state.config.allow_cross_community_cases).as_deref())?.into_iter().filter(|o| o.id != caller.organisation_id).map(|o| context! { id => o.id, name => o.name }).collect::<Vec<_>>(),
         },
     )
 }

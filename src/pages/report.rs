@@ -43,8 +43,8 @@ struct Choice {
     units: Vec<Choice>,
 }
 
-fn recipients(conn: &mut DbConnection) -> Result<Vec<Choice>, ApiError> {
-    let orgs = organisations::list(conn, None, false)?;
+fn recipients(conn: &mut DbConnection, community: Option<&str>) -> Result<Vec<Choice>, ApiError> {
+    let orgs = organisations::list(conn, None, false, community)?;
     let ids: Vec<String> = orgs.iter().map(|o| o.id.clone()).collect();
     let all_units = units::for_organisations(conn, &ids, false)?;
     Ok(orgs
@@ -79,7 +79,10 @@ fn form_page(
             viewer => Chrome::load(conn, viewer)?,
             current => "new",
             categories => categories::list_active(conn)?.into_iter().map(|c| context! { code => c.code, label => c.label, description => c.description }).collect::<Vec<_>>(),
-            organisations => recipients(conn)?,
+            organisations => recipients(
+                conn,
+                crate::policy::organisations_visible(&viewer.caller, state.config.allow_cross_community_cases).as_deref()
+            )?,
             kinds => DeviationKind::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
             harm_classes => HarmClass::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
             harm_levels => HarmLevel::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),

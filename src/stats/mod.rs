@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::db::stats::StatsScope;
 use crate::db::stats::{self as q, Cell};
 use crate::db::{categories, organisations, units, DbConnection, Pool};
 use crate::domain::period::Period;
@@ -54,6 +55,8 @@ pub struct Stats {
     pub from: String,
     pub to: String,
     pub organisation_id: Option<String>,
+    /// The helsefellesskap the figures are for, when they are for one.
+    pub health_community_id: Option<String>,
     pub total: i64,
     pub group_by: Vec<String>,
     pub groups: Vec<Group>,
@@ -114,6 +117,7 @@ struct Labels {
     categories: HashMap<String, String>,
     organisations: HashMap<String, String>,
     units: HashMap<String, String>,
+    communities: HashMap<String, String>,
 }
 
 impl Labels {
@@ -133,6 +137,7 @@ impl Labels {
             categories: categories::list_active(conn)?.into_iter().map(|c| (c.code, c.label)).collect(),
             organisations: organisations::names(conn, &dedup(orgs))?.into_iter().collect(),
             units: units::names(conn, &dedup(unit_ids))?.into_iter().collect(),
+            communities: crate::db::health_communities::list(conn)?.into_iter().map(|c| (c.id, c.name)).collect(),
         })
     }
 
@@ -142,6 +147,7 @@ impl Labels {
             "category" => &self.categories,
             "reporting_organisation" | "recipient_organisation" => &self.organisations,
             "recipient_unit" => &self.units,
+            "health_community" => &self.communities,
             _ => return k.clone(),
         };
         map.get(k).cloned().unwrap_or_else(|| k.clone())
@@ -171,14 +177,14 @@ struct Totals {
 }
 
 impl Totals {
-    fn load(conn: &mut DbConnection, period: Period, organisation: Option<&str>) -> Result<Self, ApiError> {
+    fn load(conn: &mut DbConnection, period: Period, scope: &StatsScope) -> Result<Self, ApiError> {
         let mut total_of = |p: Period| -> Result<(Period, i64), ApiError> {
             let (f, t) = p.utc_bounds();
-            Ok((p, q::count_submitted_in(conn, organisation, f, t)?))
+            Ok((p, q::count_submitted_in(conn, scope, f, t)?))
         };
         let (previous, last_year) = (total_of(period.previous())?, total_of(period.year_before())?);
         let to = period.utc_bounds().1;
-        let (backlog_at_end, overdue_at_end) = q::open_at(conn, organisation, to, &period.end().to_string())?;
+        let (backlog_at_end, overdue_at_end) = q::open_at(conn, scope, to, &period.end().to_string())?;
         Ok(Totals { backlog_at_end, overdue_at_end, previous, last_year })
     }
 }
@@ -187,7 +193,7 @@ impl Totals {
 /// combination of the breakdowns asked for, and the figures that do not depend on a breakdown.
 pub struct PeriodData {
     period: Period,
-    organisation: Option<String>,
+    scope: StatsScope,
     dimensions: Vec<String>,
     cells: Vec<Cell>,
     labels: Labels,
@@ -202,33 +208,26 @@ impl PeriodData {
         conn: &mut DbConnection,
         spare: Option<&Pool>,
         period: Period,
-        organisation: Option<&str>,
+        scope: &StatsScope,
         dimensions: &[String],
     ) -> Result<Self, ApiError> {
         let (from, to) = period.utc_bounds();
         let dims: Vec<&str> = dimensions.iter().map(String::as_str).collect();
-        let (cells, totals) = std::thread::scope(|scope| {
+        let (cells, totals) = std::thread::scope(|threads| {
             let beside = spare
                 .and_then(Pool::try_get)
-                .map(|mut other| scope.spawn(move || Totals::load(&mut other, period, organisation)));
-            let cells = q::cells(conn, organisation, from, to, &dims)?;
+                .map(|mut other| threads.spawn(move || Totals::load(&mut other, period, scope)));
+            let cells = q::cells(conn, scope, from, to, &dims)?;
             let totals = match beside {
                 Some(thread) => {
                     thread.join().map_err(|_| ApiError::internal(anyhow::anyhow!("totals thread panicked")))??
                 }
-                None => Totals::load(conn, period, organisation)?,
+                None => Totals::load(conn, period, scope)?,
             };
             Ok::<_, ApiError>((cells, totals))
         })?;
         let labels = Labels::load(conn, &cells)?;
-        Ok(PeriodData {
-            period,
-            organisation: organisation.map(str::to_owned),
-            dimensions: dimensions.to_vec(),
-            cells,
-            labels,
-            totals,
-        })
+        Ok(PeriodData { period, scope: scope.clone(), dimensions: dimensions.to_vec(), cells, labels, totals })
     }
 
     /// The statistics grouped by `group_by`, which must be among the dimensions it was loaded with.
@@ -268,7 +267,8 @@ impl PeriodData {
             period: period.to_string(),
             from: period.start().to_string(),
             to: period.end().pred_opt().unwrap_or(period.end()).to_string(),
-            organisation_id: self.organisation.clone(),
+            organisation_id: self.scope.organisation().map(str::to_owned),
+            health_community_id: self.scope.community().map(str::to_owned),
             total,
             group_by: group_by.to_vec(),
             groups,
@@ -286,16 +286,16 @@ impl PeriodData {
     }
 }
 
-/// Computes the statistics for `period`, for one organisation or (None) for all.
+/// Computes the statistics for `period` within `scope`.
 pub fn compute(
     conn: &mut DbConnection,
     spare: Option<&Pool>,
     period: Period,
-    organisation: Option<&str>,
+    scope: &StatsScope,
     group_by: &[String],
     threshold: i64,
 ) -> Result<Stats, ApiError> {
-    Ok(PeriodData::load(conn, spare, period, organisation, group_by)?.stats(group_by, threshold))
+    Ok(PeriodData::load(conn, spare, period, scope, group_by)?.stats(group_by, threshold))
 }
 
 #[cfg(test)]

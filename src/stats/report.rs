@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::{compute, PeriodData, Stats};
+use super::{compute, PeriodData, Stats, StatsScope};
 use crate::db::DbConnection;
 use crate::domain::period::Period;
 use crate::error::ApiError;
@@ -38,22 +38,22 @@ impl Report {
     pub fn build(
         conn: &mut DbConnection,
         tertial: Period,
-        organisation: Option<&str>,
+        scope: &StatsScope,
         threshold: i64,
     ) -> Result<Self, ApiError> {
         let dims: Vec<String> = BREAKDOWNS.iter().map(|(dim, _)| dim.to_string()).collect();
-        let data = PeriodData::load(conn, None, tertial, organisation, &dims)?;
+        let data = PeriodData::load(conn, None, tertial, scope, &dims)?;
         let overall = data.stats(&[], threshold);
         let breakdowns = BREAKDOWNS.iter().map(|(dim, _)| data.stats(&[dim.to_string()], threshold)).collect();
         let mut trend = Vec::new();
         let mut p = tertial;
         for _ in 0..TREND_TERTIALS {
-            trend.push(compute(conn, None, p, organisation, &["direction".to_string()], threshold)?);
+            trend.push(compute(conn, None, p, scope, &["direction".to_string()], threshold)?);
             p = p.previous();
         }
         trend.reverse();
         let previous_by_category =
-            compute(conn, None, tertial.previous(), organisation, &["category".to_string()], threshold)?;
+            compute(conn, None, tertial.previous(), scope, &["category".to_string()], threshold)?;
         Ok(Report { tertial: tertial.to_string(), overall, breakdowns, previous_by_category, trend })
     }
 

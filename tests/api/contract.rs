@@ -117,7 +117,8 @@ fn registered_routes() -> BTreeSet<(String, String)> {
         .captures_iter(source)
         .flat_map(|c| {
             let path = c[1].to_owned();
-            let full = if top_level.iter().any(|t| path.starts_with(t)) { path } else { format!("/api/v1{path}") };
+            let top = top_level.iter().any(|t| path == *t || path.starts_with(&format!("{t}/")));
+            let full = if top { path } else { format!("/api/v1{path}") };
             method.captures_iter(&c[2]).map(move |m| (m[1].to_owned(), full.clone())).collect::<Vec<_>>()
         })
         .collect()

@@ -5,6 +5,7 @@ mod auth;
 #[cfg(feature = "browser-tests")]
 mod browser;
 mod cli;
+mod communities;
 mod contract;
 mod directory;
 mod errors;
