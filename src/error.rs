@@ -214,6 +214,15 @@ impl From<diesel::result::Error> for ApiError {
                 ApiError::unavailable(e)
             }
             E::DatabaseError(K::Unknown, info) if transient(info.message()) => ApiError::unavailable(e),
+            // PostgreSQL refuses a NUL in text (SQLSTATE 22021). The edges refuse control characters
+            // field by field; this is the net under whatever slips past them.
+            E::DatabaseError(K::Unknown, info) if info.message().starts_with("invalid byte sequence for encoding") => {
+                ApiError::bad_request(
+                    "invalid_characters",
+                    "Forespørselen inneholder tegn som ikke kan lagres (for eksempel NUL). Fjern dem og prøv igjen.",
+                )
+                .with_cause(e)
+            }
             _ => ApiError::internal(e),
         }
     }
@@ -310,6 +319,8 @@ mod tests {
         // A word in common with a transient condition does not make a bug retryable.
         assert_eq!(db(K::Unknown, "column \"disk\" does not exist").status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(db(K::CheckViolation, "x").status, StatusCode::INTERNAL_SERVER_ERROR);
+        let nul = db(K::Unknown, "invalid byte sequence for encoding \"UTF8\": 0x00");
+        assert_eq!((nul.status, nul.code), (StatusCode::BAD_REQUEST, "invalid_characters"));
     }
 
     #[test]

@@ -93,9 +93,9 @@ impl Application {
             clock,
             group_commit,
             callers: auth::caller::callers(),
-            login_failures: auth::login::failures(),
+            login_failures: auth::limits::failures(),
         });
-        let login_limit = auth::login::login_limiter(
+        let login_limit = auth::limits::login_limiter(
             state.config.login_attempts_per_minute,
             &state.config.trusted_proxy_list().map_err(anyhow::Error::msg)?,
         )?;

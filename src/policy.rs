@@ -16,20 +16,13 @@
 //! - Reporters (and their unit colleagues) close and reopen their own reports.
 //! - Everyone who is a party (not analysts, not admins) may comment.
 
+pub use crate::auth::Actor;
 use crate::auth::Caller;
 use crate::db::deviations::{DeviationRow, Scope};
 use crate::db::stats::StatsScope;
 use crate::domain::lifecycle::Action;
 use crate::domain::{Code, Role};
 use crate::error::ApiError;
-
-/// Who is calling: a person, or an organisation's system (its quality system) with scoped
-/// credentials. Machine clients come with the integration issue; the policy already asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    Person,
-    Machine,
-}
 
 /// The parties of a deviation, as far as access is concerned.
 #[derive(Debug, Clone, Copy)]

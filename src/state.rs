@@ -18,7 +18,7 @@ pub struct AppState {
     /// Where submissions commit when they share transactions; None = each on a pooled connection.
     pub group_commit: Option<Committer>,
     pub callers: Callers,
-    pub login_failures: crate::auth::login::Failures,
+    pub login_failures: crate::auth::limits::Failures,
 }
 
 impl AppState {

@@ -22,7 +22,7 @@ use crate::deviations::actions::{AcknowledgeInput, AnswerInput, ForwardInput, Re
 
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 
-pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &crate::auth::login::LoginLimit) {
+pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &crate::auth::limits::LoginLimit) {
     cfg.app_data(problems::json_config(config.max_body_bytes))
         .app_data(problems::query_config())
         .app_data(problems::path_config())

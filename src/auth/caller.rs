@@ -1,16 +1,15 @@
-//! The authenticated caller, extracted from the bearer token and the user row it names.
+//! Who is calling, as every access question needs it: user, organisation, unit, role, kind of
+//! actor and helsefellesskap. Made from a verified token by `extract`; depends on nothing above it.
 
-use std::future::Future;
-use std::pin::Pin;
+use crate::domain::Role;
 
-use actix_web::dev::Payload;
-use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
-
-use crate::db;
-use crate::domain::{Code, Role};
-use crate::error::ApiError;
-use crate::state::AppState;
+/// Who is calling: a person, or an organisation's system (its quality system) with scoped
+/// credentials. Machine clients come with the integration issue; the policy already asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Person,
+    Machine,
+}
 
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -21,21 +20,9 @@ pub struct Caller {
     pub unit_id: Option<String>,
     pub role: Role,
     pub session_epoch: i32,
-    pub actor: crate::policy::Actor,
+    pub actor: Actor,
     /// The caller's organisation's helsefellesskap; None for the region's own organisations.
     pub health_community_id: Option<String>,
-}
-
-fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
-    let missing = || ApiError::unauthorized("missing_token", "Du må logge inn for å bruke denne tjenesten.");
-    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(missing)?;
-    let value = value.to_str().map_err(|_| missing())?;
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(token.trim().to_owned())
-        }
-        _ => Err(missing()),
-    }
 }
 
 /// Recently verified callers, so a request does not read its user row every time. A change made
@@ -47,71 +34,4 @@ pub const CALLER_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub fn callers() -> Callers {
     moka::sync::Cache::builder().max_capacity(10_000).time_to_live(CALLER_TTL).build()
-}
-
-impl Caller {
-    /// The active user a token names; shared by the API (bearer header) and the web pages (cookie).
-    pub async fn from_token(state: web::Data<AppState>, token: &str) -> Result<Self, ApiError> {
-        let verified = state.verifier.verify(token)?;
-        let current = |caller: Caller| match verified.session_epoch {
-            Some(epoch) if epoch != caller.session_epoch => {
-                Err(ApiError::unauthorized("session_ended", "Du er logget ut. Logg inn på nytt."))
-            }
-            _ => Ok(caller),
-        };
-        if let Some(caller) = state.callers.get(&verified.user_id) {
-            return current(caller);
-        }
-        let (user, community) = db::run(&state.pool, move |conn| {
-            let user = db::users::find_active(conn, &verified.user_id).map_err(|e| match e {
-                diesel::result::Error::NotFound => {
-                    ApiError::unauthorized("invalid_token", "Brukeren finnes ikke lenger eller er deaktivert.")
-                }
-                other => other.into(),
-            })?;
-            let community = db::organisations::find(conn, &user.organisation_id)?.health_community_id;
-            Ok((user, community))
-        })
-        .await?;
-        let role = Role::from_code(&user.role)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {}", user.role)))?;
-        let caller = Caller {
-            user_id: user.id,
-            email: user.email,
-            name: user.name,
-            organisation_id: user.organisation_id,
-            unit_id: user.unit_id,
-            role,
-            session_epoch: user.session_epoch,
-            actor: crate::policy::Actor::Person,
-            health_community_id: community,
-        };
-        state.callers.insert(caller.user_id.clone(), caller.clone());
-        current(caller)
-    }
-}
-
-impl Caller {
-    /// Logs the caller out everywhere: every token issued to them so far stops working, here at
-    /// once and on other instances when their cached caller expires (`CALLER_TTL`).
-    pub async fn end_sessions(&self, state: &AppState) -> Result<(), ApiError> {
-        let id = self.user_id.clone();
-        db::run(&state.pool, move |c| Ok(db::users::end_sessions(c, &id)?)).await?;
-        state.callers.invalidate(&self.user_id);
-        Ok(())
-    }
-}
-
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
-            Caller::from_token(state, &token?).await
-        })
-    }
 }

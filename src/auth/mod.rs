@@ -1,9 +1,11 @@
-//! Who is calling: passwords, tokens and the `Caller` extractor.
+//! Who is calling: passwords, tokens, the `Caller` and its extractor, login and its limits.
 
 pub mod caller;
+pub mod extract;
+pub mod limits;
 pub mod login;
 pub mod password;
 pub mod token;
 
-pub use caller::Caller;
+pub use caller::{Actor, Caller};
 pub use token::{LocalTokens, TokenVerifier};

@@ -94,6 +94,8 @@ impl Errors {
     fn check_text(&mut self, field: &str, v: &str, max: usize) {
         if v.chars().count() > max {
             self.add(field, "too_long", format!("Kan ha høyst {max} tegn."));
+        } else if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            self.add(field, "invalid_characters", "Teksten inneholder usynlige kontrolltegn. Skriv den inn på nytt.");
         } else if contains_national_id(v) {
             self.add(field, "national_id_in_text", NATIONAL_ID_MESSAGE);
         }

@@ -21,6 +21,9 @@ pub fn required_text(field: &str, value: &str) -> Result<String, ApiError> {
     if v.is_empty() {
         return Err(ApiError::field(field, "required", "Må fylles ut."));
     }
+    if v.chars().any(char::is_control) {
+        return Err(ApiError::field(field, "invalid_characters", "Navnet inneholder usynlige kontrolltegn."));
+    }
     no_national_id(field, v)?;
     Ok(v.to_owned())
 }

@@ -3,9 +3,9 @@
 //! No JavaScript is needed; a few lines filter long choice lists where it runs.
 
 mod cases;
+mod form;
 mod login;
 mod render;
-mod report;
 pub mod session;
 mod statistics;
 
@@ -16,7 +16,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::web::{self, get, post};
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::auth::login::LoginLimit;
+use crate::auth::limits::LoginLimit;
 use crate::error::ApiError;
 
 const STYLESHEET: &str = include_str!("static/app.css");
@@ -33,7 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, login_limit: &LoginLimit) {
         )
         .service(web::resource("/logg-ut").route(post().to(login::logout)))
         .service(web::resource("/avvik").route(get().to(cases::list)))
-        .service(web::resource("/avvik/ny").route(get().to(report::page)).route(post().to(report::submit)))
+        .service(web::resource("/avvik/ny").route(get().to(form::page)).route(post().to(form::submit)))
         .service(web::resource("/avvik/{id}").route(get().to(cases::detail)))
         .service(web::resource("/avvik/{id}/{action}").route(post().to(cases::act)))
         .service(web::resource("/statistikk").route(get().to(statistics::page)))

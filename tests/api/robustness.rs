@@ -74,6 +74,10 @@ fn nasty_bodies(rng: &mut Rng, csrf: &str) -> Vec<(&'static str, Vec<u8>)> {
         (json, format!("{{\"description\": \"{}\", \"recipient_organisation_id\": \"{}\"}}", "æ".repeat(20_000), "a".repeat(3000)).into_bytes()),
         (json, b"{\"a\":".to_vec()),
         (json, b"null".to_vec()),
+        // Valid shapes whose text holds a NUL, which PostgreSQL refuses to store or compare.
+        (json, b"{\"email\": \"a\\u0000@b.example\", \"password\": \"x\", \"text\": \"a\\u0000\", \"reason\": \"\\u0000\", \"answer\": \"\\u0000\", \"note\": \"\\u0000\"}".to_vec()),
+        (json, b"{\"name\": \"Navn\\u0000\", \"email\": \"x\\u0000@y.example\", \"kind\": \"municipality\", \"org_number\": \"974760673\", \"mailbox\": \"a@b.example\", \"role\": \"reporter\"}".to_vec()),
+        (form, format!("csrf={csrf}&text=a%00b&answer=%00&reason=%00&note=%00&email=a%00%40b.example&password=x").into_bytes()),
         (form, format!("csrf={csrf}&email=%FF%00&password={}&neste=%0A//x", "p".repeat(5000)).into_bytes()),
         (form, format!("csrf={csrf}&category=%FF&occurred_at={big}&description=%00&harm_class=harm&recipient_organisation_id=%C3").into_bytes()),
         (form, format!("csrf={csrf}&%FF%FE=%FF&&&=&csrf=a{}a", "æ".repeat(31)).into_bytes()),
