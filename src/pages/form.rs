@@ -74,7 +74,7 @@ fn form_page(
     let summary: Vec<_> = summary.iter().map(|e| context! { field => e.field, message => e.message }).collect();
     let errors: BTreeMap<&str, &str> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
     render(
-        "report.html",
+        "form.html",
         context! {
             viewer => Chrome::load(conn, viewer)?,
             current => "new",

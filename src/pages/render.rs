@@ -15,7 +15,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("templates/macros.html")),
     ("error.html", include_str!("templates/error.html")),
     ("login.html", include_str!("templates/login.html")),
-    ("report.html", include_str!("templates/report.html")),
+    ("form.html", include_str!("templates/form.html")),
     ("list.html", include_str!("templates/list.html")),
     ("detail.html", include_str!("templates/detail.html")),
     ("statistics.html", include_str!("templates/statistics.html")),
