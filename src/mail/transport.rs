@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Config, MailTransport, SmtpTls};
@@ -30,6 +31,18 @@ impl Mailer {
                     SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
                     SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
                 };
+                // A relay with a certificate from the organisation's own CA: trust that CA too.
+                if !config.smtp_ca_file.is_empty() && config.smtp_tls != SmtpTls::None {
+                    let pem = std::fs::read(&config.smtp_ca_file)
+                        .map_err(|e| anyhow::anyhow!("SAMAVVIK_SMTP_CA_FILE {}: {e}", config.smtp_ca_file))?;
+                    let params = TlsParameters::builder(host.clone())
+                        .add_root_certificate(Certificate::from_pem(&pem)?)
+                        .build_rustls()?;
+                    builder = builder.tls(match config.smtp_tls {
+                        SmtpTls::Tls => Tls::Wrapper(params),
+                        _ => Tls::Required(params),
+                    });
+                }
                 builder =
                     builder.port(config.smtp_port).timeout(Some(Duration::from_secs(config.smtp_timeout_seconds)));
                 if !config.smtp_username.is_empty() {
@@ -43,8 +56,9 @@ impl Mailer {
 
     /// Sends one outbox row. The Message-ID is derived from the row, so a receiver can recognise a
     /// redelivery after a crash between sending and marking sent.
-    pub async fn send(&self, from: &Mailbox, row: &OutboxRow) -> Result<(), String> {
-        let to: Mailbox = row.recipient.parse().map_err(|e| format!("ugyldig mottakeradresse: {e}"))?;
+    pub async fn send(&self, from: &Mailbox, row: &OutboxRow) -> Result<(), SendError> {
+        let to: Mailbox =
+            row.recipient.parse().map_err(|e| SendError::permanent(format!("ugyldig mottakeradresse: {e}")))?;
         let message = Message::builder()
             .from(from.clone())
             .to(to)
@@ -55,10 +69,31 @@ impl Mailer {
                     .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(row.body_text.clone()))
                     .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(row.body_html.clone())),
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| SendError::permanent(e.to_string()))?;
         match self {
-            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            Mailer::File(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| SendError {
+                // A 5xx reply: the server will refuse the same message again; retrying helps nobody.
+                permanent: e.is_permanent(),
+                message: e.to_string(),
+            }),
+            Mailer::File(t) => t.send(message).await.map(|_| ()).map_err(|e| SendError::transient(e.to_string())),
         }
+    }
+}
+
+/// Why a message was not delivered, and whether trying again later could help.
+#[derive(Debug)]
+pub struct SendError {
+    pub message: String,
+    pub permanent: bool,
+}
+
+impl SendError {
+    fn permanent(message: String) -> Self {
+        SendError { message, permanent: true }
+    }
+
+    fn transient(message: String) -> Self {
+        SendError { message, permanent: false }
     }
 }

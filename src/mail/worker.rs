@@ -4,7 +4,7 @@
 use chrono::Duration;
 use lettre::message::Mailbox;
 
-use super::transport::Mailer;
+use super::transport::{Mailer, SendError};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::outbox;
@@ -79,10 +79,10 @@ impl Worker {
                     db::run(&self.pool, move |c| Ok(outbox::mark_sent(c, &row.id, &worker, now)?)).await?;
                     result.sent += 1;
                 }
-                Err(error) => {
-                    tracing::warn!(outbox_id = %row.id, attempts = row.attempts + 1, %error, "mail not delivered; will retry");
+                Err(SendError { message: error, permanent }) => {
+                    let give_up = permanent || row.attempts + 1 >= max;
+                    tracing::warn!(outbox_id = %row.id, attempts = row.attempts + 1, %error, give_up, "mail not delivered");
                     let next = now + backoff(row.attempts);
-                    let give_up = row.attempts + 1 >= max;
                     db::run(&self.pool, move |c| Ok(outbox::mark_failed(c, &row.id, &worker, &error, next, give_up)?))
                         .await?;
                     result.failed += 1;

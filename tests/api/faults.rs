@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::helpers::*;
-use crate::smtp::SmtpSink;
+use crate::mailserver::SmtpSink;
 
 const CLIENTS: usize = 16;
 /// Acknowledged submissions before the kill.

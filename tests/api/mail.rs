@@ -6,7 +6,7 @@ use chrono::Duration;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::smtp::SmtpSink;
+use crate::mailserver::SmtpSink;
 
 const SENTINEL: &str = "SENTINEL-7f3a-fritekst";
 
@@ -339,4 +339,95 @@ async fn the_recipients_notice_names_the_acknowledgement_and_the_answer_deadline
     assert!(text.contains(&format!("Bekreft mottaket innen {acknowledge}, og svar innen {answer}.")), "{text}");
     assert!(text.contains(&format!("Bekreft mottak innen: {acknowledge}")), "{text}");
     assert!(text.contains(&format!("Svarfrist: {answer}")), "{text}");
+}
+
+/// What an outbox row came to: (recipient, status, attempts).
+fn outcomes(app: &TestApp, id: &str) -> BTreeSet<(String, String, i32)> {
+    samavvik::db::outbox::for_deviation(&mut app.conn(), id)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.recipient, r.status, r.attempts))
+        .collect()
+}
+
+#[actix_web::test]
+async fn delivery_over_starttls_with_auth_to_a_relay_with_its_own_ca() {
+    use crate::mailserver::{Behaviour, TestCa};
+    let ca = TestCa::new();
+    let auth = ("samavvik".to_owned(), "relay-passord".to_owned());
+    let sink = SmtpSink::start_with(Behaviour { tls: Some(ca.clone()), auth: Some(auth), ..Default::default() }).await;
+    let configure = |c: &mut samavvik::config::Config, password: &str, ca_file: &str| {
+        smtp_to(c, sink.port);
+        c.smtp_tls = samavvik::config::SmtpTls::Starttls;
+        c.smtp_username = "samavvik".into();
+        c.smtp_password = password.into();
+        c.smtp_ca_file = ca_file.into();
+    };
+    let ca_file = ca.ca_pem.to_str().unwrap().to_owned();
+    let app = spawn_app_with(|c| configure(c, "relay-passord", &ca_file)).await;
+    let id = app.submit_to_hospital(&app.login(NURSE).await).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.worker().deliver_due().await.unwrap().sent, 2);
+    assert_eq!(sink.messages().len(), 2);
+    assert!(outcomes(&app, &id).iter().all(|(_, status, _)| status == "sent"));
+
+    // A wrong password is refused by the relay (535, permanent), and without the CA the
+    // certificate is not trusted: neither delivers.
+    for (password, ca_file) in [("feil", ca_file.as_str()), ("relay-passord", "")] {
+        let app = spawn_app_with(|c| configure(c, password, ca_file)).await;
+        app.submit_to_hospital(&app.login(NURSE).await).await;
+        let round = app.worker().deliver_due().await.unwrap();
+        assert_eq!((round.sent, round.failed), (0, 2), "password {password}, CA {ca_file:?}");
+    }
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[actix_web::test]
+async fn a_4xx_reply_is_retried_later_and_delivered_once() {
+    let sink = SmtpSink::start_with(crate::mailserver::Behaviour { tempfail: 2, ..Default::default() }).await;
+    let app = spawn_app_with(|c| smtp_to(c, sink.port)).await;
+    let id = app.submit_to_hospital(&app.login(NURSE).await).await["id"].as_str().unwrap().to_owned();
+    let worker = app.worker();
+    assert_eq!(worker.deliver_due().await.unwrap().failed, 2);
+    assert!(outcomes(&app, &id).iter().all(|(_, status, attempts)| status == "pending" && *attempts == 1));
+    app.clock.advance(Duration::seconds(31));
+    assert_eq!(worker.deliver_due().await.unwrap().sent, 2);
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[actix_web::test]
+async fn a_5xx_reply_is_failed_at_once_visible_to_admins_and_not_retried() {
+    let behaviour = crate::mailserver::Behaviour { reject: vec![NURSE.to_owned()], ..Default::default() };
+    let sink = SmtpSink::start_with(behaviour).await;
+    let app = spawn_app_with(|c| smtp_to(c, sink.port)).await;
+    let id = app.submit_to_hospital(&app.login(NURSE).await).await["id"].as_str().unwrap().to_owned();
+    let worker = app.worker();
+    let round = worker.deliver_due().await.unwrap();
+    assert_eq!((round.sent, round.failed), (1, 1));
+    let expected: BTreeSet<(String, String, i32)> =
+        [(NURSE.to_owned(), "failed".to_owned(), 1), ("avvik@stolav.example".to_owned(), "sent".to_owned(), 0)].into();
+    assert_eq!(outcomes(&app, &id), expected);
+    let admin = app.login(ADMIN).await;
+    let status = app.get("/api/v1/admin/outbox", &admin).await.expect(200);
+    assert_eq!(status["failed"], 1);
+    assert!(status["failed_items"][0]["last_error"].as_str().unwrap().contains("550"), "{status}");
+    // Not retried, however long we wait.
+    app.clock.advance(Duration::hours(3));
+    assert_eq!(worker.deliver_due().await.unwrap(), Default::default());
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[actix_web::test]
+async fn a_server_that_goes_away_mid_session_gets_the_mail_later_once() {
+    let sink = SmtpSink::start_with(crate::mailserver::Behaviour { drop: 2, ..Default::default() }).await;
+    let app = spawn_app_with(|c| smtp_to(c, sink.port)).await;
+    let id = app.submit_to_hospital(&app.login(NURSE).await).await["id"].as_str().unwrap().to_owned();
+    let worker = app.worker();
+    assert_eq!(worker.deliver_due().await.unwrap().failed, 2);
+    app.clock.advance(Duration::seconds(31));
+    assert_eq!(worker.deliver_due().await.unwrap().sent, 2);
+    assert_eq!(worker.deliver_due().await.unwrap(), Default::default());
+    let messages = sink.messages();
+    let ids: BTreeSet<String> = messages.iter().map(|m| m.message_id()).collect();
+    assert_eq!((messages.len(), ids.len()), (2, 2), "each delivered once");
+    assert!(outcomes(&app, &id).iter().all(|(_, status, attempts)| status == "sent" && *attempts == 1));
 }
