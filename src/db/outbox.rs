@@ -29,6 +29,9 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// The template's data (`MailData` as JSON), rendered at delivery; '' for rows rendered when
+    /// they were written (before migration 000009).
+    pub data: String,
 }
 
 /// Inserts unless a row with the same dedupe key exists. Returns whether it inserted.

@@ -1,5 +1,5 @@
 //! Submitting the form in three steps: `check` the fields (no database), `prepare` (reads: the
-//! parties, routing, deadlines, the rendered mails), `store` (one short transaction: the
+//! parties, routing, deadlines, the mails), `store` (one short transaction: the
 //! reference number, the deviation, its first event, its mails and the idempotency key).
 
 use chrono::{DateTime, Datelike, Utc};
@@ -114,10 +114,7 @@ pub enum Prepared {
     Replayed(Box<DeviationRow>),
 }
 
-/// Stands for the reference number in what is rendered before the number is taken.
-const REFERENCE_TO_COME: &str = "{{SA-REFERANSE}}";
-
-/// Checks the parties, routes, sets deadlines and renders the mails, reading only. A form that
+/// Checks the parties, routes, sets deadlines and prepares the mails, reading only. A form that
 /// fails here has taken no number and written nothing.
 pub fn prepare(
     conn: &mut DbConnection,
@@ -175,12 +172,9 @@ fn write(c: &mut DbConnection, draft: &Draft) -> Result<Submitted, ApiError> {
     row.reference = references::next(c, draft.year)?;
     deviations::insert(c, &row)?;
     events::insert(c, &draft.event)?;
+    // The mails name the reference the worker reads from the deviation when it sends them.
     for mail in &draft.mails {
-        let mut mail = mail.clone();
-        for text in [&mut mail.subject, &mut mail.body_text, &mut mail.body_html] {
-            *text = text.replace(REFERENCE_TO_COME, &row.reference);
-        }
-        outbox::insert_once(c, &mail)?;
+        outbox::insert_once(c, mail)?;
     }
     if let Some(key) = &draft.key {
         idempotency::insert(c, key)?;
@@ -227,7 +221,7 @@ fn new_row(
     let at = now.naive_utc();
     let row = DeviationRow {
         id: new_id(),
-        reference: REFERENCE_TO_COME.to_owned(),
+        reference: String::new(),
         kind: form.kind.code().to_owned(),
         category: form.category.clone(),
         status: Status::Submitted.code().to_owned(),

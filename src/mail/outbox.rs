@@ -89,7 +89,8 @@ pub fn enqueue(
     Ok(queued)
 }
 
-/// `kind` rendered once per distinct recipient, as outbox rows not yet stored.
+/// One outbox row per distinct recipient of `kind`, not yet stored. The text is rendered when it
+/// is sent (`deliverable`); rendering here only proves the data fits the template.
 fn messages_for(
     d: Option<&DeviationRow>,
     dedupe: &str,
@@ -98,7 +99,8 @@ fn messages_for(
     recipients: &[String],
     at: chrono::NaiveDateTime,
 ) -> Result<Vec<OutboxRow>, ApiError> {
-    let rendered = render(kind, data).map_err(ApiError::internal)?;
+    render(kind, data).map_err(ApiError::internal)?;
+    let json = serde_json::to_string(data).map_err(ApiError::internal)?;
     let mut seen = std::collections::BTreeSet::new();
     let recipients = recipients.iter().map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty());
     Ok(recipients
@@ -109,9 +111,9 @@ fn messages_for(
             deviation_id: d.map(|d| d.id.clone()),
             template: kind.to_owned(),
             recipient: to,
-            subject: rendered.subject.clone(),
-            body_text: rendered.text.clone(),
-            body_html: rendered.html.clone(),
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
             status: PENDING.to_owned(),
             attempts: 0,
             next_attempt_at: at,
@@ -120,8 +122,32 @@ fn messages_for(
             last_error: None,
             created_at: at,
             sent_at: None,
+            data: json.clone(),
         })
         .collect())
+}
+
+/// A claimed row with its text rendered from the current templates, and the deviation's
+/// reference as it is now; or why it cannot be (a permanent failure: the same data will not
+/// render later either). Rows from before rendering at delivery are sent as they were stored.
+pub fn deliverable(conn: &mut DbConnection, mut row: OutboxRow) -> (OutboxRow, Result<(), String>) {
+    if row.data.is_empty() {
+        return (row, Ok(()));
+    }
+    let rendered = render_row(conn, &row);
+    if let Ok(r) = &rendered {
+        (row.subject, row.body_text, row.body_html) = (r.subject.clone(), r.text.clone(), r.html.clone());
+    }
+    (row, rendered.map(|_| ()))
+}
+
+fn render_row(conn: &mut DbConnection, row: &OutboxRow) -> Result<super::templates::Rendered, String> {
+    let mut data: MailData = serde_json::from_str(&row.data).map_err(|e| format!("ugyldige maldata: {e}"))?;
+    if let Some(id) = &row.deviation_id {
+        data.reference =
+            deviations::find(conn, &Scope::All, id).map_err(|e| format!("avviket finnes ikke: {e}"))?.reference;
+    }
+    render(&row.template, &data).map_err(|e| format!("malen kunne ikke fylles ut: {e}"))
 }
 
 /// Queues the messages an event warrants.

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use minijinja::Environment;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 macro_rules! embedded {
     ($($name:literal),+ $(,)?) => { &[$(($name, include_str!(concat!("templates/", $name)))),+] };
@@ -60,7 +60,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 });
 
 /// What a message may say. Deliberately no free-text fields.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MailData {
     pub reference: String,
     pub category: String,

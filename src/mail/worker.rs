@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::db::outbox;
 use crate::db::{self, write_tx, Pool};
 use crate::error::ApiError;
+use crate::mail;
 
 const BATCH: i64 = 50;
 /// A claimed row is another worker's again after this, should its claimant die mid-send.
@@ -67,12 +68,17 @@ impl Worker {
         let now = self.clock.now_naive();
         let worker = self.id.clone();
         let rows = db::run(&self.pool, move |c| {
-            write_tx(c, |c| Ok(outbox::claim(c, &worker, now, now + Duration::seconds(LEASE_SECONDS), BATCH)?))
+            let claimed =
+                write_tx(c, |c| Ok(outbox::claim(c, &worker, now, now + Duration::seconds(LEASE_SECONDS), BATCH)?))?;
+            Ok(claimed.into_iter().map(|row| mail::outbox::deliverable(c, row)).collect::<Vec<_>>())
         })
         .await?;
         let mut result = Delivery::default();
-        for row in rows {
-            let outcome = self.mailer.send(&self.from, &row).await;
+        for (row, ready) in rows {
+            let outcome = match ready {
+                Ok(()) => self.mailer.send(&self.from, &row).await,
+                Err(message) => Err(SendError { message, permanent: true }),
+            };
             let (worker, now, max) = (self.id.clone(), self.clock.now_naive(), self.max_attempts);
             match outcome {
                 Ok(()) => {

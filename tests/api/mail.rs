@@ -97,6 +97,8 @@ async fn every_template_rendered_from_a_sentinel_deviation_is_free_of_it() {
     assert!(queued
         .iter()
         .all(|m| !m.subject.contains(SENTINEL) && !m.body_text.contains(SENTINEL) && !m.body_html.contains(SENTINEL)));
+    // Rows keep the template's data, rendered only when sent; the data holds no free text either.
+    assert!(queued.iter().all(|m| m.subject.is_empty() && !m.data.is_empty() && !m.data.contains(SENTINEL)));
 }
 
 #[actix_web::test]
