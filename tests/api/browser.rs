@@ -225,6 +225,8 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     b.click("#action-close summary").await;
     b.click("#action-close button[type=submit]").await;
     b.expect_text("h1 .status", "Lukket").await;
+    // Her logout above ended every session of hers, the API token too: a fresh one.
+    let nurse = app.login(NURSE).await;
     let events: Vec<String> = app.get(&format!("/api/v1/deviations/{id}/events"), &nurse).await.expect(200)["items"]
         .as_array()
         .unwrap()
