@@ -14,6 +14,7 @@ use crate::db::users::{self, UserRow};
 use crate::db::{organisations, units, DbConnection};
 use crate::domain::calendar::{add_working_days, oslo_date, working_days_between};
 use crate::error::ApiError;
+use crate::ids::{DeviationId, OrganisationId, UnitId, UserId};
 
 /// xorshift64*: enough randomness for test data, and reproducible.
 struct Rng(u64);
@@ -74,19 +75,19 @@ const HARM: &[((&str, Option<&str>), f64)] = &[
 
 /// One generated reporter per organisation of the deployment's first helsefellesskap (cases stay
 /// within one), so reporter and organisation agree.
-fn reporters(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<(String, String, String)>, ApiError> {
+fn reporters(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<(UserId, OrganisationId, String)>, ApiError> {
     let mut out = Vec::new();
-    let first = Some(crate::db::health_communities::DEFAULT_ID);
+    let first = Some(crate::db::health_communities::default_id());
     for org in organisations::list(conn, None, false, None)?
         .into_iter()
-        .filter(|o| o.kind != "other" && o.health_community_id.as_deref() == first)
+        .filter(|o| o.kind != "other" && o.health_community_id == first)
     {
         let email = format!("generert@{}.example", org.id);
         let id = match users::find_by_email(conn, &email)? {
             Some(u) => u.id,
             None => {
                 let row = UserRow {
-                    id: crate::directory::new_id(),
+                    id: UserId::generate(),
                     email,
                     name: "Generert melder".into(),
                     organisation_id: org.id.clone(),
@@ -125,7 +126,7 @@ pub fn generate(
     let now = Utc::now().naive_utc();
     let people = reporters(conn, now)?;
     let (municipalities, hospitals): (Vec<_>, Vec<_>) = people.iter().partition(|(_, _, kind)| kind == "municipality");
-    let hospital_units: Vec<String> = match hospitals.first() {
+    let hospital_units: Vec<UnitId> = match hospitals.first() {
         Some((_, org, _)) => {
             units::for_organisations(conn, std::slice::from_ref(org), false)?.into_iter().map(|u| u.id).collect()
         }
@@ -197,8 +198,8 @@ pub fn generate(
             };
             *seq += 1;
             batch.push(DeviationRow {
-                id: crate::directory::new_id(),
-                reference: format!("SA-{year}-G{seq:07}"),
+                id: DeviationId::generate(),
+                reference: format!("SA-{year}-G{seq:07}").into(),
                 kind: if rng.unit() < 0.93 { "deviation" } else { "improvement_proposal" }.into(),
                 category: rng.weighted(CATEGORIES).to_string(),
                 status: status.into(),
@@ -209,7 +210,7 @@ pub fn generate(
                 recipient_organisation_id: to_org.clone(),
                 recipient_unit_id: (to_hospital && !hospital_units.is_empty())
                     .then(|| hospital_units[rng.below(hospital_units.len())].clone()),
-                health_community_id: crate::db::health_communities::DEFAULT_ID.to_owned(),
+                health_community_id: crate::db::health_communities::default_id(),
                 handler_id: None,
                 occurred_at: (received - Duration::days(rng.below(3) as i64)).to_string(),
                 discovered_at: None,

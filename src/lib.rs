@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod generate;
 pub mod headers;
+pub mod ids;
 pub mod jobs;
 pub mod mail;
 pub mod pages;

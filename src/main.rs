@@ -181,7 +181,7 @@ fn run() -> anyhow::Result<()> {
                 indicatif::ProgressBar::new_spinner().with_message(format!("Lager rapporten for {tertial} …"));
             spinner.enable_steady_tick(std::time::Duration::from_millis(120));
             let scope = match organisation_id {
-                Some(o) => samavvik::stats::StatsScope::Organisation(o),
+                Some(o) => samavvik::stats::StatsScope::Organisation(o.into()),
                 None => samavvik::stats::StatsScope::All,
             };
             let report =

@@ -23,17 +23,18 @@ use crate::db::stats::StatsScope;
 use crate::domain::lifecycle::Action;
 use crate::domain::{Code, Role};
 use crate::error::ApiError;
+use crate::ids::{HealthCommunityId, OrganisationId, UnitId, UserId};
 
 /// The parties of a deviation, as far as access is concerned.
 #[derive(Debug, Clone, Copy)]
 pub struct Parties<'a> {
-    pub health_community_id: &'a str,
-    pub reporting_organisation_id: &'a str,
-    pub reporter_id: &'a str,
-    pub reporting_unit_id: Option<&'a str>,
-    pub recipient_organisation_id: &'a str,
-    pub recipient_unit_id: Option<&'a str>,
-    pub handler_id: Option<&'a str>,
+    pub health_community_id: &'a HealthCommunityId,
+    pub reporting_organisation_id: &'a OrganisationId,
+    pub reporter_id: &'a UserId,
+    pub reporting_unit_id: Option<&'a UnitId>,
+    pub recipient_organisation_id: &'a OrganisationId,
+    pub recipient_unit_id: Option<&'a UnitId>,
+    pub handler_id: Option<&'a UserId>,
 }
 
 impl<'a> From<&'a DeviationRow> for Parties<'a> {
@@ -42,10 +43,10 @@ impl<'a> From<&'a DeviationRow> for Parties<'a> {
             health_community_id: &d.health_community_id,
             reporting_organisation_id: &d.reporting_organisation_id,
             reporter_id: &d.reporter_id,
-            reporting_unit_id: d.reporting_unit_id.as_deref(),
+            reporting_unit_id: d.reporting_unit_id.as_ref(),
             recipient_organisation_id: &d.recipient_organisation_id,
-            recipient_unit_id: d.recipient_unit_id.as_deref(),
-            handler_id: d.handler_id.as_deref(),
+            recipient_unit_id: d.recipient_unit_id.as_ref(),
+            handler_id: d.handler_id.as_ref(),
         }
     }
 }
@@ -67,14 +68,14 @@ pub enum Relation {
 }
 
 pub fn relation(caller: &Caller, d: Parties) -> Relation {
-    let in_unit = |unit: Option<&str>| caller.unit_id.is_some() && caller.unit_id.as_deref() == unit;
-    if caller.organisation_id == d.reporting_organisation_id {
-        if caller.user_id == d.reporter_id || in_unit(d.reporting_unit_id) {
+    let in_unit = |unit: Option<&UnitId>| caller.unit_id.is_some() && caller.unit_id.as_ref() == unit;
+    if caller.organisation_id == *d.reporting_organisation_id {
+        if caller.user_id == *d.reporter_id || in_unit(d.reporting_unit_id) {
             return Relation::OwnReport;
         }
         return Relation::OrganisationSent;
     }
-    if caller.organisation_id == d.recipient_organisation_id {
+    if caller.organisation_id == *d.recipient_organisation_id {
         if d.recipient_unit_id.is_none() || in_unit(d.recipient_unit_id) || d.handler_id == Some(&caller.user_id) {
             return Relation::OwnCase;
         }
@@ -103,8 +104,8 @@ pub fn view(caller: &Caller, d: Parties) -> Option<View> {
 
 /// An analyst reads their own helsefellesskap; one of the region's own organisation (no
 /// helsefellesskap) reads them all, side by side.
-fn in_reach(caller: &Caller, community: &str) -> bool {
-    caller.health_community_id.as_deref().is_none_or(|own| own == community)
+fn in_reach(caller: &Caller, community: &HealthCommunityId) -> bool {
+    caller.health_community_id.as_ref().is_none_or(|own| own == community)
 }
 
 /// Whether the caller sees the whole region: admins, and analysts of the region's own organisation.
@@ -114,7 +115,7 @@ pub fn regional(caller: &Caller) -> bool {
 
 /// The helsefellesskap whose organisations the caller is shown (the form's recipients, the
 /// directory), or None for all: the region's view, or every party when cases may cross.
-pub fn organisations_visible(caller: &Caller, across_communities: bool) -> Option<String> {
+pub fn organisations_visible(caller: &Caller, across_communities: bool) -> Option<HealthCommunityId> {
     if regional(caller) || (across_communities && caller.role != Role::Analyst) {
         return None;
     }
@@ -190,17 +191,22 @@ pub fn may_see_inactive(caller: &Caller) -> bool {
 }
 
 /// An organisation's routing table: its own quality advisor, or an admin.
-pub fn require_routing(caller: &Caller, organisation_id: &str) -> Result<(), ApiError> {
+pub fn require_routing(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
     match caller.role {
         Role::Admin => Ok(()),
-        Role::QualityAdvisor if caller.organisation_id == organisation_id => Ok(()),
+        Role::QualityAdvisor if caller.organisation_id == *organisation_id => Ok(()),
         _ => Err(forbidden("Bare administrator eller organisasjonens kvalitetsrådgiver kan endre rutingen.")),
     }
 }
 
 /// Who a quality advisor may assign a case to: active handlers and quality advisors of the
 /// receiving organisation.
-pub fn may_be_assigned(role: &str, active: bool, organisation_id: &str, receiving_organisation_id: &str) -> bool {
+pub fn may_be_assigned(
+    role: &str,
+    active: bool,
+    organisation_id: &OrganisationId,
+    receiving_organisation_id: &OrganisationId,
+) -> bool {
     active
         && organisation_id == receiving_organisation_id
         && (role == Role::Handler.code() || role == Role::QualityAdvisor.code())
@@ -210,8 +216,8 @@ pub fn may_be_assigned(role: &str, active: bool, organisation_id: &str, receivin
 /// looked up by the caller of this policy), one helsefellesskap, or neither.
 #[derive(Debug, Clone, Default)]
 pub struct StatsRequest {
-    pub organisation: Option<(String, Option<String>)>,
-    pub community: Option<String>,
+    pub organisation: Option<(OrganisationId, Option<HealthCommunityId>)>,
+    pub community: Option<HealthCommunityId>,
 }
 
 /// Statistics and reports. Admins and the region's analysts: the region, or any helsefellesskap or
@@ -226,7 +232,9 @@ pub fn statistics_scope(caller: &Caller, asked: StatsRequest) -> Result<StatsSco
             _ => StatsScope::All,
         }),
         Role::Analyst => {
-            let own = caller.health_community_id.clone().unwrap_or_default();
+            let Some(own) = caller.health_community_id.clone() else {
+                return Err(own_community());
+            };
             match asked {
                 StatsRequest { organisation: Some((org, c)), .. } if c.as_ref() == Some(&own) => {
                     Ok(StatsScope::Organisation(org))
@@ -312,7 +320,7 @@ mod tests {
 
     fn in_community(role: Role, org: &str, unit: Option<&str>, hf: Option<&str>) -> Caller {
         Caller {
-            user_id: format!("user-{}-{org}", role.code()),
+            user_id: format!("user-{}-{org}", role.code()).into(),
             email: String::new(),
             name: String::new(),
             organisation_id: org.into(),
@@ -324,14 +332,19 @@ mod tests {
         }
     }
 
-    fn parties<'a>(from: &'a str, reporter: &'a str, to: &'a str, to_unit: Option<&'a str>) -> Parties<'a> {
+    /// An id that lives as long as the test run, so party data can borrow it like a row's.
+    fn id<T: From<&'static str>>(s: &str) -> &'static T {
+        Box::leak(Box::new(T::from(Box::leak(s.to_owned().into_boxed_str()))))
+    }
+
+    fn parties(from: &str, reporter: &str, to: &str, to_unit: Option<&str>) -> Parties<'static> {
         Parties {
-            health_community_id: HF,
-            reporting_organisation_id: from,
-            reporter_id: reporter,
-            reporting_unit_id: Some("unit-reporting"),
-            recipient_organisation_id: to,
-            recipient_unit_id: to_unit,
+            health_community_id: id(HF),
+            reporting_organisation_id: id(from),
+            reporter_id: id(reporter),
+            reporting_unit_id: Some(id("unit-reporting")),
+            recipient_organisation_id: id(to),
+            recipient_unit_id: to_unit.map(id),
             handler_id: None,
         }
     }
@@ -339,10 +352,9 @@ mod tests {
     /// Each relation of the issue, built from real party data, for a caller of `role` in ORG.
     fn situations(role: Role) -> Vec<(&'static str, Caller, Parties<'static>, Relation)> {
         let me = caller(role, ORG, Some("unit-mine"));
-        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-        let my_id = leak(me.user_id.clone());
+        let my_id = me.user_id.to_string();
         vec![
-            ("own report", me.clone(), parties(ORG, my_id, OTHER, None), Relation::OwnReport),
+            ("own report", me.clone(), parties(ORG, &my_id, OTHER, None), Relation::OwnReport),
             ("own organisation sent", me.clone(), parties(ORG, "someone", OTHER, None), Relation::OrganisationSent),
             ("received, own unit", me.clone(), parties(OTHER, "x", ORG, Some("unit-mine")), Relation::OwnCase),
             ("received, no unit yet", me.clone(), parties(OTHER, "x", ORG, None), Relation::OwnCase),
@@ -417,7 +429,7 @@ mod tests {
     #[test]
     fn the_regions_analysts_see_every_helsefellesskap_and_its_statistics() {
         let regional = in_community(Role::Analyst, "region", None, None);
-        let elsewhere = Parties { health_community_id: "hf-9", ..parties(ORG, "x", OTHER, None) };
+        let elsewhere = Parties { health_community_id: id("hf-9"), ..parties(ORG, "x", OTHER, None) };
         assert_eq!(view(&regional, elsewhere), Some(View::Deidentified));
         assert!(matches!(list_scope(&regional), Scope::All));
         assert_eq!(statistics_scope(&regional, StatsRequest::default()).unwrap(), StatsScope::All);
@@ -432,7 +444,7 @@ mod tests {
         assert_eq!(statistics_scope(&local, other_org).unwrap_err().status.as_u16(), 403);
         let own_org = StatsRequest { organisation: Some(("o".into(), Some(HF.into()))), community: None };
         assert_eq!(statistics_scope(&local, own_org).unwrap(), StatsScope::Organisation("o".into()));
-        assert_eq!(organisations_visible(&local, false), Some(HF.to_owned()));
+        assert_eq!(organisations_visible(&local, false), Some(HF.into()));
         assert_eq!(organisations_visible(&regional, false), None);
     }
 
@@ -441,9 +453,11 @@ mod tests {
         for role in ROLES {
             let me = caller(role, ORG, None);
             match (list_scope(&me), role) {
-                (Scope::Community(c), Role::Analyst) => assert_eq!(c, HF),
+                (Scope::Community(c), Role::Analyst) => assert_eq!(c.as_str(), HF),
                 (Scope::Nothing, Role::Admin) => {}
-                (Scope::Organisation(o), Role::Reporter | Role::Handler | Role::QualityAdvisor) => assert_eq!(o, ORG),
+                (Scope::Organisation(o), Role::Reporter | Role::Handler | Role::QualityAdvisor) => {
+                    assert_eq!(o.as_str(), ORG)
+                }
                 (s, r) => panic!("{} gets {s:?}", r.code()),
             }
         }

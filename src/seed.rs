@@ -12,8 +12,9 @@ use crate::db::organisations::{self as orgs, OrganisationRow};
 use crate::db::units::{self, UnitRow};
 use crate::db::users::{self, UserRow};
 use crate::db::DbConnection;
-use crate::directory::{new_id, now};
+use crate::directory::now;
 use crate::domain::OrgNumber;
+use crate::ids::{HealthCommunityId, OrganisationId, UnitId, UserId};
 use diesel::Connection;
 
 pub const DEMO_PASSWORD: &str = "samavvik-demo";
@@ -136,20 +137,22 @@ fn demo_orgs() -> Vec<DemoOrg> {
 
 /// The demo's helsefellesskap by name → id: St. Olav is the deployment's first (renamed), Nord-
 /// Trøndelag is added.
-fn demo_communities(conn: &mut DbConnection) -> anyhow::Result<std::collections::HashMap<&'static str, String>> {
+fn demo_communities(
+    conn: &mut DbConnection,
+) -> anyhow::Result<std::collections::HashMap<&'static str, HealthCommunityId>> {
     let existing = communities::list(conn)?;
     let mut ids = std::collections::HashMap::new();
-    if let Some(first) = existing.iter().find(|c| c.id == communities::DEFAULT_ID) {
+    if let Some(first) = existing.iter().find(|c| c.id.as_str() == communities::DEFAULT_ID) {
         if first.name != ST_OLAV {
             communities::rename(conn, &first.id, ST_OLAV, now())?;
         }
     }
-    ids.insert(ST_OLAV, communities::DEFAULT_ID.to_owned());
+    ids.insert(ST_OLAV, communities::default_id());
     let nt = match existing.iter().find(|c| c.name == NORD_TRONDELAG) {
         Some(c) => c.id.clone(),
         None => {
             let row = communities::HealthCommunityRow {
-                id: new_id(),
+                id: HealthCommunityId::generate(),
                 name: NORD_TRONDELAG.into(),
                 improvement_group_recipients: "forbedringsgruppa@helsefellesskap-nt.example".into(),
                 // Its ASU list is for the operator to fill in; until then its report is not mailed.
@@ -209,7 +212,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
                 Some(o) => o.id,
                 None => {
                     let row = OrganisationRow {
-                        id: new_id(),
+                        id: OrganisationId::generate(),
                         name: demo.name.clone(),
                         kind: demo.kind.into(),
                         org_number: number,
@@ -230,7 +233,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
                     Some(u) => u.id.clone(),
                     None => {
                         let row = UnitRow {
-                            id: new_id(),
+                            id: UnitId::generate(),
                             organisation_id: org_id.clone(),
                             name: (*unit).to_owned(),
                             mailbox: Some(format!("{}@{}.example", slug(unit), demo.slug)),
@@ -252,7 +255,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
             }
             let (org_id, unit_ids) = &org_ids[*org_slug];
             let row = UserRow {
-                id: new_id(),
+                id: UserId::generate(),
                 email: (*email).into(),
                 name: (*name).into(),
                 organisation_id: org_id.clone(),

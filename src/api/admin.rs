@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::db::{self, outbox};
 use crate::deviations::view::utc;
 use crate::error::ApiError;
+use crate::ids::DeviationId;
 use crate::policy;
 use crate::state::AppState;
 
@@ -23,7 +24,7 @@ pub struct FailedMail {
     pub id: String,
     pub template: String,
     pub recipient: String,
-    pub deviation_id: Option<String>,
+    pub deviation_id: Option<DeviationId>,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,

@@ -8,6 +8,7 @@ use crate::db;
 use crate::directory::organisations::{self as orgs, Unit};
 use crate::domain::Code;
 use crate::error::ApiError;
+use crate::ids::{OrganisationId, UserId};
 use crate::state::AppState;
 
 #[derive(Deserialize, Validate)]
@@ -45,7 +46,7 @@ pub async fn logout(state: Data<AppState>, caller: Caller) -> Result<actix_web::
 
 #[derive(Serialize, Deserialize)]
 pub struct Me {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: String,
@@ -55,7 +56,7 @@ pub struct Me {
 
 #[derive(Serialize, Deserialize)]
 pub struct MeOrganisation {
-    pub id: String,
+    pub id: OrganisationId,
     pub name: String,
     pub kind: String,
 }

@@ -13,6 +13,7 @@ use crate::deviations::list::{self, DeviationPage, ListQuery};
 use crate::deviations::submit::{self, Outcome};
 use crate::deviations::view::{self, Deviation, Event, Names};
 use crate::error::ApiError;
+use crate::ids::DeviationId;
 use crate::policy::deidentified;
 use crate::state::AppState;
 
@@ -31,7 +32,12 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 }
 
 /// Reads one deviation as `caller` sees it.
-fn read(conn: &mut db::DbConnection, state: &AppState, caller: &Caller, id: &str) -> Result<Deviation, ApiError> {
+fn read(
+    conn: &mut db::DbConnection,
+    state: &AppState,
+    caller: &Caller,
+    id: &DeviationId,
+) -> Result<Deviation, ApiError> {
     let row = access::load(conn, caller, id)?;
     shown(conn, state, caller, row)
 }
@@ -75,7 +81,7 @@ pub async fn list(
     Ok(Json(page))
 }
 
-pub async fn get(state: Data<AppState>, caller: Caller, id: Path<String>) -> Result<Json<Deviation>, ApiError> {
+pub async fn get(state: Data<AppState>, caller: Caller, id: Path<DeviationId>) -> Result<Json<Deviation>, ApiError> {
     let st = state.clone();
     let deviation = db::run(&state.pool, move |c| {
         access::logging_denials(c, &st.clock, &caller, &id, "read", |c| read(c, &st, &caller, &id))
@@ -84,7 +90,7 @@ pub async fn get(state: Data<AppState>, caller: Caller, id: Path<String>) -> Res
     Ok(Json(deviation))
 }
 
-pub async fn events(state: Data<AppState>, caller: Caller, id: Path<String>) -> Result<Json<EventList>, ApiError> {
+pub async fn events(state: Data<AppState>, caller: Caller, id: Path<DeviationId>) -> Result<Json<EventList>, ApiError> {
     let st = state.clone();
     let items = db::run(&state.pool, move |c| {
         access::logging_denials(c, &st.clock, &caller, &id, "read_events", |c| {
@@ -98,7 +104,12 @@ pub async fn events(state: Data<AppState>, caller: Caller, id: Path<String>) -> 
 }
 
 /// Runs a lifecycle action and answers with the deviation as it is afterwards.
-async fn act(state: Data<AppState>, caller: Caller, id: String, command: Command) -> Result<Json<Deviation>, ApiError> {
+async fn act(
+    state: Data<AppState>,
+    caller: Caller,
+    id: DeviationId,
+    command: Command,
+) -> Result<Json<Deviation>, ApiError> {
     let st = state.clone();
     let deviation = db::run(&state.pool, move |c| {
         let ctx = Ctx { config: &st.config, clock: &st.clock, caller: &caller };
@@ -117,7 +128,7 @@ async fn act(state: Data<AppState>, caller: Caller, id: String, command: Command
 pub async fn action<T>(
     state: Data<AppState>,
     caller: Caller,
-    id: Path<String>,
+    id: Path<DeviationId>,
     body: Body<T>,
 ) -> Result<Json<Deviation>, ApiError>
 where
@@ -129,7 +140,7 @@ where
 pub async fn close(
     state: Data<AppState>,
     caller: Caller,
-    id: Path<String>,
+    id: Path<DeviationId>,
     body: OptionalBody<actions::NoteInput>,
 ) -> Result<Json<Deviation>, ApiError> {
     let note = body.0;
@@ -139,7 +150,7 @@ pub async fn close(
 pub async fn reopen(
     state: Data<AppState>,
     caller: Caller,
-    id: Path<String>,
+    id: Path<DeviationId>,
     body: OptionalBody<actions::NoteInput>,
 ) -> Result<Json<Deviation>, ApiError> {
     let note = body.0;
@@ -149,7 +160,7 @@ pub async fn reopen(
 pub async fn comment(
     state: Data<AppState>,
     caller: Caller,
-    id: Path<String>,
+    id: Path<DeviationId>,
     body: Body<actions::CommentInput>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();

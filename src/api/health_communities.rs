@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::ApiError;
+use crate::ids::HealthCommunityId;
 use crate::state::AppState;
 
 #[derive(Serialize, Deserialize)]
 pub struct HealthCommunity {
-    pub id: String,
+    pub id: HealthCommunityId,
     pub name: String,
 }
 

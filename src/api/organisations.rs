@@ -7,6 +7,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::directory::organisations::{self as orgs, NewOrganisation, Organisation, OrganisationPatch};
 use crate::error::ApiError;
+use crate::ids::OrganisationId;
 use crate::policy;
 use crate::state::AppState;
 
@@ -32,7 +33,7 @@ pub async fn list(
     let kind = query.into_inner().kind;
     let community = policy::organisations_visible(&caller, state.config.allow_cross_community_cases);
     let items =
-        db::run(&state.pool, move |c| orgs::list(c, kind.as_deref(), include_inactive, community.as_deref())).await?;
+        db::run(&state.pool, move |c| orgs::list(c, kind.as_deref(), include_inactive, community.as_ref())).await?;
     Ok(Json(OrganisationList { items }))
 }
 
@@ -43,14 +44,14 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     policy::require_admin(&caller)?;
     let own = caller.health_community_id.clone();
-    let org = db::run(&state.pool, move |c| orgs::create(c, body.into_inner(), own.as_deref())).await?;
+    let org = db::run(&state.pool, move |c| orgs::create(c, body.into_inner(), own.as_ref())).await?;
     Ok(HttpResponse::Created().json(org))
 }
 
 pub async fn update(
     state: Data<AppState>,
     caller: Caller,
-    id: Path<String>,
+    id: Path<OrganisationId>,
     body: Body<OrganisationPatch>,
 ) -> Result<Json<Organisation>, ApiError> {
     policy::require_admin(&caller)?;

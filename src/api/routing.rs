@@ -5,9 +5,14 @@ use crate::auth::Caller;
 use crate::db;
 use crate::deviations::routing::{self, RoutingTable};
 use crate::error::ApiError;
+use crate::ids::OrganisationId;
 use crate::state::AppState;
 
-pub async fn get(state: Data<AppState>, caller: Caller, id: Path<String>) -> Result<Json<RoutingTable>, ApiError> {
+pub async fn get(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<OrganisationId>,
+) -> Result<Json<RoutingTable>, ApiError> {
     let table = db::run(&state.pool, move |c| routing::get(c, &caller, &id)).await?;
     Ok(Json(table))
 }
@@ -15,7 +20,7 @@ pub async fn get(state: Data<AppState>, caller: Caller, id: Path<String>) -> Res
 pub async fn put(
     state: Data<AppState>,
     caller: Caller,
-    id: Path<String>,
+    id: Path<OrganisationId>,
     body: Body<RoutingTable>,
 ) -> Result<Json<RoutingTable>, ApiError> {
     let now = state.clock.now_naive();

@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::domain::period::Period;
 use crate::error::ApiError;
+use crate::ids::{HealthCommunityId, OrganisationId};
 use crate::policy;
 use crate::state::AppState;
 use crate::stats::report::{self, Report};
@@ -18,8 +19,8 @@ pub struct StatsQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub group_by: Option<String>,
-    pub organisation_id: Option<String>,
-    pub health_community_id: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
+    pub health_community_id: Option<HealthCommunityId>,
 }
 
 /// The scope the caller may have for what they asked: the organisation's helsefellesskap is
@@ -27,8 +28,8 @@ pub struct StatsQuery {
 pub fn scope(
     conn: &mut crate::db::DbConnection,
     caller: &Caller,
-    organisation_id: Option<String>,
-    health_community_id: Option<String>,
+    organisation_id: Option<OrganisationId>,
+    health_community_id: Option<HealthCommunityId>,
 ) -> Result<StatsScope, ApiError> {
     let organisation = match organisation_id {
         Some(id) => {
@@ -88,8 +89,8 @@ pub async fn get(state: Data<AppState>, caller: Caller, query: Query<StatsQuery>
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
-    pub organisation_id: Option<String>,
-    pub health_community_id: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
+    pub health_community_id: Option<HealthCommunityId>,
 }
 
 /// `/api/v1/reports/2026-T2.html` (or `.csv`, `.xlsx`).

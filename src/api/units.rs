@@ -6,13 +6,14 @@ use crate::auth::Caller;
 use crate::db;
 use crate::directory::organisations::{self as orgs, NewUnit, Unit, UnitPatch};
 use crate::error::ApiError;
+use crate::ids::{OrganisationId, UnitId};
 use crate::policy;
 use crate::state::AppState;
 
 pub async fn create(
     state: Data<AppState>,
     caller: Caller,
-    organisation_id: Path<String>,
+    organisation_id: Path<OrganisationId>,
     body: Body<NewUnit>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require_admin(&caller)?;
@@ -23,7 +24,7 @@ pub async fn create(
 pub async fn update(
     state: Data<AppState>,
     caller: Caller,
-    id: Path<String>,
+    id: Path<UnitId>,
     body: Body<UnitPatch>,
 ) -> Result<Json<Unit>, ApiError> {
     policy::require_admin(&caller)?;

@@ -7,13 +7,15 @@ use crate::auth::Caller;
 use crate::db;
 use crate::directory::users::{self, NewUser, User, UserPatch};
 use crate::error::ApiError;
+use crate::ids::OrganisationId;
+use crate::ids::UserId;
 use crate::policy;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -24,7 +26,7 @@ pub struct UserList {
 pub async fn list(state: Data<AppState>, caller: Caller, query: Query<ListQuery>) -> Result<Json<UserList>, ApiError> {
     policy::require_admin(&caller)?;
     let org = query.into_inner().organisation_id;
-    let items = db::run(&state.pool, move |c| users::list(c, org.as_deref())).await?;
+    let items = db::run(&state.pool, move |c| users::list(c, org.as_ref())).await?;
     Ok(Json(UserList { items }))
 }
 
@@ -37,7 +39,7 @@ pub async fn create(state: Data<AppState>, caller: Caller, body: Body<NewUser>) 
 pub async fn update(
     state: Data<AppState>,
     caller: Caller,
-    id: Path<String>,
+    id: Path<UserId>,
     body: Body<UserPatch>,
 ) -> Result<Json<User>, ApiError> {
     policy::require_admin(&caller)?;

@@ -2,6 +2,7 @@
 //! actor and helsefellesskap. Made from a verified token by `extract`; depends on nothing above it.
 
 use crate::domain::Role;
+use crate::ids::{HealthCommunityId, OrganisationId, UnitId, UserId};
 
 /// Who is calling: a person, or an organisation's system (its quality system) with scoped
 /// credentials. Machine clients come with the integration issue; the policy already asks.
@@ -13,22 +14,22 @@ pub enum Actor {
 
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
-    pub organisation_id: String,
-    pub unit_id: Option<String>,
+    pub organisation_id: OrganisationId,
+    pub unit_id: Option<UnitId>,
     pub role: Role,
     pub session_epoch: i32,
     pub actor: Actor,
     /// The caller's organisation's helsefellesskap; None for the region's own organisations.
-    pub health_community_id: Option<String>,
+    pub health_community_id: Option<HealthCommunityId>,
 }
 
 /// Recently verified callers, so a request does not read its user row every time. A change made
 /// through this server (deactivation, new role or unit) drops the entry at once; one made through
 /// another instance takes effect within the time to live.
-pub type Callers = moka::sync::Cache<String, Caller>;
+pub type Callers = moka::sync::Cache<UserId, Caller>;
 
 pub const CALLER_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 

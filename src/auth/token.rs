@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::ids::UserId;
 
 /// Leeway for clock skew between issuer and us.
 const LEEWAY_SECONDS: u64 = 5;
@@ -28,7 +29,7 @@ pub struct Claims {
 /// What a verified token says about its bearer: the local user id.
 #[derive(Debug, Clone)]
 pub struct Verified {
-    pub user_id: String,
+    pub user_id: UserId,
     /// The session epoch the token was issued in, for tokens this service issued itself.
     pub session_epoch: Option<i32>,
 }
@@ -64,10 +65,10 @@ impl LocalTokens {
         }
     }
 
-    pub fn issue(&self, user_id: &str, session_epoch: i32) -> Result<String, ApiError> {
+    pub fn issue(&self, user_id: &UserId, session_epoch: i32) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
-            sub: user_id.to_owned(),
+            sub: user_id.to_string(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now,
@@ -97,7 +98,7 @@ impl TokenVerifier for LocalTokens {
             return Err(ApiError::unauthorized("invalid_token", "Innloggingen er ugyldig. Logg inn på nytt."));
         }
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(invalid)?;
-        Ok(Verified { user_id: data.claims.sub, session_epoch: Some(data.claims.sep) })
+        Ok(Verified { user_id: UserId::from(data.claims.sub), session_epoch: Some(data.claims.sep) })
     }
 }
 
@@ -112,17 +113,17 @@ mod tests {
     #[test]
     fn round_trips() {
         let t = tokens();
-        let token = t.issue("user-1", 0).unwrap();
-        assert_eq!(t.verify(&token).unwrap().user_id, "user-1");
+        let token = t.issue(&UserId::from("user-1"), 0).unwrap();
+        assert_eq!(t.verify(&token).unwrap().user_id.as_str(), "user-1");
     }
 
     #[test]
     fn refuses_other_audience_and_issuer() {
         let other = LocalTokens::new(&Config { jwt_audience: "other".into(), ..Config::default() });
-        let token = other.issue("user-1", 0).unwrap();
+        let token = other.issue(&UserId::from("user-1"), 0).unwrap();
         assert_eq!(tokens().verify(&token).unwrap_err().code, "invalid_token");
         let other = LocalTokens::new(&Config { jwt_issuer: "evil".into(), ..Config::default() });
-        assert!(tokens().verify(&other.issue("u", 0).unwrap()).is_err());
+        assert!(tokens().verify(&other.issue(&UserId::from("u"), 0).unwrap()).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Deviation rows. Every read takes a `Scope`, so what a caller may see is decided in the query.
 
+use crate::ids::{DeviationId, HealthCommunityId, OrganisationId, Reference, UnitId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -9,18 +10,18 @@ use super::DbConnection;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = deviations)]
 pub struct DeviationRow {
-    pub id: String,
-    pub reference: String,
+    pub id: DeviationId,
+    pub reference: Reference,
     pub kind: String,
     pub category: String,
     pub status: String,
     pub direction: String,
-    pub reporter_id: String,
-    pub reporting_organisation_id: String,
-    pub reporting_unit_id: Option<String>,
-    pub recipient_organisation_id: String,
-    pub recipient_unit_id: Option<String>,
-    pub handler_id: Option<String>,
+    pub reporter_id: UserId,
+    pub reporting_organisation_id: OrganisationId,
+    pub reporting_unit_id: Option<UnitId>,
+    pub recipient_organisation_id: OrganisationId,
+    pub recipient_unit_id: Option<UnitId>,
+    pub handler_id: Option<UserId>,
     pub occurred_at: String,
     pub discovered_at: Option<String>,
     pub description: String,
@@ -44,7 +45,7 @@ pub struct DeviationRow {
     pub answer_days: Option<i32>,
     pub answered_on_time: Option<bool>,
     /// The helsefellesskap it was reported in (the reporting organisation's).
-    pub health_community_id: String,
+    pub health_community_id: HealthCommunityId,
 }
 
 /// Changes made by a lifecycle action. `None` leaves a column as it is.
@@ -53,9 +54,9 @@ pub struct DeviationRow {
 pub struct DeviationChanges {
     pub status: Option<String>,
     pub direction: Option<String>,
-    pub recipient_organisation_id: Option<String>,
-    pub recipient_unit_id: Option<Option<String>>,
-    pub handler_id: Option<Option<String>>,
+    pub recipient_organisation_id: Option<OrganisationId>,
+    pub recipient_unit_id: Option<Option<UnitId>>,
+    pub handler_id: Option<Option<UserId>>,
     pub answer: Option<Option<String>>,
     pub answer_actions: Option<Option<String>>,
     pub received_at: Option<NaiveDateTime>,
@@ -74,11 +75,11 @@ pub struct DeviationChanges {
 #[derive(Debug, Clone)]
 pub enum Scope {
     /// Deviations the organisation sent or currently receives.
-    Organisation(String),
+    Organisation(OrganisationId),
     /// Every deviation (analysts; the view is de-identified by the caller).
     All,
     /// Every deviation reported in one helsefellesskap (its analysts; de-identified).
-    Community(String),
+    Community(HealthCommunityId),
     /// None at all (admins: they keep the directory, not cases).
     Nothing,
 }
@@ -104,8 +105,8 @@ pub struct ListFilter {
     pub statuses: Vec<String>,
     pub category: Option<String>,
     pub direction: Option<String>,
-    pub counterpart: Option<String>,
-    pub unit: Option<String>,
+    pub counterpart: Option<OrganisationId>,
+    pub unit: Option<UnitId>,
     pub overdue: Option<bool>,
     pub today: String,
     pub from: Option<NaiveDateTime>,
@@ -140,7 +141,7 @@ fn scoped(scope: &Scope, mailbox: Mailbox) -> Boxed<'static> {
 
 /// One deviation within `scope`. Not built on the boxed list query: a fixed query shape is a
 /// prepared statement PostgreSQL parses and plans once per connection, not on every read.
-pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<DeviationRow> {
+pub fn find(conn: &mut DbConnection, scope: &Scope, id: &DeviationId) -> QueryResult<DeviationRow> {
     let one = deviations::table.find(id).select(DeviationRow::as_select());
     match scope {
         Scope::All => one.first(conn),
@@ -153,7 +154,7 @@ pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Dev
 }
 
 /// Whether a deviation with this id exists at all (to log denied access without telling the caller).
-pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+pub fn exists(conn: &mut DbConnection, id: &DeviationId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(deviations::table.find(id))).get_result(conn)
 }
 
@@ -165,7 +166,7 @@ pub fn insert(conn: &mut DbConnection, row: &DeviationRow) -> QueryResult<()> {
 /// both succeed. Returns whether the row was updated.
 pub fn update_if_status(
     conn: &mut DbConnection,
-    id: &str,
+    id: &DeviationId,
     expected_status: &str,
     changes: &DeviationChanges,
 ) -> QueryResult<bool> {
@@ -262,7 +263,7 @@ pub fn answered_before(
     conn: &mut DbConnection,
     answered_before: NaiveDateTime,
     limit: i64,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Vec<DeviationId>> {
     deviations::table
         .filter(d::status.eq("answered"))
         .filter(d::answered_at.lt(answered_before))

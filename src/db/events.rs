@@ -1,5 +1,6 @@
 //! The append-only timeline of a deviation. Rows are only ever inserted.
 
+use crate::ids::{DeviationId, OrganisationId, UnitId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -10,22 +11,22 @@ use super::DbConnection;
 #[diesel(table_name = deviation_events)]
 pub struct EventRow {
     pub id: String,
-    pub deviation_id: String,
+    pub deviation_id: DeviationId,
     pub seq: i32,
     pub at: NaiveDateTime,
     pub kind: String,
-    pub actor_id: Option<String>,
-    pub actor_organisation_id: Option<String>,
+    pub actor_id: Option<UserId>,
+    pub actor_organisation_id: Option<OrganisationId>,
     pub from_status: Option<String>,
     pub to_status: Option<String>,
     pub text: Option<String>,
-    pub organisation_id: Option<String>,
-    pub unit_id: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
+    pub unit_id: Option<UnitId>,
 }
 
 /// The next sequence number of a deviation's timeline. Called inside the write transaction, and
 /// `(deviation_id, seq)` is unique, so two writers cannot both take the same number.
-pub fn next_seq(conn: &mut DbConnection, deviation_id: &str) -> QueryResult<i32> {
+pub fn next_seq(conn: &mut DbConnection, deviation_id: &DeviationId) -> QueryResult<i32> {
     let max: Option<i32> = deviation_events::table
         .filter(e::deviation_id.eq(deviation_id))
         .select(diesel::dsl::max(e::seq))
@@ -37,7 +38,7 @@ pub fn insert(conn: &mut DbConnection, row: &EventRow) -> QueryResult<()> {
     diesel::insert_into(deviation_events::table).values(row).execute(conn).map(|_| ())
 }
 
-pub fn for_deviation(conn: &mut DbConnection, deviation_id: &str) -> QueryResult<Vec<EventRow>> {
+pub fn for_deviation(conn: &mut DbConnection, deviation_id: &DeviationId) -> QueryResult<Vec<EventRow>> {
     deviation_events::table
         .filter(e::deviation_id.eq(deviation_id))
         .order(e::seq.asc())

@@ -1,5 +1,6 @@
 //! Idempotency keys for submissions: (user, key) → the request it came with and the deviation made.
 
+use crate::ids::{DeviationId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -9,14 +10,14 @@ use super::DbConnection;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 pub struct KeyRow {
-    pub user_id: String,
+    pub user_id: UserId,
     pub idempotency_key: String,
     pub request: String,
-    pub deviation_id: String,
+    pub deviation_id: DeviationId,
     pub created_at: NaiveDateTime,
 }
 
-pub fn find(conn: &mut DbConnection, user_id: &str, key: &str) -> QueryResult<Option<KeyRow>> {
+pub fn find(conn: &mut DbConnection, user_id: &UserId, key: &str) -> QueryResult<Option<KeyRow>> {
     idempotency_keys::table.find((user_id, key)).select(KeyRow::as_select()).first(conn).optional()
 }
 

@@ -235,7 +235,7 @@ pub fn find_org_and_unit(
     conn: &mut DbConnection,
     org_number: &str,
     unit: Option<&str>,
-) -> anyhow::Result<(String, Option<String>)> {
+) -> anyhow::Result<(crate::ids::OrganisationId, Option<crate::ids::UnitId>)> {
     let org = organisations::list(conn, None, true, None)?
         .into_iter()
         .find(|o| o.org_number == org_number.replace(' ', ""))

@@ -10,30 +10,31 @@ use diesel::prelude::*;
 
 use super::schema::{organisations, units, users};
 use super::DbConnection;
+use crate::ids::{OrganisationId, UnitId, UserId};
 
 static KNOWN: LazyLock<moka::sync::Cache<String, String>> =
     LazyLock::new(|| moka::sync::Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(60)).build());
 
 pub fn of(
     conn: &mut DbConnection,
-    org_ids: &[String],
-    unit_ids: &[String],
-    user_ids: &[String],
+    org_ids: &[OrganisationId],
+    unit_ids: &[UnitId],
+    user_ids: &[UserId],
 ) -> QueryResult<HashMap<String, String>> {
     let mut names = HashMap::new();
-    let mut unknown = |ids: &[String]| {
+    let mut unknown = |ids: Vec<&str>| {
         let mut missing = Vec::new();
         for id in ids {
             match KNOWN.get(id) {
                 Some(name) => {
-                    names.insert(id.clone(), name);
+                    names.insert(id.to_owned(), name);
                 }
-                None => missing.push(id.clone()),
+                None => missing.push(id.to_owned()),
             }
         }
         missing
     };
-    let (org_ids, unit_ids, user_ids) = (unknown(org_ids), unknown(unit_ids), unknown(user_ids));
+    let (org_ids, unit_ids, user_ids) = (unknown(strs(org_ids)), unknown(strs(unit_ids)), unknown(strs(user_ids)));
     if org_ids.is_empty() && unit_ids.is_empty() && user_ids.is_empty() {
         return Ok(names);
     }
@@ -54,7 +55,11 @@ pub fn of(
     Ok(names)
 }
 
+fn strs<T: AsRef<str>>(ids: &[T]) -> Vec<&str> {
+    ids.iter().map(AsRef::as_ref).collect()
+}
+
 /// Called when an organisation, unit or person is renamed.
-pub fn forget(id: &str) {
-    KNOWN.invalidate(id);
+pub fn forget(id: impl AsRef<str>) {
+    KNOWN.invalidate(id.as_ref());
 }

@@ -1,3 +1,4 @@
+use crate::ids::{HealthCommunityId, OrganisationId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -7,7 +8,7 @@ use super::DbConnection;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organisations)]
 pub struct OrganisationRow {
-    pub id: String,
+    pub id: OrganisationId,
     pub name: String,
     pub kind: String,
     pub org_number: String,
@@ -16,7 +17,7 @@ pub struct OrganisationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// None for an organisation of the region itself, party to no case.
-    pub health_community_id: Option<String>,
+    pub health_community_id: Option<HealthCommunityId>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -27,7 +28,7 @@ pub struct OrganisationChanges {
     pub mailbox: Option<String>,
     pub active: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
-    pub health_community_id: Option<Option<String>>,
+    pub health_community_id: Option<Option<HealthCommunityId>>,
 }
 
 /// Organisations, optionally of one kind and of one helsefellesskap.
@@ -35,11 +36,11 @@ pub fn list(
     conn: &mut DbConnection,
     kind: Option<&str>,
     include_inactive: bool,
-    community: Option<&str>,
+    community: Option<&HealthCommunityId>,
 ) -> QueryResult<Vec<OrganisationRow>> {
     let mut q = organisations::table.select(OrganisationRow::as_select()).into_boxed();
     if let Some(c) = community {
-        q = q.filter(organisations::health_community_id.eq(c.to_owned()));
+        q = q.filter(organisations::health_community_id.eq(c.clone()));
     }
     if let Some(kind) = kind {
         q = q.filter(organisations::kind.eq(kind.to_owned()));
@@ -50,7 +51,7 @@ pub fn list(
     q.order((organisations::kind.asc(), organisations::name.asc())).load(conn)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<OrganisationRow> {
+pub fn find(conn: &mut DbConnection, id: &OrganisationId) -> QueryResult<OrganisationRow> {
     organisations::table.find(id).select(OrganisationRow::as_select()).first(conn)
 }
 
@@ -63,7 +64,7 @@ pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()>
     diesel::insert_into(organisations::table).values(row).execute(conn).map(|_| ())
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, changes: &OrganisationChanges) -> QueryResult<()> {
+pub fn update(conn: &mut DbConnection, id: &OrganisationId, changes: &OrganisationChanges) -> QueryResult<()> {
     super::names::forget(id);
     let n = diesel::update(organisations::table.find(id)).set(changes).execute(conn)?;
     if n == 0 {
@@ -77,7 +78,7 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 }
 
 /// (id, name) of the given ids, for labelling references in responses.
-pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+pub fn names(conn: &mut DbConnection, ids: &[OrganisationId]) -> QueryResult<Vec<(OrganisationId, String)>> {
     organisations::table
         .filter(organisations::id.eq_any(ids.to_vec()))
         .select((organisations::id, organisations::name))

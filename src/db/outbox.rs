@@ -1,5 +1,6 @@
 //! Outbox rows: written in the transaction of the change, claimed and delivered by the worker.
 
+use crate::ids::DeviationId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -15,7 +16,7 @@ pub const FAILED: &str = "failed";
 pub struct OutboxRow {
     pub id: String,
     pub dedupe_key: String,
-    pub deviation_id: Option<String>,
+    pub deviation_id: Option<DeviationId>,
     pub template: String,
     pub recipient: String,
     pub subject: String,
@@ -139,7 +140,7 @@ pub fn retry_failed(conn: &mut DbConnection, ids: Option<&[String]>, now: NaiveD
     }
 }
 
-pub fn for_deviation(conn: &mut DbConnection, deviation_id: &str) -> QueryResult<Vec<OutboxRow>> {
+pub fn for_deviation(conn: &mut DbConnection, deviation_id: &DeviationId) -> QueryResult<Vec<OutboxRow>> {
     outbox::table
         .filter(o::deviation_id.eq(deviation_id))
         .order(o::created_at.asc())

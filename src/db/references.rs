@@ -4,10 +4,11 @@ use diesel::prelude::*;
 
 use super::schema::reference_counters::{self, dsl as c};
 use super::DbConnection;
+use crate::ids::Reference;
 
 /// Takes the next number of `year`. Must run inside the submitting transaction: the counter row
 /// stays locked until commit, and a rollback returns the number.
-pub fn next(conn: &mut DbConnection, year: i32) -> QueryResult<String> {
+pub fn next(conn: &mut DbConnection, year: i32) -> QueryResult<Reference> {
     let take = |conn: &mut DbConnection| -> QueryResult<Option<i32>> {
         diesel::update(reference_counters::table.find(year))
             .set(c::last_value.eq(c::last_value + 1))
@@ -32,5 +33,5 @@ pub fn next(conn: &mut DbConnection, year: i32) -> QueryResult<String> {
             take(conn)?.ok_or(diesel::result::Error::NotFound)?
         }
     };
-    Ok(format!("SA-{year}-{n:05}"))
+    Ok(Reference::from(format!("SA-{year}-{n:05}")))
 }

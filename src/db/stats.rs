@@ -1,6 +1,7 @@
 //! The few columns statistics need — never free text, never people. Aggregated in SQL so a tertial
 //! of a million-row table is read from indexes (migration 000006), not loaded row by row.
 
+use crate::ids::{HealthCommunityId, OrganisationId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
@@ -87,8 +88,8 @@ fn dialect(conn: &DbConnection, sql: String) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatsScope {
     All,
-    Community(String),
-    Organisation(String),
+    Community(HealthCommunityId),
+    Organisation(OrganisationId),
 }
 
 impl StatsScope {
@@ -106,18 +107,19 @@ impl StatsScope {
     pub fn value(&self) -> Option<&str> {
         match self {
             StatsScope::All => None,
-            StatsScope::Community(id) | StatsScope::Organisation(id) => Some(id),
+            StatsScope::Community(id) => Some(id.as_str()),
+            StatsScope::Organisation(id) => Some(id.as_str()),
         }
     }
 
-    pub fn organisation(&self) -> Option<&str> {
+    pub fn organisation(&self) -> Option<&OrganisationId> {
         match self {
             StatsScope::Organisation(id) => Some(id),
             _ => None,
         }
     }
 
-    pub fn community(&self) -> Option<&str> {
+    pub fn community(&self) -> Option<&HealthCommunityId> {
         match self {
             StatsScope::Community(id) => Some(id),
             _ => None,

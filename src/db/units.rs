@@ -1,3 +1,4 @@
+use crate::ids::{OrganisationId, UnitId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -7,8 +8,8 @@ use super::DbConnection;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = units)]
 pub struct UnitRow {
-    pub id: String,
-    pub organisation_id: String,
+    pub id: UnitId,
+    pub organisation_id: OrganisationId,
     pub name: String,
     pub mailbox: Option<String>,
     pub active: bool,
@@ -28,7 +29,7 @@ pub struct UnitChanges {
 /// Units of the given organisations, ordered by name.
 pub fn for_organisations(
     conn: &mut DbConnection,
-    organisation_ids: &[String],
+    organisation_ids: &[OrganisationId],
     include_inactive: bool,
 ) -> QueryResult<Vec<UnitRow>> {
     let mut q = units::table
@@ -41,11 +42,11 @@ pub fn for_organisations(
     q.order(units::name.asc()).load(conn)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<UnitRow> {
+pub fn find(conn: &mut DbConnection, id: &UnitId) -> QueryResult<UnitRow> {
     units::table.find(id).select(UnitRow::as_select()).first(conn)
 }
 
-pub fn name_taken(conn: &mut DbConnection, organisation_id: &str, name: &str) -> QueryResult<bool> {
+pub fn name_taken(conn: &mut DbConnection, organisation_id: &OrganisationId, name: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         units::table.filter(units::organisation_id.eq(organisation_id)).filter(units::name.eq(name)),
     ))
@@ -56,7 +57,7 @@ pub fn insert(conn: &mut DbConnection, row: &UnitRow) -> QueryResult<()> {
     diesel::insert_into(units::table).values(row).execute(conn).map(|_| ())
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, changes: &UnitChanges) -> QueryResult<()> {
+pub fn update(conn: &mut DbConnection, id: &UnitId, changes: &UnitChanges) -> QueryResult<()> {
     super::names::forget(id);
     let n = diesel::update(units::table.find(id)).set(changes).execute(conn)?;
     if n == 0 {
@@ -66,6 +67,6 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &UnitChanges) -> Query
 }
 
 /// (id, name) of the given ids, for labelling references in responses.
-pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+pub fn names(conn: &mut DbConnection, ids: &[UnitId]) -> QueryResult<Vec<(UnitId, String)>> {
     units::table.filter(units::id.eq_any(ids.to_vec())).select((units::id, units::name)).load(conn)
 }

@@ -1,3 +1,4 @@
+use crate::ids::{OrganisationId, UnitId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -7,11 +8,11 @@ use super::DbConnection;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
-    pub organisation_id: String,
-    pub unit_id: Option<String>,
+    pub organisation_id: OrganisationId,
+    pub unit_id: Option<UnitId>,
     pub role: String,
     pub password_hash: Option<String>,
     pub active: bool,
@@ -25,18 +26,18 @@ pub struct UserRow {
 #[diesel(table_name = users)]
 pub struct UserChanges {
     pub name: Option<String>,
-    pub unit_id: Option<Option<String>>,
+    pub unit_id: Option<Option<UnitId>>,
     pub role: Option<String>,
     pub password_hash: Option<Option<String>>,
     pub active: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<UserRow> {
+pub fn find(conn: &mut DbConnection, id: &UserId) -> QueryResult<UserRow> {
     users::table.find(id).select(UserRow::as_select()).first(conn)
 }
 
-pub fn find_active(conn: &mut DbConnection, id: &str) -> QueryResult<UserRow> {
+pub fn find_active(conn: &mut DbConnection, id: &UserId) -> QueryResult<UserRow> {
     users::table.find(id).filter(users::active.eq(true)).select(UserRow::as_select()).first(conn)
 }
 
@@ -48,7 +49,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
         .optional()
 }
 
-pub fn list(conn: &mut DbConnection, organisation_id: Option<&str>) -> QueryResult<Vec<UserRow>> {
+pub fn list(conn: &mut DbConnection, organisation_id: Option<&OrganisationId>) -> QueryResult<Vec<UserRow>> {
     let mut q = users::table.select(UserRow::as_select()).into_boxed();
     if let Some(org) = organisation_id {
         q = q.filter(users::organisation_id.eq(org.to_owned()));
@@ -61,12 +62,12 @@ pub fn insert(conn: &mut DbConnection, row: &UserRow) -> QueryResult<()> {
 }
 
 /// Ends every session of the user: tokens issued before no longer verify.
-pub fn end_sessions(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+pub fn end_sessions(conn: &mut DbConnection, id: &UserId) -> QueryResult<()> {
     diesel::update(users::table.find(id)).set(users::session_epoch.eq(users::session_epoch + 1)).execute(conn)?;
     Ok(())
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> QueryResult<()> {
+pub fn update(conn: &mut DbConnection, id: &UserId, changes: &UserChanges) -> QueryResult<()> {
     super::names::forget(id);
     let n = diesel::update(users::table.find(id)).set(changes).execute(conn)?;
     if n == 0 {

@@ -9,6 +9,7 @@ use crate::db::deviations::{self, DeviationRow};
 use crate::db::DbConnection;
 use crate::directory::new_id;
 use crate::error::ApiError;
+use crate::ids::DeviationId;
 use crate::policy;
 
 pub fn not_found() -> ApiError {
@@ -16,7 +17,7 @@ pub fn not_found() -> ApiError {
 }
 
 /// Loads a deviation the caller may see, or 404.
-pub fn load(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<DeviationRow, ApiError> {
+pub fn load(conn: &mut DbConnection, caller: &Caller, id: &DeviationId) -> Result<DeviationRow, ApiError> {
     deviations::find(conn, &policy::list_scope(caller), id).map_err(|e| match e {
         diesel::result::Error::NotFound => not_found(),
         other => other.into(),
@@ -25,7 +26,14 @@ pub fn load(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Deviat
 
 /// Records a refused access to an existing deviation. Runs after the refused request's own
 /// transaction has rolled back, so the record survives.
-pub fn log_denied(conn: &mut DbConnection, clock: &Clock, caller: &Caller, id: &str, action: &str, reason: &str) {
+pub fn log_denied(
+    conn: &mut DbConnection,
+    clock: &Clock,
+    caller: &Caller,
+    id: &DeviationId,
+    action: &str,
+    reason: &str,
+) {
     let result = deviations::exists(conn, id).and_then(|exists| {
         if !exists {
             return Ok(());
@@ -36,7 +44,7 @@ pub fn log_denied(conn: &mut DbConnection, clock: &Clock, caller: &Caller, id: &
                 id: new_id(),
                 at: clock.now_naive(),
                 user_id: caller.user_id.clone(),
-                deviation_id: id.to_owned(),
+                deviation_id: id.clone(),
                 action: action.to_owned(),
                 outcome: "denied".to_owned(),
                 reason: reason.to_owned(),
@@ -54,7 +62,7 @@ pub fn logging_denials<T>(
     conn: &mut DbConnection,
     clock: &Clock,
     caller: &Caller,
-    id: &str,
+    id: &DeviationId,
     action: &str,
     f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {

@@ -19,15 +19,16 @@ use crate::domain::calendar::{oslo_date, oslo_today, working_days_between};
 use crate::domain::lifecycle::{next_status, refusal, Action};
 use crate::domain::{Code, Direction, EventKind, OrganisationKind, Role, Status};
 use crate::error::ApiError;
+use crate::ids::{DeviationId, OrganisationId, UnitId, UserId};
 use crate::policy;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcknowledgeInput {
     #[serde(default)]
-    pub unit_id: Option<String>,
+    pub unit_id: Option<UnitId>,
     #[serde(default)]
-    pub handler_id: Option<String>,
+    pub handler_id: Option<UserId>,
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -35,9 +36,9 @@ pub struct AcknowledgeInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForwardInput {
-    pub organisation_id: String,
+    pub organisation_id: OrganisationId,
     #[serde(default)]
-    pub unit_id: Option<String>,
+    pub unit_id: Option<UnitId>,
     pub reason: String,
 }
 
@@ -123,14 +124,14 @@ pub struct Ctx<'a> {
     pub caller: &'a Caller,
 }
 
-pub fn perform(conn: &mut DbConnection, ctx: &Ctx, id: &str, command: Command) -> Result<EventRow, ApiError> {
+pub fn perform(conn: &mut DbConnection, ctx: &Ctx, id: &DeviationId, command: Command) -> Result<EventRow, ApiError> {
     let action = command.action();
     access::logging_denials(conn, ctx.clock, ctx.caller, id, action.code(), |conn| {
         write_tx(conn, |c| apply(c, ctx, id, command))
     })
 }
 
-fn apply(c: &mut DbConnection, ctx: &Ctx, id: &str, command: Command) -> Result<EventRow, ApiError> {
+fn apply(c: &mut DbConnection, ctx: &Ctx, id: &DeviationId, command: Command) -> Result<EventRow, ApiError> {
     let (caller, now) = (ctx.caller, ctx.clock.now());
     let action = command.action();
     let row = access::load(c, caller, id)?;
@@ -214,15 +215,15 @@ fn acknowledge<'a>(
 ) -> Result<Change<'a>, ApiError> {
     let note = note(&NoteInput { note: input.note })?;
     let org = &row.recipient_organisation_id;
-    let mut unit = match input.unit_id.as_deref().filter(|u| !u.is_empty()) {
-        Some(u) => Some(routing::unit_of(c, u, org, "unit_id")?),
+    let mut unit = match input.unit_id.as_ref().and_then(UnitId::non_blank) {
+        Some(u) => Some(routing::unit_of(c, &u, org, "unit_id")?),
         None => None,
     };
-    let handler = match input.handler_id.as_deref().filter(|h| !h.is_empty()) {
+    let handler = match input.handler_id.as_ref().and_then(UserId::non_blank) {
         None => None,
         Some(h) => {
             let user =
-                users::find(c, h).ok().filter(|u| policy::may_be_assigned(&u.role, u.active, &u.organisation_id, org));
+                users::find(c, &h).ok().filter(|u| policy::may_be_assigned(&u.role, u.active, &u.organisation_id, org));
             let user = user.ok_or_else(|| {
                 ApiError::field("handler_id", "unknown_handler", "Saksbehandleren finnes ikke i din organisasjon.")
             })?;
@@ -252,18 +253,17 @@ fn forward<'a>(
     e.into_result(())?;
     let sender = crate::db::organisations::find(c, &row.reporting_organisation_id)?;
     let across = ctx.config.allow_cross_community_cases;
-    let target = routing::recipient(c, input.organisation_id.trim(), &sender, across, "organisation_id")?;
-    let given_unit = input.unit_id.as_deref().filter(|u| !u.is_empty());
-    if target.id == row.recipient_organisation_id
-        && (given_unit.is_none() || given_unit == row.recipient_unit_id.as_deref())
-    {
+    let target_id = input.organisation_id.non_blank().unwrap_or(input.organisation_id);
+    let target = routing::recipient(c, &target_id, &sender, across, "organisation_id")?;
+    let given_unit = input.unit_id.as_ref().and_then(UnitId::non_blank);
+    if target.id == row.recipient_organisation_id && (given_unit.is_none() || given_unit == row.recipient_unit_id) {
         return Err(ApiError::field(
             "unit_id",
             "same_recipient",
             "Avviket ligger allerede her. Velg en annen enhet eller en annen organisasjon.",
         ));
     }
-    let unit = routing::unit_for(c, &target.id, given_unit, &row.category, "unit_id")?;
+    let unit = routing::unit_for(c, &target.id, given_unit.as_ref(), &row.category, "unit_id")?;
     let reporting = organisations::find(c, &row.reporting_organisation_id)?;
     let kind = |k: &str| OrganisationKind::from_code(k).unwrap_or(OrganisationKind::Other);
     let (acknowledge_due, answer_due) = deadlines(ctx.config, now);

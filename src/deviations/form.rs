@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::national_id::{contains_national_id, NATIONAL_ID_MESSAGE};
 use crate::domain::{Code, DeviationKind, HarmClass, HarmLevel};
 use crate::error::{ApiError, FieldError};
+use crate::ids::{OrganisationId, UnitId};
 
 pub const DESCRIPTION_MAX: usize = 4000;
 pub const TEXT_MAX: usize = 2000;
@@ -16,11 +17,11 @@ pub const REFERENCE_MAX: usize = 200;
 pub struct NewDeviation {
     pub kind: String,
     pub category: String,
-    pub recipient_organisation_id: String,
+    pub recipient_organisation_id: OrganisationId,
     #[serde(default)]
-    pub recipient_unit_id: Option<String>,
+    pub recipient_unit_id: Option<UnitId>,
     #[serde(default)]
-    pub reporting_unit_id: Option<String>,
+    pub reporting_unit_id: Option<UnitId>,
     pub occurred_at: String,
     #[serde(default)]
     pub discovered_at: Option<String>,
@@ -42,9 +43,9 @@ pub struct NewDeviation {
 pub struct Form {
     pub kind: DeviationKind,
     pub category: String,
-    pub recipient_organisation_id: String,
-    pub recipient_unit_id: Option<String>,
-    pub reporting_unit_id: Option<String>,
+    pub recipient_organisation_id: OrganisationId,
+    pub recipient_unit_id: Option<UnitId>,
+    pub reporting_unit_id: Option<UnitId>,
     pub occurred_at: String,
     pub discovered_at: Option<String>,
     pub description: String,
@@ -165,7 +166,8 @@ impl NewDeviation {
         if self.category.trim().is_empty() {
             e.add("category", "required", "Velg en kategori.");
         }
-        if self.recipient_organisation_id.trim().is_empty() {
+        let recipient = self.recipient_organisation_id.non_blank();
+        if recipient.is_none() {
             e.add("recipient_organisation_id", "required", "Velg hvem avviket gjelder.");
         }
         let occurred = normalise_when(&mut e, "occurred_at", &self.occurred_at, today);
@@ -185,15 +187,17 @@ impl NewDeviation {
             e.optional_text("suggested_improvement", self.suggested_improvement.as_deref(), TEXT_MAX);
         let agreement_reference =
             e.optional_text("agreement_reference", self.agreement_reference.as_deref(), REFERENCE_MAX);
-        let (Some(kind), Some(harm_class), Some((_, occurred_at))) = (kind, harm_class, occurred) else {
+        let (Some(kind), Some(harm_class), Some((_, occurred_at)), Some(recipient)) =
+            (kind, harm_class, occurred, recipient)
+        else {
             return Err(ApiError::invalid(e.0));
         };
         let form = Form {
             kind,
             category: self.category.trim().to_owned(),
-            recipient_organisation_id: self.recipient_organisation_id.trim().to_owned(),
-            recipient_unit_id: blank_to_none(&self.recipient_unit_id),
-            reporting_unit_id: blank_to_none(&self.reporting_unit_id),
+            recipient_organisation_id: recipient,
+            recipient_unit_id: self.recipient_unit_id.as_ref().and_then(UnitId::non_blank),
+            reporting_unit_id: self.reporting_unit_id.as_ref().and_then(UnitId::non_blank),
             occurred_at,
             discovered_at: discovered.map(|(_, s)| s),
             description,
@@ -206,10 +210,6 @@ impl NewDeviation {
         };
         e.into_result(form)
     }
-}
-
-pub fn blank_to_none(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::db::DbConnection;
 use crate::domain::calendar::oslo_today;
 use crate::domain::{Code, Direction, Status};
 use crate::error::ApiError;
+use crate::ids::{OrganisationId, UnitId};
 use crate::policy::{deidentified, list_scope};
 
 pub const DEFAULT_LIMIT: i64 = 25;
@@ -25,8 +26,8 @@ pub struct ListQuery {
     pub status: Option<String>,
     pub category: Option<String>,
     pub direction: Option<String>,
-    pub counterpart_organisation_id: Option<String>,
-    pub unit_id: Option<String>,
+    pub counterpart_organisation_id: Option<OrganisationId>,
+    pub unit_id: Option<UnitId>,
     pub overdue: Option<bool>,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -148,7 +149,7 @@ pub fn list(
             Sort::Deadline => last.answer_due.clone(),
             _ => last.submitted_at.format(CURSOR_TIME_FORMAT).to_string(),
         };
-        encode_cursor(&value, &last.id)
+        encode_cursor(&value, last.id.as_str())
     });
     let names = Names::for_deviations(conn, &rows)?;
     let hide = deidentified(caller);

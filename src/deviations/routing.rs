@@ -8,13 +8,14 @@ use crate::db::organisations::{self, OrganisationRow};
 use crate::db::routing::{self as rules, RuleRow, DEFAULT_CATEGORY};
 use crate::db::{categories, units, write_tx, DbConnection};
 use crate::error::ApiError;
+use crate::ids::{OrganisationId, UnitId};
 
 /// The recipient organisation, which must exist, be active, and not be the sender.
 /// An active organisation other than the sender, in the sender's helsefellesskap unless the
 /// deployment allows cases across helsefellesskap; else a 422 on `field`.
 pub fn recipient(
     conn: &mut DbConnection,
-    id: &str,
+    id: &OrganisationId,
     sender: &OrganisationRow,
     across_communities: bool,
     field: &str,
@@ -52,9 +53,14 @@ pub fn recipient(
 }
 
 /// An active unit of `organisation_id`, or a 422 on `field`.
-pub fn unit_of(conn: &mut DbConnection, unit_id: &str, organisation_id: &str, field: &str) -> Result<String, ApiError> {
+pub fn unit_of(
+    conn: &mut DbConnection,
+    unit_id: &UnitId,
+    organisation_id: &OrganisationId,
+    field: &str,
+) -> Result<UnitId, ApiError> {
     match units::find(conn, unit_id) {
-        Ok(u) if u.organisation_id == organisation_id && u.active => Ok(u.id),
+        Ok(u) if u.organisation_id == *organisation_id && u.active => Ok(u.id),
         Ok(_) | Err(diesel::result::Error::NotFound) => {
             Err(ApiError::field(field, "unknown_unit", "Enheten finnes ikke i den valgte organisasjonen."))
         }
@@ -65,11 +71,11 @@ pub fn unit_of(conn: &mut DbConnection, unit_id: &str, organisation_id: &str, fi
 /// The unit named on the form, else the routing table's choice, else none (triage queue).
 pub fn unit_for(
     conn: &mut DbConnection,
-    organisation_id: &str,
-    given: Option<&str>,
+    organisation_id: &OrganisationId,
+    given: Option<&UnitId>,
     category: &str,
     field: &str,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<UnitId>, ApiError> {
     match given {
         Some(unit) => unit_of(conn, unit, organisation_id, field).map(Some),
         None => Ok(rules::route(conn, organisation_id, category)?),
@@ -81,7 +87,7 @@ pub fn unit_for(
 pub struct RoutingTable {
     /// Where deviations go when no category rule matches; none = the quality advisor triages.
     #[serde(default)]
-    pub default_unit_id: Option<String>,
+    pub default_unit_id: Option<UnitId>,
     #[serde(default)]
     pub rules: Vec<Rule>,
 }
@@ -90,10 +96,14 @@ pub struct RoutingTable {
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub category: String,
-    pub unit_id: String,
+    pub unit_id: UnitId,
 }
 
-pub fn get(conn: &mut DbConnection, caller: &Caller, organisation_id: &str) -> Result<RoutingTable, ApiError> {
+pub fn get(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    organisation_id: &OrganisationId,
+) -> Result<RoutingTable, ApiError> {
     crate::policy::require_routing(caller, organisation_id)?;
     organisations::find(conn, organisation_id)?;
     let rows = rules::for_organisation(conn, organisation_id)?;
@@ -107,7 +117,7 @@ pub fn get(conn: &mut DbConnection, caller: &Caller, organisation_id: &str) -> R
 pub fn replace(
     conn: &mut DbConnection,
     caller: &Caller,
-    organisation_id: &str,
+    organisation_id: &OrganisationId,
     table: RoutingTable,
     now: chrono::NaiveDateTime,
 ) -> Result<RoutingTable, ApiError> {
@@ -118,7 +128,7 @@ pub fn replace(
         if let Some(unit) = &table.default_unit_id {
             let unit_id = unit_of(c, unit, organisation_id, "default_unit_id")?;
             rows.push(RuleRow {
-                organisation_id: organisation_id.into(),
+                organisation_id: organisation_id.clone(),
                 category: DEFAULT_CATEGORY.into(),
                 unit_id,
                 updated_at: now,
@@ -137,7 +147,7 @@ pub fn replace(
             }
             let unit_id = unit_of(c, &rule.unit_id, organisation_id, &format!("rules[{i}].unit_id"))?;
             rows.push(RuleRow {
-                organisation_id: organisation_id.into(),
+                organisation_id: organisation_id.clone(),
                 category: rule.category.clone(),
                 unit_id,
                 updated_at: now,

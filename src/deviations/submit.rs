@@ -15,16 +15,16 @@ use crate::db::events::{self, EventRow};
 use crate::db::idempotency::{self, KeyRow};
 use crate::db::outbox::{self, OutboxRow};
 use crate::db::{self, categories, organisations, references, write_tx, DbConnection};
-use crate::directory::new_id;
 use crate::domain::calendar::oslo_today;
 use crate::domain::{Code, Direction, EventKind, OrganisationKind, Status};
 use crate::error::ApiError;
+use crate::ids::{DeviationId, Reference};
 use crate::state::AppState;
 
 pub enum Submitted {
     Created(Box<DeviationRow>),
     /// The same key and body were submitted before: the id of the deviation made then.
-    Replayed(String),
+    Replayed(DeviationId),
 }
 
 /// What a submission came to, with the names its view shows.
@@ -182,7 +182,7 @@ fn write(c: &mut DbConnection, draft: &Draft) -> Result<Submitted, ApiError> {
     Ok(Submitted::Created(Box::new(row)))
 }
 
-fn replay(previous: KeyRow, request: &str) -> Result<String, ApiError> {
+fn replay(previous: KeyRow, request: &str) -> Result<DeviationId, ApiError> {
     if previous.request == request {
         Ok(previous.deviation_id)
     } else {
@@ -214,14 +214,15 @@ fn new_row(
         None => caller.unit_id.clone(),
     };
     let recipient_unit_id =
-        routing::unit_for(conn, &recipient.id, form.recipient_unit_id.as_deref(), &form.category, "recipient_unit_id")?;
+        routing::unit_for(conn, &recipient.id, form.recipient_unit_id.as_ref(), &form.category, "recipient_unit_id")?;
     let kind = |k: &str| OrganisationKind::from_code(k).unwrap_or(OrganisationKind::Other);
     let direction = Direction::between(kind(&reporting_org.kind), kind(&recipient.kind));
     let (acknowledge_due, answer_due) = deadlines(config, now);
     let at = now.naive_utc();
     let row = DeviationRow {
-        id: new_id(),
-        reference: String::new(),
+        id: DeviationId::generate(),
+        // Numbered when stored, inside the write (`references::next`).
+        reference: Reference::default(),
         kind: form.kind.code().to_owned(),
         category: form.category.clone(),
         status: Status::Submitted.code().to_owned(),

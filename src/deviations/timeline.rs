@@ -10,6 +10,7 @@ use crate::db::DbConnection;
 use crate::directory::new_id;
 use crate::domain::{Code, EventKind, Status};
 use crate::error::ApiError;
+use crate::ids::{DeviationId, OrganisationId, UnitId};
 use crate::mail;
 
 /// One entry: who (None = the system) did what, with optional text and routing target.
@@ -19,8 +20,8 @@ pub struct Entry<'a> {
     pub from: Option<Status>,
     pub to: Option<Status>,
     pub text: Option<String>,
-    pub organisation_id: Option<String>,
-    pub unit_id: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
+    pub unit_id: Option<UnitId>,
 }
 
 impl<'a> Entry<'a> {
@@ -39,7 +40,7 @@ impl<'a> Entry<'a> {
         self
     }
 
-    pub fn target(mut self, organisation_id: Option<String>, unit_id: Option<String>) -> Self {
+    pub fn target(mut self, organisation_id: Option<OrganisationId>, unit_id: Option<UnitId>) -> Self {
         self.organisation_id = organisation_id;
         self.unit_id = unit_id;
         self
@@ -50,7 +51,7 @@ impl<'a> Entry<'a> {
 pub fn record(
     conn: &mut DbConnection,
     config: &Config,
-    deviation_id: &str,
+    deviation_id: &DeviationId,
     at: NaiveDateTime,
     entry: Entry,
 ) -> Result<EventRow, ApiError> {
@@ -62,10 +63,10 @@ pub fn record(
 
 impl Entry<'_> {
     /// The event as the timeline stores it, number `seq` of the deviation.
-    pub fn row(self, deviation_id: &str, seq: i32, at: NaiveDateTime) -> EventRow {
+    pub fn row(self, deviation_id: &DeviationId, seq: i32, at: NaiveDateTime) -> EventRow {
         EventRow {
             id: new_id(),
-            deviation_id: deviation_id.to_owned(),
+            deviation_id: deviation_id.clone(),
             seq,
             at,
             kind: self.kind.code().to_owned(),

@@ -14,6 +14,7 @@ use crate::domain::calendar::oslo_today;
 use crate::domain::lifecycle::{next_status, Action, REOPEN_WINDOW_DAYS};
 use crate::domain::{Code, Status};
 use crate::error::ApiError;
+use crate::ids::{DeviationId, OrganisationId, Reference, UnitId, UserId};
 use crate::policy;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -30,8 +31,8 @@ pub struct Deadlines {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Deviation {
-    pub id: String,
-    pub reference: String,
+    pub id: DeviationId,
+    pub reference: Reference,
     pub kind: String,
     pub category: String,
     pub status: String,
@@ -92,17 +93,14 @@ pub struct Names(HashMap<String, String>);
 impl Names {
     pub fn load<'a>(
         conn: &mut DbConnection,
-        org_ids: impl IntoIterator<Item = &'a String>,
-        unit_ids: impl IntoIterator<Item = &'a String>,
-        user_ids: impl IntoIterator<Item = &'a String>,
+        org_ids: impl IntoIterator<Item = &'a OrganisationId>,
+        unit_ids: impl IntoIterator<Item = &'a UnitId>,
+        user_ids: impl IntoIterator<Item = &'a UserId>,
     ) -> Result<Self, ApiError> {
-        let collect = |ids: BTreeSet<&String>| ids.into_iter().cloned().collect::<Vec<_>>();
-        Ok(Names(names::of(
-            conn,
-            &collect(org_ids.into_iter().collect()),
-            &collect(unit_ids.into_iter().collect()),
-            &collect(user_ids.into_iter().collect()),
-        )?))
+        fn distinct<'a, T: Ord + Clone + 'a>(ids: impl IntoIterator<Item = &'a T>) -> Vec<T> {
+            ids.into_iter().collect::<BTreeSet<_>>().into_iter().cloned().collect()
+        }
+        Ok(Names(names::of(conn, &distinct(org_ids), &distinct(unit_ids), &distinct(user_ids))?))
     }
 
     pub fn for_deviations(conn: &mut DbConnection, rows: &[DeviationRow]) -> Result<Self, ApiError> {
@@ -118,16 +116,16 @@ impl Names {
         Ref { id: id.to_owned(), name: self.0.get(id).cloned().unwrap_or_default() }
     }
 
-    pub fn org(&self, id: &str) -> Ref {
-        self.get(id)
+    pub fn org(&self, id: &OrganisationId) -> Ref {
+        self.get(id.as_str())
     }
 
-    pub fn unit(&self, id: Option<&String>) -> Option<Ref> {
-        id.map(|id| self.get(id))
+    pub fn unit(&self, id: Option<&UnitId>) -> Option<Ref> {
+        id.map(|id| self.get(id.as_str()))
     }
 
-    pub fn user(&self, id: Option<&String>) -> Option<Ref> {
-        id.map(|id| self.get(id))
+    pub fn user(&self, id: Option<&UserId>) -> Option<Ref> {
+        id.map(|id| self.get(id.as_str()))
     }
 }
 

@@ -4,30 +4,31 @@ use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::{address, new_id, now, required_text};
+use super::{address, now, required_text};
 use crate::db::organisations::{self as orgs, OrganisationChanges, OrganisationRow};
 use crate::db::units::{self, UnitChanges, UnitRow};
 use crate::db::DbConnection;
 use crate::domain::{Code, OrgNumber, OrganisationKind};
 use crate::error::ApiError;
+use crate::ids::{HealthCommunityId, OrganisationId, UnitId};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Organisation {
-    pub id: String,
+    pub id: OrganisationId,
     pub name: String,
     pub kind: String,
     pub org_number: String,
     pub mailbox: String,
     pub active: bool,
     /// The helsefellesskap it belongs to; null for an organisation of the region itself.
-    pub health_community_id: Option<String>,
+    pub health_community_id: Option<HealthCommunityId>,
     pub units: Vec<Unit>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Unit {
-    pub id: String,
-    pub organisation_id: String,
+    pub id: UnitId,
+    pub organisation_id: OrganisationId,
     pub name: String,
     pub mailbox: Option<String>,
     pub active: bool,
@@ -50,7 +51,7 @@ pub struct NewOrganisation {
     pub mailbox: String,
     /// Absent: the only helsefellesskap, when there is just one. Null: the region itself.
     #[serde(default, deserialize_with = "super::double_option")]
-    pub health_community_id: Option<Option<String>>,
+    pub health_community_id: Option<Option<HealthCommunityId>>,
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -63,7 +64,7 @@ pub struct OrganisationPatch {
     pub mailbox: Option<String>,
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "super::double_option")]
-    pub health_community_id: Option<Option<String>>,
+    pub health_community_id: Option<Option<HealthCommunityId>>,
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -89,9 +90,9 @@ pub struct UnitPatch {
 /// one, or else the administrator's own; none (null) for the region's own organisations.
 fn community(
     conn: &mut DbConnection,
-    requested: Option<Option<String>>,
-    admins_own: Option<&str>,
-) -> Result<Option<String>, ApiError> {
+    requested: Option<Option<HealthCommunityId>>,
+    admins_own: Option<&HealthCommunityId>,
+) -> Result<Option<HealthCommunityId>, ApiError> {
     let all = crate::db::health_communities::list(conn)?;
     match requested {
         Some(None) => Ok(None),
@@ -101,7 +102,7 @@ fn community(
         }
         None => match (all.as_slice(), admins_own) {
             ([only], _) => Ok(Some(only.id.clone())),
-            (_, Some(own)) => Ok(Some(own.to_owned())),
+            (_, Some(own)) => Ok(Some(own.clone())),
             _ => Err(ApiError::field(
                 "health_community_id",
                 "required",
@@ -120,13 +121,13 @@ pub fn list(
     conn: &mut DbConnection,
     kind: Option<&str>,
     include_inactive: bool,
-    community: Option<&str>,
+    community: Option<&HealthCommunityId>,
 ) -> Result<Vec<Organisation>, ApiError> {
     if let Some(k) = kind {
         parse_kind(k)?;
     }
     let rows = orgs::list(conn, kind, include_inactive, community)?;
-    let ids: Vec<String> = rows.iter().map(|o| o.id.clone()).collect();
+    let ids: Vec<OrganisationId> = rows.iter().map(|o| o.id.clone()).collect();
     let mut all_units = units::for_organisations(conn, &ids, include_inactive)?;
     Ok(rows
         .into_iter()
@@ -151,7 +152,7 @@ fn with_units(o: OrganisationRow, units: Vec<UnitRow>) -> Organisation {
     }
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<Organisation, ApiError> {
+pub fn get(conn: &mut DbConnection, id: &OrganisationId) -> Result<Organisation, ApiError> {
     let org = orgs::find(conn, id)?;
     let units = units::for_organisations(conn, std::slice::from_ref(&org.id), true)?;
     Ok(with_units(org, units))
@@ -161,7 +162,7 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Organisation, ApiError> 
 pub fn create(
     conn: &mut DbConnection,
     new: NewOrganisation,
-    admins_own: Option<&str>,
+    admins_own: Option<&HealthCommunityId>,
 ) -> Result<Organisation, ApiError> {
     let health_community_id = community(conn, new.health_community_id.clone(), admins_own)?;
     new.validate()?;
@@ -170,7 +171,7 @@ pub fn create(
         OrgNumber::parse(&new.org_number).map_err(|m| ApiError::field("org_number", "invalid_org_number", m))?;
     let now = now();
     let row = OrganisationRow {
-        id: new_id(),
+        id: OrganisationId::generate(),
         name: required_text("name", &new.name)?,
         kind: kind.code().to_owned(),
         org_number: org_number.to_string(),
@@ -193,7 +194,11 @@ pub fn create(
     Ok(with_units(row, Vec::new()))
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, patch: OrganisationPatch) -> Result<Organisation, ApiError> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: &OrganisationId,
+    patch: OrganisationPatch,
+) -> Result<Organisation, ApiError> {
     patch.validate()?;
     let changes = OrganisationChanges {
         name: patch.name.as_deref().map(|n| required_text("name", n)).transpose()?,
@@ -210,12 +215,12 @@ pub fn update(conn: &mut DbConnection, id: &str, patch: OrganisationPatch) -> Re
     get(conn, id)
 }
 
-pub fn create_unit(conn: &mut DbConnection, organisation_id: &str, new: NewUnit) -> Result<Unit, ApiError> {
+pub fn create_unit(conn: &mut DbConnection, organisation_id: &OrganisationId, new: NewUnit) -> Result<Unit, ApiError> {
     new.validate()?;
     let now = now();
     let row = UnitRow {
-        id: new_id(),
-        organisation_id: organisation_id.to_owned(),
+        id: UnitId::generate(),
+        organisation_id: organisation_id.clone(),
         name: required_text("name", &new.name)?,
         mailbox: new.mailbox.map(|m| address("mailbox", &m)).transpose()?,
         active: true,
@@ -236,7 +241,7 @@ pub fn create_unit(conn: &mut DbConnection, organisation_id: &str, new: NewUnit)
     Ok(row.into())
 }
 
-pub fn update_unit(conn: &mut DbConnection, id: &str, patch: UnitPatch) -> Result<Unit, ApiError> {
+pub fn update_unit(conn: &mut DbConnection, id: &UnitId, patch: UnitPatch) -> Result<Unit, ApiError> {
     patch.validate()?;
     if let Some(Some(m)) = &patch.mailbox {
         if !validator::ValidateEmail::validate_email(m) {

@@ -5,20 +5,21 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::organisations::not_found_as;
-use super::{address, new_id, now, required_text};
+use super::{address, now, required_text};
 use crate::auth::password;
 use crate::db::users::{self, UserChanges, UserRow};
 use crate::db::{organisations as orgs, units, DbConnection};
 use crate::domain::{Code, Role};
 use crate::error::ApiError;
+use crate::ids::{OrganisationId, UnitId, UserId};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
-    pub organisation_id: String,
-    pub unit_id: Option<String>,
+    pub organisation_id: OrganisationId,
+    pub unit_id: Option<UnitId>,
     pub role: String,
     pub active: bool,
 }
@@ -44,8 +45,8 @@ pub struct NewUser {
     pub name: String,
     #[validate(email(message = "Må være en gyldig e-postadresse."), length(max = 254))]
     pub email: String,
-    pub organisation_id: String,
-    pub unit_id: Option<String>,
+    pub organisation_id: OrganisationId,
+    pub unit_id: Option<UnitId>,
     pub role: String,
     #[validate(length(min = 10, max = 1024, message = "Passordet må ha minst 10 tegn."))]
     pub password: Option<String>,
@@ -57,7 +58,7 @@ pub struct UserPatch {
     #[validate(length(min = 1, max = 200))]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "super::double_option")]
-    pub unit_id: Option<Option<String>>,
+    pub unit_id: Option<Option<UnitId>>,
     pub role: Option<String>,
     #[validate(length(min = 10, max = 1024, message = "Passordet må ha minst 10 tegn."))]
     pub password: Option<String>,
@@ -70,12 +71,16 @@ fn parse_role(role: &str) -> Result<Role, ApiError> {
 }
 
 /// A unit, when given, must belong to the user's organisation.
-fn check_unit(conn: &mut DbConnection, organisation_id: &str, unit_id: Option<&str>) -> Result<(), ApiError> {
+fn check_unit(
+    conn: &mut DbConnection,
+    organisation_id: &OrganisationId,
+    unit_id: Option<&UnitId>,
+) -> Result<(), ApiError> {
     let Some(unit_id) = unit_id else {
         return Ok(());
     };
     match units::find(conn, unit_id) {
-        Ok(u) if u.organisation_id == organisation_id => Ok(()),
+        Ok(u) if u.organisation_id == *organisation_id => Ok(()),
         Ok(_) | Err(diesel::result::Error::NotFound) => {
             Err(ApiError::field("unit_id", "unknown_unit", "Enheten finnes ikke i brukerens organisasjon."))
         }
@@ -92,7 +97,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
     let role = parse_role(&new.role)?;
     let now = now();
     let row = UserRow {
-        id: new_id(),
+        id: UserId::generate(),
         email: address("email", &new.email)?.to_lowercase(),
         name: required_text("name", &new.name)?,
         organisation_id: new.organisation_id.clone(),
@@ -111,7 +116,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
             }
             other => other.into(),
         })?;
-        check_unit(conn, &row.organisation_id, row.unit_id.as_deref())?;
+        check_unit(conn, &row.organisation_id, row.unit_id.as_ref())?;
         if users::find_by_email(conn, &row.email)?.is_some() {
             return Err(ApiError::conflict("email_taken", "Det finnes allerede en bruker med denne e-postadressen."));
         }
@@ -121,14 +126,14 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
     Ok(row.into())
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, patch: UserPatch) -> Result<User, ApiError> {
+pub fn update(conn: &mut DbConnection, id: &UserId, patch: UserPatch) -> Result<User, ApiError> {
     patch.validate()?;
     let role = patch.role.as_deref().map(parse_role).transpose()?;
     let password_hash = hash(patch.password.as_deref())?;
     conn.transaction(|conn| {
         let user = users::find(conn, id).map_err(|e| not_found_as("Brukeren finnes ikke.", e))?;
         if let Some(unit) = &patch.unit_id {
-            check_unit(conn, &user.organisation_id, unit.as_deref())?;
+            check_unit(conn, &user.organisation_id, unit.as_ref())?;
         }
         let changes = UserChanges {
             name: patch.name.as_deref().map(|n| required_text("name", n)).transpose()?,
@@ -146,7 +151,7 @@ pub fn update(conn: &mut DbConnection, id: &str, patch: UserPatch) -> Result<Use
     })
 }
 
-pub fn list(conn: &mut DbConnection, organisation_id: Option<&str>) -> Result<Vec<User>, ApiError> {
+pub fn list(conn: &mut DbConnection, organisation_id: Option<&OrganisationId>) -> Result<Vec<User>, ApiError> {
     Ok(users::list(conn, organisation_id)?.into_iter().map(User::from).collect())
 }
 

@@ -13,6 +13,7 @@ use crate::directory::new_id;
 use crate::domain::lifecycle::status_label;
 use crate::domain::{Code, EventKind, Status};
 use crate::error::ApiError;
+use crate::ids::OrganisationId;
 
 /// Who should hear about the deviation on the recipient's side: the unit's mailbox when routed
 /// (else the organisation's deviation mailbox), and the assigned handler.
@@ -50,11 +51,11 @@ pub fn facts(
     conn: &mut DbConnection,
     config: &Config,
     d: &DeviationRow,
-    counterpart_org: &str,
+    counterpart_org: &OrganisationId,
 ) -> Result<MailData, ApiError> {
     let status = Status::from_code(&d.status).unwrap_or(Status::Submitted);
     Ok(MailData {
-        reference: d.reference.clone(),
+        reference: d.reference.to_string(),
         category: categories::label(conn, &d.category)?,
         status: status_label(status).to_owned(),
         acknowledge_by: (status == Status::Submitted).then(|| norwegian_date(&d.acknowledge_due)),
@@ -144,8 +145,10 @@ pub fn deliverable(conn: &mut DbConnection, mut row: OutboxRow) -> (OutboxRow, R
 fn render_row(conn: &mut DbConnection, row: &OutboxRow) -> Result<super::templates::Rendered, String> {
     let mut data: MailData = serde_json::from_str(&row.data).map_err(|e| format!("ugyldige maldata: {e}"))?;
     if let Some(id) = &row.deviation_id {
-        data.reference =
-            deviations::find(conn, &Scope::All, id).map_err(|e| format!("avviket finnes ikke: {e}"))?.reference;
+        data.reference = deviations::find(conn, &Scope::All, id)
+            .map_err(|e| format!("avviket finnes ikke: {e}"))?
+            .reference
+            .into_string();
     }
     render(&row.template, &data).map_err(|e| format!("malen kunne ikke fylles ut: {e}"))
 }
@@ -170,7 +173,7 @@ pub fn for_event_on(
     let Some(kind) = EventKind::from_code(&event.kind) else { return Ok(Vec::new()) };
     let reporter = vec![users::find(conn, &d.reporter_id)?.email];
     let (to_reporter, to_recipient) = (&d.recipient_organisation_id, &d.reporting_organisation_id);
-    let mut messages: Vec<(&str, Vec<String>, &String)> = Vec::new();
+    let mut messages: Vec<(&str, Vec<String>, &OrganisationId)> = Vec::new();
     match kind {
         EventKind::Submitted => {
             messages.push(("receipt", reporter, to_reporter));
@@ -197,7 +200,7 @@ pub fn for_event_on(
         EventKind::Reopened => messages.push(("reopened", recipient_side(conn, d)?, to_recipient)),
         EventKind::Commented => {
             // To the other party than the one who wrote it.
-            if event.actor_organisation_id.as_deref() == Some(d.reporting_organisation_id.as_str()) {
+            if event.actor_organisation_id.as_ref() == Some(&d.reporting_organisation_id) {
                 messages.push(("commented", recipient_side(conn, d)?, to_recipient));
             } else {
                 messages.push(("commented", reporter, to_reporter));

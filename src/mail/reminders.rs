@@ -15,6 +15,7 @@ use crate::db::{write_tx, DbConnection};
 use crate::domain::calendar::{oslo_date, oslo_today, working_days_between};
 use crate::domain::period::Period;
 use crate::error::ApiError;
+use crate::ids::HealthCommunityId;
 
 /// Working days past the deadline at which the improvement group is told.
 pub const ESCALATE_AFTER_WORKING_DAYS: i64 = 5;
@@ -101,16 +102,20 @@ pub fn enqueue_due(conn: &mut DbConnection, config: &Config, clock: &Clock) -> R
 
 /// A helsefellesskap's own list, or — for the one every deployment started with — the
 /// deployment's setting, so a deployment from before helsefellesskap keeps its lists.
-fn list_of(own: &str, community_id: &str, setting: Vec<String>) -> Vec<String> {
+fn list_of(own: &str, community_id: &HealthCommunityId, setting: Vec<String>) -> Vec<String> {
     let own: Vec<String> = own.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect();
-    match own.is_empty() && community_id == communities::DEFAULT_ID {
+    match own.is_empty() && community_id.as_str() == communities::DEFAULT_ID {
         true => setting,
         false => own,
     }
 }
 
 /// The improvement group of the helsefellesskap a deviation was reported in.
-fn improvement_group(c: &mut DbConnection, config: &Config, community_id: &str) -> Result<Vec<String>, ApiError> {
+fn improvement_group(
+    c: &mut DbConnection,
+    config: &Config,
+    community_id: &HealthCommunityId,
+) -> Result<Vec<String>, ApiError> {
     let community = communities::find(c, community_id)?;
     Ok(list_of(&community.improvement_group_recipients, &community.id, config.escalation_list()))
 }
@@ -140,7 +145,7 @@ fn enqueue_report(
     let tertial = Period::tertial_of(oslo_today(now)).previous();
     // The first helsefellesskap keeps the key it had before there were several, so an upgrade
     // in the middle of a tertial does not send its report twice.
-    let key = match community.id == communities::DEFAULT_ID {
+    let key = match community.id.as_str() == communities::DEFAULT_ID {
         true => format!("tertial-report:{tertial}"),
         false => format!("tertial-report:{tertial}:{}", community.id),
     };

@@ -20,6 +20,7 @@ use crate::deviations::list::{self, ListQuery};
 use crate::deviations::view::{self, Names};
 use crate::domain::{Code, Status};
 use crate::error::{ApiError, FieldError};
+use crate::ids::DeviationId;
 use crate::policy::{self, deidentified};
 use crate::state::AppState;
 
@@ -104,7 +105,7 @@ fn detail_page(
     c: &mut DbConnection,
     state: &AppState,
     viewer: &Viewer,
-    id: &str,
+    id: &DeviationId,
     just_sent: bool,
     outcome: Outcome,
 ) -> Result<String, ApiError> {
@@ -136,7 +137,7 @@ fn detail_page(
             errors,
             own_units => units::for_organisations(c, &own_org, false)?.into_iter().map(|u| context! { id => u.id, name => u.name }).collect::<Vec<_>>(),
             handlers,
-            organisations => organisations::list(c, None, false, policy::organisations_visible(caller, state.config.allow_cross_community_cases).as_deref())?.into_iter().filter(|o| o.id != caller.organisation_id).map(|o| context! { id => o.id, name => o.name }).collect::<Vec<_>>(),
+            organisations => organisations::list(c, None, false, policy::organisations_visible(caller, state.config.allow_cross_community_cases).as_ref())?.into_iter().filter(|o| o.id != caller.organisation_id).map(|o| context! { id => o.id, name => o.name }).collect::<Vec<_>>(),
         },
     )
 }
@@ -144,7 +145,7 @@ fn detail_page(
 pub async fn detail(
     state: Data<AppState>,
     viewer: Viewer,
-    id: Path<String>,
+    id: Path<DeviationId>,
     params: Query<DetailParams>,
 ) -> PageResult {
     let st = state.clone();
@@ -169,13 +170,13 @@ const ACTIONS: &[&str] = &["acknowledge", "forward", "reject", "answer", "close"
 fn command(action: &str, form: &Posted) -> Option<Command> {
     Some(match action {
         "acknowledge" => Command::Acknowledge(AcknowledgeInput {
-            unit_id: form.get("unit_id"),
-            handler_id: form.get("handler_id"),
+            unit_id: form.get("unit_id").map(Into::into),
+            handler_id: form.get("handler_id").map(Into::into),
             note: form.get("note"),
         }),
         "forward" => Command::Forward(ForwardInput {
-            organisation_id: form.text("organisation_id"),
-            unit_id: form.get("unit_id"),
+            organisation_id: form.text("organisation_id").into(),
+            unit_id: form.get("unit_id").map(Into::into),
             reason: form.text("reason"),
         }),
         "reject" => Command::Reject(ReasonInput { reason: form.text("reason") }),
@@ -187,7 +188,7 @@ fn command(action: &str, form: &Posted) -> Option<Command> {
     })
 }
 
-pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(String, String)>, form: Posted) -> PageResult {
+pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(DeviationId, String)>, form: Posted) -> PageResult {
     let (id, action) = path.into_inner();
     let Some(command) = command(&action, &form) else {
         return Err(ApiError::not_found("Denne handlingen finnes ikke.").into());

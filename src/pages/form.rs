@@ -16,6 +16,7 @@ use crate::deviations::submit;
 use crate::domain::calendar::oslo_today;
 use crate::domain::{Code, DeviationKind, HarmClass, HarmLevel};
 use crate::error::{ApiError, FieldError};
+use crate::ids::{HealthCommunityId, OrganisationId};
 use crate::state::AppState;
 
 /// The form's fields, as posted, for showing them again.
@@ -43,9 +44,9 @@ struct Choice {
     units: Vec<Choice>,
 }
 
-fn recipients(conn: &mut DbConnection, community: Option<&str>) -> Result<Vec<Choice>, ApiError> {
+fn recipients(conn: &mut DbConnection, community: Option<&HealthCommunityId>) -> Result<Vec<Choice>, ApiError> {
     let orgs = organisations::list(conn, None, false, community)?;
-    let ids: Vec<String> = orgs.iter().map(|o| o.id.clone()).collect();
+    let ids: Vec<OrganisationId> = orgs.iter().map(|o| o.id.clone()).collect();
     let all_units = units::for_organisations(conn, &ids, false)?;
     Ok(orgs
         .into_iter()
@@ -53,9 +54,9 @@ fn recipients(conn: &mut DbConnection, community: Option<&str>) -> Result<Vec<Ch
             units: all_units
                 .iter()
                 .filter(|u| u.organisation_id == o.id)
-                .map(|u| Choice { id: u.id.clone(), name: u.name.clone(), units: vec![] })
+                .map(|u| Choice { id: u.id.to_string(), name: u.name.clone(), units: vec![] })
                 .collect(),
-            id: o.id,
+            id: o.id.into_string(),
             name: o.name,
         })
         .collect())
@@ -81,7 +82,7 @@ fn form_page(
             categories => categories::list_active(conn)?.into_iter().map(|c| context! { code => c.code, label => c.label, description => c.description }).collect::<Vec<_>>(),
             organisations => recipients(
                 conn,
-                crate::policy::organisations_visible(&viewer.caller, state.config.allow_cross_community_cases).as_deref()
+                crate::policy::organisations_visible(&viewer.caller, state.config.allow_cross_community_cases).as_ref()
             )?,
             kinds => DeviationKind::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
             harm_classes => HarmClass::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
@@ -112,8 +113,8 @@ fn new_deviation(form: &Posted) -> (NewDeviation, Option<FieldError>) {
     let body = NewDeviation {
         kind: form.text("kind"),
         category: form.text("category"),
-        recipient_organisation_id: form.text("recipient_organisation_id"),
-        recipient_unit_id: form.get("recipient_unit_id"),
+        recipient_organisation_id: form.text("recipient_organisation_id").into(),
+        recipient_unit_id: form.get("recipient_unit_id").map(Into::into),
         reporting_unit_id: None,
         occurred_at: form.text("occurred_at"),
         discovered_at: form.get("discovered_at"),

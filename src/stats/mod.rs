@@ -5,7 +5,7 @@
 pub mod export;
 pub mod report;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +14,7 @@ use crate::db::stats::{self as q, Cell};
 use crate::db::{categories, organisations, units, DbConnection, Pool};
 use crate::domain::period::Period;
 use crate::error::ApiError;
+use crate::ids::{HealthCommunityId, OrganisationId, UnitId};
 
 /// The breakdowns a caller may group by.
 pub fn dimensions() -> impl Iterator<Item = &'static str> {
@@ -54,9 +55,9 @@ pub struct Stats {
     pub period: String,
     pub from: String,
     pub to: String,
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
     /// The helsefellesskap the figures are for, when they are for one.
-    pub health_community_id: Option<String>,
+    pub health_community_id: Option<HealthCommunityId>,
     pub total: i64,
     pub group_by: Vec<String>,
     pub groups: Vec<Group>,
@@ -122,22 +123,29 @@ struct Labels {
 
 impl Labels {
     fn load(conn: &mut DbConnection, cells: &[Cell]) -> Result<Self, ApiError> {
-        let orgs: Vec<String> = cells
+        // Cells hold ids as the grouping columns' text.
+        let orgs: BTreeSet<OrganisationId> = cells
             .iter()
-            .flat_map(|c| [c.reporting_organisation.clone(), c.recipient_organisation.clone()])
+            .flat_map(|c| [&c.reporting_organisation, &c.recipient_organisation])
             .flatten()
+            .map(|id| id.as_str().into())
             .collect();
-        let unit_ids: Vec<String> = cells.iter().filter_map(|c| c.recipient_unit.clone()).collect();
-        let dedup = |mut v: Vec<String>| {
-            v.sort();
-            v.dedup();
-            v
-        };
+        let unit_ids: BTreeSet<UnitId> =
+            cells.iter().filter_map(|c| c.recipient_unit.as_deref()).map(UnitId::from).collect();
         Ok(Labels {
             categories: categories::list_active(conn)?.into_iter().map(|c| (c.code, c.label)).collect(),
-            organisations: organisations::names(conn, &dedup(orgs))?.into_iter().collect(),
-            units: units::names(conn, &dedup(unit_ids))?.into_iter().collect(),
-            communities: crate::db::health_communities::list(conn)?.into_iter().map(|c| (c.id, c.name)).collect(),
+            organisations: organisations::names(conn, &Vec::from_iter(orgs))?
+                .into_iter()
+                .map(|(id, name)| (id.into_string(), name))
+                .collect(),
+            units: units::names(conn, &Vec::from_iter(unit_ids))?
+                .into_iter()
+                .map(|(id, name)| (id.into_string(), name))
+                .collect(),
+            communities: crate::db::health_communities::list(conn)?
+                .into_iter()
+                .map(|c| (c.id.into_string(), c.name))
+                .collect(),
         })
     }
 
@@ -267,8 +275,8 @@ impl PeriodData {
             period: period.to_string(),
             from: period.start().to_string(),
             to: period.end().pred_opt().unwrap_or(period.end()).to_string(),
-            organisation_id: self.scope.organisation().map(str::to_owned),
-            health_community_id: self.scope.community().map(str::to_owned),
+            organisation_id: self.scope.organisation().cloned(),
+            health_community_id: self.scope.community().cloned(),
             total,
             group_by: group_by.to_vec(),
             groups,

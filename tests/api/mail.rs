@@ -83,7 +83,8 @@ async fn every_template_rendered_from_a_sentinel_deviation_is_free_of_it() {
     let handler = app.login(HANDLER).await;
     app.act(&handler, &id, "answer", &json!({"answer": SENTINEL})).await.expect(200);
     let mut conn = app.conn();
-    let row = samavvik::db::deviations::find(&mut conn, &samavvik::db::deviations::Scope::All, &id).unwrap();
+    let row =
+        samavvik::db::deviations::find(&mut conn, &samavvik::db::deviations::Scope::All, &id.as_str().into()).unwrap();
     assert!(row.description.contains(SENTINEL) && row.answer.as_deref().unwrap().contains(SENTINEL));
     let data = samavvik::mail::outbox::facts(&mut conn, &app.config, &row, &row.recipient_organisation_id).unwrap();
     for kind in samavvik::mail::templates::KINDS {
@@ -92,7 +93,7 @@ async fn every_template_rendered_from_a_sentinel_deviation_is_free_of_it() {
             assert!(!part.contains(SENTINEL), "{kind} leaks free text");
         }
     }
-    let queued = samavvik::db::outbox::for_deviation(&mut conn, &id).unwrap();
+    let queued = samavvik::db::outbox::for_deviation(&mut conn, &id.as_str().into()).unwrap();
     assert!(!queued.is_empty());
     assert!(queued
         .iter()
@@ -112,7 +113,7 @@ async fn smtp_outage_retries_with_backoff_and_delivers_exactly_once() {
 
     let first = worker.deliver_due().await.unwrap();
     assert_eq!((first.sent, first.failed), (0, 2));
-    let rows = samavvik::db::outbox::for_deviation(&mut app.conn(), &id).unwrap();
+    let rows = samavvik::db::outbox::for_deviation(&mut app.conn(), &id.as_str().into()).unwrap();
     for r in &rows {
         assert_eq!((r.status.as_str(), r.attempts), ("pending", 1));
         assert!(r.last_error.as_deref().is_some_and(|e| !e.is_empty()));
@@ -125,7 +126,7 @@ async fn smtp_outage_retries_with_backoff_and_delivers_exactly_once() {
     app.clock.advance(Duration::seconds(31));
     let second = worker.deliver_due().await.unwrap();
     assert_eq!((second.sent, second.failed), (0, 2), "still down");
-    let rows = samavvik::db::outbox::for_deviation(&mut app.conn(), &id).unwrap();
+    let rows = samavvik::db::outbox::for_deviation(&mut app.conn(), &id.as_str().into()).unwrap();
     assert!(rows.iter().all(|r| r.attempts == 2 && r.next_attempt_at - app.clock.now_naive() > Duration::seconds(50)));
 
     sink.restart().await;
@@ -133,7 +134,7 @@ async fn smtp_outage_retries_with_backoff_and_delivers_exactly_once() {
     assert_eq!(worker.deliver_due().await.unwrap().sent, 2);
     assert_eq!(worker.deliver_due().await.unwrap().sent, 0);
     assert_eq!(sink.messages().len(), 2);
-    let rows = samavvik::db::outbox::for_deviation(&mut app.conn(), &id).unwrap();
+    let rows = samavvik::db::outbox::for_deviation(&mut app.conn(), &id.as_str().into()).unwrap();
     assert!(rows.iter().all(|r| r.status == "sent" && r.sent_at.is_some()));
 }
 
@@ -205,7 +206,7 @@ async fn reminders_overdue_and_escalation_each_fire_once() {
     for day in 1..=40 {
         app.clock.advance(Duration::days(1));
         run(&mut conn);
-        for m in samavvik::db::outbox::for_deviation(&mut conn, &id).unwrap() {
+        for m in samavvik::db::outbox::for_deviation(&mut conn, &id.as_str().into()).unwrap() {
             first_seen
                 .entry((m.template.clone(), m.dedupe_key.split(':').nth(2).unwrap_or("").to_owned()))
                 .or_insert(day);
@@ -223,7 +224,7 @@ async fn reminders_overdue_and_escalation_each_fire_once() {
         assert!(day("reminder") < day("overdue") && day("overdue") < day("escalation"), "{deadline}: {first_seen:?}");
     }
     // Each went out once, to the right people.
-    let rows = samavvik::db::outbox::for_deviation(&mut conn, &id).unwrap();
+    let rows = samavvik::db::outbox::for_deviation(&mut conn, &id.as_str().into()).unwrap();
     let count = |t: &str| rows.iter().filter(|r| r.template == t).count();
     assert_eq!((count("reminder"), count("overdue"), count("escalation")), (2, 2, 2));
     assert!(rows
@@ -345,7 +346,7 @@ async fn the_recipients_notice_names_the_acknowledgement_and_the_answer_deadline
 
 /// What an outbox row came to: (recipient, status, attempts).
 fn outcomes(app: &TestApp, id: &str) -> BTreeSet<(String, String, i32)> {
-    samavvik::db::outbox::for_deviation(&mut app.conn(), id)
+    samavvik::db::outbox::for_deviation(&mut app.conn(), &id.into())
         .unwrap()
         .into_iter()
         .map(|r| (r.recipient, r.status, r.attempts))

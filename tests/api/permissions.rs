@@ -99,11 +99,11 @@ async fn other_organisations_see_nothing_in_lists_and_denials_are_logged() {
     let missing = uuid::Uuid::new_v4();
     app.get(&format!("/api/v1/deviations/{missing}"), &outsider).await.problem(404, "not_found");
 
-    let log = samavvik::db::access_log::for_deviation(&mut app.conn(), &id).unwrap();
+    let log = samavvik::db::access_log::for_deviation(&mut app.conn(), &id.as_str().into()).unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].outcome, "denied");
     assert_eq!(log[0].action, "read");
-    assert_eq!(log[0].user_id, app.user_id(&outsider).await);
+    assert_eq!(log[0].user_id.as_str(), app.user_id(&outsider).await);
 }
 
 #[actix_web::test]
