@@ -25,12 +25,9 @@ pub struct DeviationRow {
     pub occurred_at: String,
     pub discovered_at: Option<String>,
     pub description: String,
-    pub immediate_actions: Option<String>,
-    pub suggested_improvement: Option<String>,
     pub harm_class: String,
     pub harm_level: Option<String>,
     pub handover_related: bool,
-    pub agreement_reference: Option<String>,
     pub answer: Option<String>,
     pub answer_actions: Option<String>,
     pub submitted_at: NaiveDateTime,
@@ -46,6 +43,8 @@ pub struct DeviationRow {
     pub answered_on_time: Option<bool>,
     /// The helsefellesskap it was reported in (the reporting organisation's).
     pub health_community_id: HealthCommunityId,
+    /// The form's optional free-text answers as a JSON object (`deviations::form::Details`).
+    pub details: String,
 }
 
 /// Changes made by a lifecycle action. `None` leaves a column as it is.

@@ -186,6 +186,16 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
     result.map_err(|e| anyhow::anyhow!("migrering feilet: {e}"))
 }
 
+/// Undoes the newest migration and names it: for an operator stepping back a release, and for the
+/// tests that show each migration that moves data can go both ways without losing any.
+pub fn revert_last(conn: &mut DbConnection) -> anyhow::Result<String> {
+    let result = match conn {
+        DbConnection::Pg(c) => c.revert_last_migration(PG_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+    };
+    result.map(|v| v.to_string()).map_err(|e| anyhow::anyhow!("tilbakerulling feilet: {e}"))
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

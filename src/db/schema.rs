@@ -82,12 +82,9 @@ diesel::table! {
         occurred_at -> Text,
         discovered_at -> Nullable<Text>,
         description -> Text,
-        immediate_actions -> Nullable<Text>,
-        suggested_improvement -> Nullable<Text>,
         harm_class -> Text,
         harm_level -> Nullable<Text>,
         handover_related -> Bool,
-        agreement_reference -> Nullable<Text>,
         answer -> Nullable<Text>,
         answer_actions -> Nullable<Text>,
         submitted_at -> Timestamp,
@@ -102,6 +99,7 @@ diesel::table! {
         answer_days -> Nullable<Integer>,
         answered_on_time -> Nullable<Bool>,
         health_community_id -> Text,
+        details -> Text,
     }
 }
 

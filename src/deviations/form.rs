@@ -1,5 +1,7 @@
 //! The shared form, checked field by field so the reporter sees every problem at once.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
@@ -12,8 +14,58 @@ pub const DESCRIPTION_MAX: usize = 4000;
 pub const TEXT_MAX: usize = 2000;
 pub const REFERENCE_MAX: usize = 200;
 
+/// An optional free-text answer on the form. They are stored together (`deviations.details`, a
+/// JSON object), checked alike (length, control characters, the national-id guard), shown on the
+/// form and the case page in this order, offered in the API under their names, and kept from
+/// analysts, statistics, exports and mail. Adding one here and to `openapi.yaml` is the whole
+/// change (ARCHITECTURE.md, "A field is one change").
+#[derive(Debug, Serialize)]
+pub struct Detail {
+    pub name: &'static str,
+    /// The question on the form.
+    pub label: &'static str,
+    /// Said under the question, when the question alone is not enough.
+    pub help: &'static str,
+    /// The heading on the case page.
+    pub heading: &'static str,
+    pub max: usize,
+    /// 1: one line; more: a text area this many rows high.
+    pub rows: u8,
+}
+
+pub const DETAILS: &[Detail] = &[
+    Detail {
+        name: "immediate_actions",
+        label: "Hva gjorde dere med en gang?",
+        help: "",
+        heading: "Strakstiltak",
+        max: TEXT_MAX,
+        rows: 3,
+    },
+    Detail {
+        name: "suggested_improvement",
+        label: "Forslag til forbedring",
+        help: "",
+        heading: "Forslag til forbedring",
+        max: TEXT_MAX,
+        rows: 3,
+    },
+    Detail {
+        name: "agreement_reference",
+        label: "Punkt i samarbeidsavtalen",
+        help: "For eksempel «Tjenesteavtale 3, punkt 5.2».",
+        heading: "Samarbeidsavtalen",
+        max: REFERENCE_MAX,
+        rows: 1,
+    },
+];
+
+/// The optional answers given, by name; blank ones are absent.
+pub type Details = BTreeMap<String, String>;
+
+/// Unknown fields are refused in `check`, which knows `DETAILS`; serde cannot deny them and
+/// collect the details at once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct NewDeviation {
     pub kind: String,
     pub category: String,
@@ -26,16 +78,13 @@ pub struct NewDeviation {
     #[serde(default)]
     pub discovered_at: Option<String>,
     pub description: String,
-    #[serde(default)]
-    pub immediate_actions: Option<String>,
-    #[serde(default)]
-    pub suggested_improvement: Option<String>,
     pub harm_class: String,
     #[serde(default)]
     pub harm_level: Option<String>,
     pub handover_related: bool,
-    #[serde(default)]
-    pub agreement_reference: Option<String>,
+    /// The answers of `DETAILS`, and whatever else the client sent (refused by `check`).
+    #[serde(flatten)]
+    pub details: BTreeMap<String, serde_json::Value>,
 }
 
 /// The form after every check that needs no database.
@@ -49,12 +98,10 @@ pub struct Form {
     pub occurred_at: String,
     pub discovered_at: Option<String>,
     pub description: String,
-    pub immediate_actions: Option<String>,
-    pub suggested_improvement: Option<String>,
     pub harm_class: HarmClass,
     pub harm_level: Option<HarmLevel>,
     pub handover_related: bool,
-    pub agreement_reference: Option<String>,
+    pub details: Details,
 }
 
 /// Collects field errors so one response can name them all.
@@ -182,11 +229,7 @@ impl NewDeviation {
             }
         }
         let description = e.text("description", &self.description, DESCRIPTION_MAX);
-        let immediate_actions = e.optional_text("immediate_actions", self.immediate_actions.as_deref(), TEXT_MAX);
-        let suggested_improvement =
-            e.optional_text("suggested_improvement", self.suggested_improvement.as_deref(), TEXT_MAX);
-        let agreement_reference =
-            e.optional_text("agreement_reference", self.agreement_reference.as_deref(), REFERENCE_MAX);
+        let details = self.check_details(&mut e);
         let (Some(kind), Some(harm_class), Some((_, occurred_at)), Some(recipient)) =
             (kind, harm_class, occurred, recipient)
         else {
@@ -201,14 +244,32 @@ impl NewDeviation {
             occurred_at,
             discovered_at: discovered.map(|(_, s)| s),
             description,
-            immediate_actions,
-            suggested_improvement,
             harm_class,
             harm_level,
             handover_related: self.handover_related,
-            agreement_reference,
+            details,
         };
         e.into_result(form)
+    }
+
+    fn check_details(&self, e: &mut Errors) -> Details {
+        let mut details = Details::new();
+        for (name, value) in &self.details {
+            let Some(detail) = DETAILS.iter().find(|d| d.name == name) else {
+                e.add(name, "unknown_field", "Feltet er ukjent og kan ikke sendes med.");
+                continue;
+            };
+            match value {
+                serde_json::Value::Null => {}
+                serde_json::Value::String(text) => {
+                    if let Some(text) = e.optional_text(detail.name, Some(text), detail.max) {
+                        details.insert(detail.name.to_owned(), text);
+                    }
+                }
+                _ => e.add(detail.name, "invalid_type", "Må være tekst."),
+            }
+        }
+        details
     }
 }
 
@@ -226,12 +287,10 @@ mod tests {
             occurred_at: "2026-11-20".into(),
             discovered_at: Some("2026-11-21T08:15".into()),
             description: "Pasienten kom hjem uten epikrise.".into(),
-            immediate_actions: Some(" ".into()),
-            suggested_improvement: None,
             harm_class: "no_harm".into(),
             harm_level: None,
             handover_related: true,
-            agreement_reference: None,
+            details: [("immediate_actions".to_owned(), " ".into())].into(),
         }
     }
 
@@ -248,7 +307,7 @@ mod tests {
         let f = form().check(today()).unwrap();
         assert_eq!(f.occurred_at, "2026-11-20");
         assert_eq!(f.discovered_at.as_deref(), Some("2026-11-21T08:15"));
-        assert_eq!(f.immediate_actions, None, "blank optional text is absent");
+        assert!(f.details.is_empty(), "blank optional text is absent");
     }
 
     #[test]
@@ -289,5 +348,33 @@ mod tests {
         let mut f = form();
         f.description = "x".repeat(DESCRIPTION_MAX + 1);
         assert_eq!(fields(f.check(today()).unwrap_err()), [("description".into(), "too_long".into())]);
+    }
+
+    #[test]
+    fn details_are_checked_by_their_definition_and_nothing_else_is_taken() {
+        let mut f = form();
+        f.details = [
+            ("agreement_reference".to_owned(), "x".repeat(REFERENCE_MAX + 1).into()),
+            ("suggested_improvement".to_owned(), "  Ring før utskrivning.  ".into()),
+            ("immediate_actions".to_owned(), serde_json::Value::Null),
+            ("patient_name".to_owned(), "Kari".into()),
+            ("is_urgent".to_owned(), true.into()),
+        ]
+        .into();
+        let mut found = fields(f.check(today()).unwrap_err());
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("agreement_reference".into(), "too_long".into()),
+                ("is_urgent".into(), "unknown_field".into()),
+                ("patient_name".into(), "unknown_field".into()),
+            ]
+        );
+        f.details.retain(|name, _| DETAILS.iter().any(|d| d.name == name));
+        f.details.insert("agreement_reference".into(), "Tjenesteavtale 3".into());
+        let checked = f.check(today()).unwrap();
+        assert_eq!(checked.details.get("suggested_improvement").map(String::as_str), Some("Ring før utskrivning."));
+        assert_eq!(checked.details.len(), 2, "null is no answer");
     }
 }

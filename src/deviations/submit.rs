@@ -183,7 +183,11 @@ fn write(c: &mut DbConnection, draft: &Draft) -> Result<Submitted, ApiError> {
 }
 
 fn replay(previous: KeyRow, request: &str) -> Result<DeviationId, ApiError> {
-    if previous.request == request {
+    // Compared as JSON, not as text: the same form is the same request whatever order its fields
+    // were serialised in (which changed when the optional answers became `details`).
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    let same = |a: &str, b: &str| a == b || matches!((json(a), json(b)), (Some(a), Some(b)) if a == b);
+    if same(&previous.request, request) {
         Ok(previous.deviation_id)
     } else {
         Err(ApiError::new(
@@ -237,12 +241,10 @@ fn new_row(
         occurred_at: form.occurred_at.clone(),
         discovered_at: form.discovered_at.clone(),
         description: form.description.clone(),
-        immediate_actions: form.immediate_actions.clone(),
-        suggested_improvement: form.suggested_improvement.clone(),
+        details: serde_json::to_string(&form.details).map_err(ApiError::internal)?,
         harm_class: form.harm_class.code().to_owned(),
         harm_level: form.harm_level.map(|l| l.code().to_owned()),
         handover_related: form.handover_related,
-        agreement_reference: form.agreement_reference.clone(),
         answer: None,
         answer_actions: None,
         submitted_at: at,

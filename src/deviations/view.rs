@@ -1,11 +1,12 @@
 //! What a caller reads about a deviation: the full view for the two parties, a de-identified one
 //! for analysts.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::form::{Details, DETAILS};
 use crate::auth::Caller;
 use crate::db::deviations::DeviationRow;
 use crate::db::events::EventRow;
@@ -46,12 +47,9 @@ pub struct Deviation {
     pub occurred_at: String,
     pub discovered_at: Option<String>,
     pub description: Option<String>,
-    pub immediate_actions: Option<String>,
-    pub suggested_improvement: Option<String>,
     pub harm_class: String,
     pub harm_level: Option<String>,
     pub handover_related: bool,
-    pub agreement_reference: Option<String>,
     pub answer: Option<String>,
     pub answer_actions: Option<String>,
     pub submitted_at: DateTime<Utc>,
@@ -65,6 +63,10 @@ pub struct Deviation {
     pub deidentified: bool,
     /// What the caller may do now, for clients to show the right buttons.
     pub allowed_actions: Vec<String>,
+    /// Every optional answer of the form (`form::DETAILS`) under its own name; null when not
+    /// given or not for this caller to read.
+    #[serde(flatten)]
+    pub details: BTreeMap<String, Option<String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -160,6 +162,7 @@ pub fn deviation(row: DeviationRow, names: &Names, caller: &Caller, deidentify: 
     let overdue = is_overdue(&row, now);
     let allowed_actions = allowed_actions(caller, &row, now);
     let hide = |v: Option<String>| if deidentify { None } else { v };
+    let details = details(&row, deidentify);
     Deviation {
         reporting_organisation: names.org(&row.reporting_organisation_id),
         reporting_unit: names.unit(row.reporting_unit_id.as_ref()),
@@ -170,9 +173,7 @@ pub fn deviation(row: DeviationRow, names: &Names, caller: &Caller, deidentify: 
         occurred_at: if deidentify { row.occurred_at.chars().take(10).collect() } else { row.occurred_at },
         discovered_at: if deidentify { None } else { row.discovered_at },
         description: hide(Some(row.description)),
-        immediate_actions: hide(row.immediate_actions),
-        suggested_improvement: hide(row.suggested_improvement),
-        agreement_reference: hide(row.agreement_reference),
+        details,
         answer: hide(row.answer),
         answer_actions: hide(row.answer_actions),
         id: row.id,
@@ -194,6 +195,19 @@ pub fn deviation(row: DeviationRow, names: &Names, caller: &Caller, deidentify: 
         deidentified: deidentify,
         allowed_actions,
     }
+}
+
+/// The row's optional answers, each defined one present (null when absent or hidden).
+fn details(row: &DeviationRow, deidentify: bool) -> BTreeMap<String, Option<String>> {
+    let mut stored: Details = match serde_json::from_str(&row.details) {
+        Ok(d) => d,
+        Err(e) => {
+            // Only this service writes the column; a broken value hides the answers, not the case.
+            tracing::error!(deviation_id = ?row.id, error = %e, "unreadable details");
+            Details::new()
+        }
+    };
+    DETAILS.iter().map(|d| (d.name.to_owned(), stored.remove(d.name).filter(|_| !deidentify))).collect()
 }
 
 pub fn events(conn: &mut DbConnection, rows: Vec<EventRow>, deidentify: bool) -> Result<Vec<Event>, ApiError> {

@@ -129,6 +129,7 @@ fn detail_page(
             current => "",
             category => categories::label(c, &d.category).optional()?.unwrap_or_else(|| d.category.clone()),
             d,
+            details => crate::deviations::form::DETAILS,
             events,
             just_sent,
             notice => outcome.notice,

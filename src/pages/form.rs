@@ -11,7 +11,7 @@ use super::render::render;
 use super::session::{Posted, Viewer};
 use super::{html, see_other, Chrome, PageResult};
 use crate::db::{self, categories, organisations, units, DbConnection};
-use crate::deviations::form::NewDeviation;
+use crate::deviations::form::{NewDeviation, DETAILS};
 use crate::deviations::submit;
 use crate::domain::calendar::oslo_today;
 use crate::domain::{Code, DeviationKind, HarmClass, HarmLevel};
@@ -19,23 +19,13 @@ use crate::error::{ApiError, FieldError};
 use crate::ids::{HealthCommunityId, OrganisationId};
 use crate::state::AppState;
 
-/// The form's fields, as posted, for showing them again.
-/// The form's fields in the order the page shows them; the error summary follows it.
-const FIELDS: &[&str] = &[
-    "kind",
-    "recipient_organisation_id",
-    "recipient_unit_id",
-    "category",
-    "occurred_at",
-    "discovered_at",
-    "description",
-    "immediate_actions",
-    "suggested_improvement",
-    "harm_class",
-    "harm_level",
-    "handover_related",
-    "agreement_reference",
-];
+/// The form's fields in the order the page shows them (the optional answers of `DETAILS` after
+/// the description); the error summary follows it, and these are the values shown again.
+fn fields() -> impl Iterator<Item = &'static str> {
+    let core = ["kind", "recipient_organisation_id", "recipient_unit_id", "category", "occurred_at", "discovered_at"];
+    let after = ["harm_class", "harm_level", "handover_related"];
+    core.into_iter().chain(["description"]).chain(DETAILS.iter().map(|d| d.name)).chain(after)
+}
 
 #[derive(Serialize)]
 struct Choice {
@@ -71,7 +61,7 @@ fn form_page(
     key: &str,
 ) -> Result<String, ApiError> {
     let mut summary: Vec<&FieldError> = errors.iter().collect();
-    summary.sort_by_key(|e| FIELDS.iter().position(|f| *f == e.field).unwrap_or(FIELDS.len()));
+    summary.sort_by_key(|e| fields().position(|f| f == e.field).unwrap_or(usize::MAX));
     let summary: Vec<_> = summary.iter().map(|e| context! { field => e.field, message => e.message }).collect();
     let errors: BTreeMap<&str, &str> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
     render(
@@ -87,6 +77,7 @@ fn form_page(
             kinds => DeviationKind::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
             harm_classes => HarmClass::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
             harm_levels => HarmLevel::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+            details => DETAILS,
             today => oslo_today(state.clock.now()).to_string(),
             values,
             errors,
@@ -119,20 +110,17 @@ fn new_deviation(form: &Posted) -> (NewDeviation, Option<FieldError>) {
         occurred_at: form.text("occurred_at"),
         discovered_at: form.get("discovered_at"),
         description: form.text("description"),
-        immediate_actions: form.get("immediate_actions"),
-        suggested_improvement: form.get("suggested_improvement"),
         harm_class: form.text("harm_class"),
         harm_level: form.get("harm_level"),
         handover_related: *handover.as_ref().unwrap_or(&false),
-        agreement_reference: form.get("agreement_reference"),
+        details: DETAILS.iter().filter_map(|d| Some((d.name.to_owned(), form.get(d.name)?.into()))).collect(),
     };
     (body, handover.err())
 }
 
 pub async fn submit(state: Data<AppState>, viewer: Viewer, form: Posted) -> PageResult {
     let (body, missing) = new_deviation(&form);
-    let values: BTreeMap<String, String> =
-        FIELDS.iter().filter_map(|f| form.get(f).map(|v| (f.to_string(), v))).collect();
+    let values: BTreeMap<String, String> = fields().filter_map(|f| form.get(f).map(|v| (f.to_owned(), v))).collect();
     let key = form.get("idempotency_key").filter(|k| submit::check_key(k).is_ok());
     let now = state.clock.now();
     // Without the yes/no nothing is stored, but the form's own checks still name every other

@@ -139,3 +139,17 @@ fn every_registered_route_is_in_the_spec() {
     let unrouted: Vec<_> = spec.difference(&routes).collect();
     assert!(unrouted.is_empty(), "openapi.yaml operations the source does not register: {unrouted:?}");
 }
+
+/// The form's optional answers are defined once in code (`form::DETAILS`); the contract must offer
+/// each of them, as strict as the server, in the form and in every deviation read back.
+#[test]
+fn every_optional_answer_of_the_form_is_in_the_contract() {
+    let schemas = &SPEC["components"]["schemas"];
+    for detail in samavvik::deviations::form::DETAILS {
+        let asked = &schemas["NewDeviation"]["properties"][detail.name];
+        assert_eq!(asked["maxLength"], detail.max, "NewDeviation.{} maxLength", detail.name);
+        assert!(schemas["Deviation"]["properties"][detail.name].is_object(), "Deviation.{}", detail.name);
+        let required = schemas["Deviation"]["required"].as_array().unwrap();
+        assert!(required.iter().any(|r| r == detail.name), "Deviation requires {}", detail.name);
+    }
+}

@@ -16,6 +16,7 @@ mod lifecycle;
 mod lists;
 mod mail;
 mod mailserver;
+mod migrations;
 mod pages;
 mod permissions;
 mod robustness;

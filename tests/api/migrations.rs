@@ -1,0 +1,61 @@
+//! Migrations that move data, run down and up again on a database with real submissions in it:
+//! nothing a reporter wrote may be lost on the way.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
+use samavvik::db::{self, DbConnection};
+
+use crate::helpers::*;
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Answers {
+    #[diesel(sql_type = Nullable<Text>)]
+    immediate_actions: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    suggested_improvement: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    agreement_reference: Option<String>,
+}
+
+fn old_columns(conn: &mut DbConnection, id: &str) -> Answers {
+    let sql = "SELECT immediate_actions, suggested_improvement, agreement_reference FROM deviations WHERE id = ";
+    match conn {
+        DbConnection::Pg(c) => diesel::sql_query(format!("{sql}$1")).bind::<Text, _>(id).get_result(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(format!("{sql}?")).bind::<Text, _>(id).get_result(c),
+    }
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn the_optional_answers_move_into_details_and_back_without_loss() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let full = app.submit_to_hospital(&nurse).await;
+    let mut only_one = form(app.organisation(&nurse, "St. Olavs hospital HF").await["id"].as_str().unwrap());
+    only_one["immediate_actions"] = serde_json::Value::Null;
+    only_one["agreement_reference"] = "  ".into();
+    let sparse = app.submit(&nurse, &only_one).await;
+
+    let mut conn = app.conn();
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261202000010", "the form_details migration");
+    assert_eq!(
+        old_columns(&mut conn, full["id"].as_str().unwrap()),
+        Answers {
+            immediate_actions: full["immediate_actions"].as_str().map(str::to_owned),
+            suggested_improvement: full["suggested_improvement"].as_str().map(str::to_owned),
+            agreement_reference: full["agreement_reference"].as_str().map(str::to_owned),
+        }
+    );
+    let sparse_old = old_columns(&mut conn, sparse["id"].as_str().unwrap());
+    assert_eq!((sparse_old.immediate_actions, sparse_old.agreement_reference), (None, None));
+    assert!(sparse_old.suggested_improvement.is_some());
+
+    db::migrate(&mut conn).unwrap();
+    for before in [full, sparse] {
+        let after =
+            app.get(&format!("/api/v1/deviations/{}", before["id"].as_str().unwrap()), &nurse).await.expect(200);
+        for field in ["immediate_actions", "suggested_improvement", "agreement_reference"] {
+            assert_eq!(after[field], before[field], "{field} after down and up");
+        }
+    }
+}
