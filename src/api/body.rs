@@ -33,7 +33,7 @@ fn object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> 
     if !value.is_object() {
         return Err(ApiError::field("body", "not_an_object", "Innholdet må være et JSON-objekt ({ … })."));
     }
-    serde_json::from_value(value).map_err(|e| from_serde(&e))
+    serde_path_to_error::deserialize(value).map_err(|e| from_serde(&e))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {

@@ -73,7 +73,9 @@ fn json_error(err: JsonPayloadError) -> ApiError {
             "payload_too_large",
             format!("Forespørselen er for stor (høyst {limit} byte)."),
         ),
-        JsonPayloadError::Deserialize(e) if e.classify() == serde_json::error::Category::Data => from_serde(e),
+        JsonPayloadError::Deserialize(e) if e.classify() == serde_json::error::Category::Data => {
+            serde_problem(&e.to_string(), "body".to_owned())
+        }
         _ => ApiError::bad_request("malformed_json", "Innholdet er ikke gyldig JSON."),
     };
     // serde quotes the offending value, which may be patient data: log only where it failed.
@@ -86,22 +88,27 @@ fn json_error(err: JsonPayloadError) -> ApiError {
     e.with_cause(anyhow::anyhow!(cause))
 }
 
-/// serde names the field in its message for missing and unknown fields; use it.
-pub fn from_serde(e: &serde_json::Error) -> ApiError {
-    let msg = e.to_string();
-    let quoted = msg.split('`').nth(1).unwrap_or("body").to_owned();
+/// Names the field: serde says it for missing and unknown fields, the path says it for the rest.
+/// The value the client sent is never repeated.
+pub fn from_serde(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    serde_problem(&e.inner().to_string(), if path == "." { "body".to_owned() } else { path })
+}
+
+fn serde_problem(msg: &str, at: String) -> ApiError {
+    let quoted = msg.split('`').nth(1).map(str::to_owned);
     let field = if msg.starts_with("missing field") {
-        FieldError::new(quoted, "required", "Må fylles ut.")
+        let name = quoted.unwrap_or_default();
+        let name = if at == "body" { name } else { format!("{at}.{name}") };
+        FieldError::new(name, "required", "Må fylles ut.")
     } else if msg.starts_with("unknown field") {
-        FieldError::new(quoted, "unknown_field", "Feltet er ukjent og kan ikke sendes med.")
+        FieldError::new(quoted.unwrap_or(at), "unknown_field", "Feltet er ukjent og kan ikke sendes med.")
     } else if msg.starts_with("unknown variant") {
-        FieldError::new("body", "invalid_value", format!("Ugyldig verdi «{quoted}»."))
+        FieldError::new(at, "invalid_value", "Verdien er ikke blant dem feltet tar imot.")
+    } else if msg.starts_with(crate::ids::INVALID_ID) {
+        FieldError::new(at, "invalid_id", "Må være en id (UUID) fra tjenesten.")
     } else {
-        FieldError::new(
-            "body",
-            "invalid_type",
-            "Et av feltene har feil type (for eksempel tekst der det skal være tall).",
-        )
+        FieldError::new(at, "invalid_type", "Feltet har feil type (for eksempel tekst der det skal være tall).")
     };
     ApiError::invalid(vec![field])
 }

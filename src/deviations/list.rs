@@ -102,7 +102,8 @@ impl ListQuery {
         if !(1..=MAX_LIMIT).contains(&limit) {
             e.add("limit", "out_of_range", format!("Må være mellom 1 og {MAX_LIMIT}."));
         }
-        let after = match self.cursor.as_deref() {
+        // An empty cursor is no cursor: the first page, as an absent `next_cursor` would say.
+        let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => {
                 let decoded = decode_cursor(c);

@@ -87,3 +87,32 @@ async fn bodies_must_be_objects_and_optional_bodies_must_still_parse() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+/// A value of the wrong shape is named by its field, in whatever depth, and never repeated back.
+#[actix_web::test]
+async fn a_malformed_id_or_type_names_its_field_without_repeating_the_value() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let mut body = form("01017000027");
+    let problem = app.post("/api/v1/deviations", &nurse, &body).await.problem(422, "validation_failed");
+    assert_eq!(problem["fields"][0]["field"], "recipient_organisation_id");
+    assert_eq!(problem["fields"][0]["code"], "invalid_id");
+    assert!(!problem.to_string().contains("01017000027"), "{problem}");
+
+    body = form(app.organisation(&nurse, "St. Olavs hospital HF").await["id"].as_str().unwrap());
+    body["handover_related"] = "ja".into();
+    let problem = app.post("/api/v1/deviations", &nurse, &body).await.problem(422, "validation_failed");
+    assert_eq!(
+        (problem["fields"][0]["field"].as_str(), problem["fields"][0]["code"].as_str()),
+        (Some("handover_related"), Some("invalid_type"))
+    );
+
+    let rules = serde_json::json!({ "rules": [{ "category": "medication", "unit_id": "avd-7" }] });
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let org = app.me_org(&advisor).await;
+    let problem = app
+        .request(Method::PUT, &format!("/api/v1/organisations/{org}/routing"), Some(&advisor), Some(&rules))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(problem["fields"][0]["field"], "rules[0].unit_id");
+}

@@ -46,7 +46,13 @@ async fn mailboxes_filters_and_search() {
     assert!(ids(&app.get(&format!("/api/v1/deviations?{from_tomorrow}"), &advisor).await.expect(200)).is_empty());
     let yesterday_to_today = format!("from={}&to={}", today.pred_opt().unwrap(), today);
     assert_eq!(ids(&app.get(&format!("/api/v1/deviations?{yesterday_to_today}"), &advisor).await.expect(200)).len(), 3);
-    assert_eq!(get("box=received&counterpart_organisation_id=none").await, Vec::<String>::new());
+    let nobody = "box=received&counterpart_organisation_id=0193a5c2-7b1e-7c3d-9f00-1a2b3c4d5e6f";
+    assert_eq!(get(nobody).await, Vec::<String>::new());
+    // An empty cursor is the first page; an id that is no id is refused, without repeating it.
+    assert_eq!(get("box=received&cursor=").await.len(), get("box=received").await.len());
+    let not_an_id = app.get("/api/v1/deviations?counterpart_organisation_id=01017000027", &advisor).await;
+    let problem = not_an_id.problem(400, "invalid_query");
+    assert!(!problem.to_string().contains("01017000027"), "{problem}");
 
     for bad in ["box=inbox", "status=open", "limit=0", "limit=101", "sort=random", "cursor=xyz", "from=01.01.2026"] {
         app.get(&format!("/api/v1/deviations?{bad}"), &advisor).await.problem(422, "validation_failed");
