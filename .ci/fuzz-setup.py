@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Real ids for one role's schemathesis run (.ci/api-fuzz).
+
+A schema can say that an id is a UUID, not that it names a row this caller may use; these values
+let schema-valid requests be the ones a real client of this role would send, so the run can insist
+on acceptance without 404 or 422. Prints them as shell assignments; schemathesis reads them from
+the environment.
+
+usage: fuzz-setup.py BASE_URL EMAIL
+"""
+import hashlib
+import json
+import sys
+import urllib.request
+
+BASE, EMAIL = sys.argv[1:3]
+PASSWORD = "samavvik-demo"
+
+
+def call(method, path, token=None, body=None):
+    req = urllib.request.Request(BASE + path, method=method)
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        req.add_header("content-type", "application/json")
+    with urllib.request.urlopen(req, data) as resp:
+        return json.load(resp)
+
+
+def token(email):
+    return call("POST", "/api/v1/auth/token", body={"email": email, "password": PASSWORD})["access_token"]
+
+
+def mod11_org_number(n):
+    """The n-th fictitious organisation number 98xxxxxx + check digit (never a seeded one)."""
+    for k in range(10):
+        digits = [int(c) for c in f"98{n * 10 + k:06d}"]
+        rest = sum(d * w for d, w in zip(digits, [3, 2, 7, 6, 5, 4, 3, 2])) % 11
+        check = 0 if rest == 0 else 11 - rest
+        if check != 10:
+            return "".join(map(str, digits)) + str(check)
+    raise ValueError(n)
+
+
+me_token = token(EMAIL)
+me = call("GET", "/api/v1/me", me_token)
+admin = token("admin@samavvik.example")
+orgs = call("GET", "/api/v1/organisations", admin)["items"]
+by_id = {o["id"]: o for o in orgs}
+own = by_id[me["organisation"]["id"]]
+community = own.get("health_community_id") or orgs[0]["health_community_id"]
+peers = [o for o in orgs if o["health_community_id"] == community and o["id"] != own["id"] and o["units"]]
+# The other side of a case: the hospital for a municipality, a municipality for the hospital.
+other_kind = "municipality" if own["kind"] == "hospital" else "hospital"
+recipient = next(o for o in peers if o["kind"] == other_kind)
+
+# What admin operations may change without spoiling the other runs: an organisation, unit and
+# user of their own.
+suffix = EMAIL.split("@")[0].replace(".", "-")
+scratch = call("POST", "/api/v1/organisations", admin, {
+    "name": f"Fuzz {suffix}", "kind": "other", "org_number": mod11_org_number(int(hashlib.sha256(EMAIL.encode()).hexdigest(), 16) % 80000),
+    "mailbox": f"fuzz-{suffix}@samavvik.example", "health_community_id": community})
+unit = call("POST", f"/api/v1/organisations/{scratch['id']}/units", admin, {"name": "Fuzz-enhet"})
+user = call("POST", "/api/v1/users", admin, {
+    "name": "Fuzz Bruker", "email": f"fuzz-{suffix}@samavvik.example", "organisation_id": scratch["id"],
+    "unit_id": unit["id"], "role": "reporter"})
+people = call("GET", f"/api/v1/users?organisation_id={own['id']}", admin)["items"]
+handlers = [p["id"] for p in people if p["active"] and p["role"] in ("handler", "quality_advisor")]
+
+is_admin = me["role"] == "admin"
+print(f"FUZZ_OWN_ORGANISATION={scratch['id'] if is_admin else own['id']}")
+print(f"FUZZ_SCRATCH_ORGANISATION={scratch['id']}")
+print(f"FUZZ_SCRATCH_UNIT={unit['id']}")
+print(f"FUZZ_SCRATCH_USER={user['id']}")
+print(f"FUZZ_COMMUNITY={community}")
+print(f"FUZZ_RECIPIENT={recipient['id']}")
+print(f"FUZZ_OWN_UNIT={unit['id'] if is_admin else (own['units'] or recipient['units'])[0]['id']}")
+print(f"FUZZ_RECIPIENT_UNIT={recipient['units'][0]['id']}")
+print(f"FUZZ_HANDLER={(handlers or [user['id']])[0]}")
+print(f"FUZZ_ORG_NUMBER={mod11_org_number(90000)}")
+print(f"FUZZ_ROLE={me['role']}")
