@@ -199,6 +199,16 @@ pub fn require_routing(caller: &Caller, organisation_id: &OrganisationId) -> Res
     }
 }
 
+/// Who may list the people a case of `organisation_id` can be assigned to: its quality advisors
+/// (who acknowledge and assign) and admins.
+pub fn require_assigning(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::QualityAdvisor if caller.organisation_id == *organisation_id => Ok(()),
+        _ => Err(forbidden("Bare organisasjonens kvalitetsrådgiver (eller administrator) ser hvem saker kan gis til.")),
+    }
+}
+
 /// Who a quality advisor may assign a case to: active handlers and quality advisors of the
 /// receiving organisation.
 pub fn may_be_assigned(

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::body::Body;
 use crate::auth::Caller;
 use crate::db;
-use crate::directory::users::{self, NewUser, User, UserPatch};
+use crate::directory::users::{self, Assignee, NewUser, User, UserPatch};
 use crate::error::ApiError;
 use crate::ids::OrganisationId;
 use crate::ids::UserId;
@@ -28,6 +28,27 @@ pub async fn list(state: Data<AppState>, caller: Caller, query: Query<ListQuery>
     let org = query.into_inner().organisation_id;
     let items = db::run(&state.pool, move |c| users::list(c, org.as_ref())).await?;
     Ok(Json(UserList { items }))
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct AssigneeList {
+    pub items: Vec<Assignee>,
+}
+
+/// `GET /organisations/{id}/handlers`: whom a quality advisor can name as `handler_id`.
+pub async fn assignable(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<OrganisationId>,
+) -> Result<Json<AssigneeList>, ApiError> {
+    policy::require_assigning(&caller, &id)?;
+    let items = db::run(&state.pool, move |c| {
+        db::organisations::find(c, &id)
+            .map_err(|e| crate::directory::organisations::not_found_as("Organisasjonen finnes ikke.", e))?;
+        users::assignable(c, &id)
+    })
+    .await?;
+    Ok(Json(AssigneeList { items }))
 }
 
 pub async fn create(state: Data<AppState>, caller: Caller, body: Body<NewUser>) -> Result<HttpResponse, ApiError> {

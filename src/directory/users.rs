@@ -151,6 +151,26 @@ pub fn update(conn: &mut DbConnection, id: &UserId, patch: UserPatch) -> Result<
     })
 }
 
+/// Someone a case can be given to when its receipt is acknowledged (`handler_id`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Assignee {
+    pub id: UserId,
+    pub name: String,
+    pub unit_id: Option<UnitId>,
+    pub role: String,
+}
+
+/// The people of `organisation_id` a case it receives may be assigned to, by name.
+pub fn assignable(conn: &mut DbConnection, organisation_id: &OrganisationId) -> Result<Vec<Assignee>, ApiError> {
+    let mut people: Vec<Assignee> = users::list(conn, Some(organisation_id))?
+        .into_iter()
+        .filter(|u| crate::policy::may_be_assigned(&u.role, u.active, &u.organisation_id, organisation_id))
+        .map(|u| Assignee { id: u.id, name: u.name, unit_id: u.unit_id, role: u.role })
+        .collect();
+    people.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(people)
+}
+
 pub fn list(conn: &mut DbConnection, organisation_id: Option<&OrganisationId>) -> Result<Vec<User>, ApiError> {
     Ok(users::list(conn, organisation_id)?.into_iter().map(User::from).collect())
 }

@@ -116,11 +116,7 @@ fn detail_page(
     let rows = db::events::for_deviation(c, id)?;
     let events = view::events(c, rows, deidentified(caller))?;
     let own_org = vec![caller.organisation_id.clone()];
-    let handlers: Vec<_> = db::users::list(c, Some(&caller.organisation_id))?
-        .into_iter()
-        .filter(|u| policy::may_be_assigned(&u.role, u.active, &u.organisation_id, &caller.organisation_id))
-        .map(|u| context! { id => u.id, name => u.name })
-        .collect();
+    let handlers = crate::directory::users::assignable(c, &caller.organisation_id)?;
     let errors: BTreeMap<&str, &str> = outcome.errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
     render(
         "detail.html",

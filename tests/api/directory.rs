@@ -213,3 +213,32 @@ async fn names_and_addresses_set_by_an_admin_refuse_a_national_id_without_echoin
     let after = app.organisation(&admin, "St. Olavs hospital HF").await;
     assert_eq!(after, stolav);
 }
+
+/// A quality advisor acknowledging a case names its handler from this list: the active handlers and
+/// quality advisors of her own organisation, nobody else's, and the list is hers alone to read.
+#[actix_web::test]
+async fn a_quality_advisor_lists_whom_she_can_assign_and_assigns_one() {
+    let app = spawn_app().await;
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let org = app.me_org(&advisor).await;
+    let list = app.get(&format!("/api/v1/organisations/{org}/handlers"), &advisor).await.expect(200);
+    let people = list["items"].as_array().unwrap();
+    assert!(people.iter().all(|p| matches!(p["role"].as_str(), Some("handler" | "quality_advisor"))));
+    let handler = people.iter().find(|p| p["role"] == "handler").expect("St. Olav has a handler");
+    let names: Vec<&str> = people.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "by name: {names:?}");
+
+    let nurse = app.login(NURSE).await;
+    let case = app.submit_to_hospital(&nurse).await;
+    let done = app
+        .act(&advisor, case["id"].as_str().unwrap(), "acknowledge", &serde_json::json!({ "handler_id": handler["id"] }))
+        .await
+        .expect(200);
+    assert_eq!(done["handler"]["id"], handler["id"]);
+
+    let municipality = app.me_org(&nurse).await;
+    app.get(&format!("/api/v1/organisations/{municipality}/handlers"), &advisor).await.problem(403, "forbidden");
+    app.get(&format!("/api/v1/organisations/{org}/handlers"), &nurse).await.problem(403, "forbidden");
+    let handler_token = app.login(HANDLER).await;
+    app.get(&format!("/api/v1/organisations/{org}/handlers"), &handler_token).await.problem(403, "forbidden");
+}
