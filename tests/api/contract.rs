@@ -153,3 +153,49 @@ fn every_optional_answer_of_the_form_is_in_the_contract() {
         assert!(required.iter().any(|r| r == detail.name), "Deviation requires {}", detail.name);
     }
 }
+
+/// Every problem code and field error code the server can produce is one the contract lists, so a
+/// generated client can switch on them. Read from the source, where each is written once.
+#[test]
+fn every_error_code_in_the_source_is_in_the_contract() {
+    let listed = |schema: &str| -> BTreeSet<String> {
+        SPEC["components"]["schemas"][schema]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (problems, fields) = (listed("ProblemCode"), listed("FieldErrorCode"));
+    let problem_at =
+        regex::Regex::new(r#"(?:ApiError::new\(\s*[^,]+,|(?:bad_request|unauthorized|conflict)\()\s*"([a-z_]+)""#)
+            .unwrap();
+    let field_at = regex::Regex::new(r#"(?:ApiError::field|\.add|FieldError::new)\(\s*[^,]+,\s*"([a-z_]+)""#).unwrap();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src")).unwrap().flatten().flat_map(walk) {
+        // Only what the service answers: not unit tests, not the CLI's generators.
+        let source = std::fs::read_to_string(&entry).unwrap();
+        let source = source.split("#[cfg(test)]").next().unwrap();
+        if ["generate.rs", "bench.rs", "seed.rs"].iter().any(|f| entry.ends_with(f)) {
+            continue;
+        }
+        for c in problem_at.captures_iter(source) {
+            assert!(problems.contains(&c[1]), "problem code {} ({}) is not in ProblemCode", &c[1], entry.display());
+            seen += 1;
+        }
+        for c in field_at.captures_iter(source) {
+            assert!(fields.contains(&c[1]), "field code {} ({}) is not in FieldErrorCode", &c[1], entry.display());
+            seen += 1;
+        }
+    }
+    assert!(seen > 60, "the scan found only {seen} codes");
+}
+
+fn walk(entry: std::fs::DirEntry) -> Vec<std::path::PathBuf> {
+    let path = entry.path();
+    if path.is_dir() {
+        std::fs::read_dir(&path).unwrap().flatten().flat_map(walk).collect()
+    } else {
+        vec![path].into_iter().filter(|p| p.extension().is_some_and(|e| e == "rs")).collect()
+    }
+}
