@@ -1,4 +1,4 @@
-use actix_web::web::{Data, Json, Path, Query};
+use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +74,7 @@ pub async fn submit(
 pub async fn list(
     state: Data<AppState>,
     caller: Caller,
-    query: Query<ListQuery>,
+    query: super::query::Params<ListQuery>,
 ) -> Result<Json<DeviationPage>, ApiError> {
     let now = state.clock.now();
     let page = db::run(&state.pool, move |c| list::list(c, &caller, &query, now)).await?;

@@ -9,6 +9,7 @@ pub mod health;
 pub mod health_communities;
 pub mod organisations;
 pub mod problems;
+pub mod query;
 pub mod routing;
 pub mod stats;
 pub mod units;

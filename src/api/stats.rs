@@ -73,7 +73,11 @@ fn period(q: &StatsQuery) -> Result<Period, ApiError> {
     }
 }
 
-pub async fn get(state: Data<AppState>, caller: Caller, query: Query<StatsQuery>) -> Result<Json<Stats>, ApiError> {
+pub async fn get(
+    state: Data<AppState>,
+    caller: Caller,
+    query: super::query::Params<StatsQuery>,
+) -> Result<Json<Stats>, ApiError> {
     let q = query.into_inner();
     let (period, group_by) = (period(&q)?, stats::parse_group_by(q.group_by.as_deref())?);
     let threshold = state.config.suppression_threshold;
