@@ -74,9 +74,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/deviations/{id}/reopen").route(post().to(deviations::reopen)))
                 .service(web::resource("/deviations/{id}/comments").route(post().to(deviations::comment)))
                 .service(web::resource("/stats").route(get().to(stats::get)))
-                .service(web::resource("/reports/{tertial}.html").route(get().to(stats::report_html)))
-                .service(web::resource("/reports/{tertial}.csv").route(get().to(stats::report_csv)))
-                .service(web::resource("/reports/{tertial}.xlsx").route(get().to(stats::report_xlsx)))
+                .service(web::resource("/reports/{tertial}.html").route(get().to(stats::report)))
+                .service(web::resource("/reports/{tertial}.csv").route(get().to(stats::report)))
+                .service(web::resource("/reports/{tertial}.xlsx").route(get().to(stats::report)))
                 .service(web::resource("/admin/outbox").route(get().to(admin::outbox_status)))
                 .service(web::resource("/admin/outbox/retry").route(post().to(admin::retry))),
         );

@@ -97,33 +97,17 @@ pub struct ReportQuery {
     pub health_community_id: Option<HealthCommunityId>,
 }
 
-/// `/api/v1/reports/2026-T2.html`, `.csv` and `.xlsx`: one operation per format, so the contract
-/// can say what each returns (an XLSX is bytes, not text).
-pub async fn report_html(
-    s: Data<AppState>,
-    c: Caller,
-    t: Path<String>,
-    q: Query<ReportQuery>,
+/// `/api/v1/reports/2026-T2.html`, `.csv` and `.xlsx`: one operation per format in the contract, so
+/// it can say what each returns (an XLSX is bytes, not text); the route says which format.
+pub async fn report(
+    state: Data<AppState>,
+    caller: Caller,
+    req: actix_web::HttpRequest,
+    tertial: Path<String>,
+    query: Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    report_file(s, c, format!("{}.html", t.into_inner()), q.into_inner()).await
-}
-
-pub async fn report_csv(
-    s: Data<AppState>,
-    c: Caller,
-    t: Path<String>,
-    q: Query<ReportQuery>,
-) -> Result<HttpResponse, ApiError> {
-    report_file(s, c, format!("{}.csv", t.into_inner()), q.into_inner()).await
-}
-
-pub async fn report_xlsx(
-    s: Data<AppState>,
-    c: Caller,
-    t: Path<String>,
-    q: Query<ReportQuery>,
-) -> Result<HttpResponse, ApiError> {
-    report_file(s, c, format!("{}.xlsx", t.into_inner()), q.into_inner()).await
+    let ext = req.path().rsplit('.').next().unwrap_or_default();
+    report_file(state, caller, format!("{}.{ext}", tertial.into_inner()), query.into_inner()).await
 }
 
 /// One report file as `caller` may see it; the web pages serve the same files under their session.
