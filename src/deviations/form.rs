@@ -125,7 +125,7 @@ impl Errors {
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
         let v = value.trim();
         if v.is_empty() {
-            self.add(field, "required", "Må fylles ut.");
+            self.add(field, "required", missing(field));
         } else {
             self.check_text(field, v, max);
         }
@@ -152,19 +152,46 @@ impl Errors {
     fn code<T: Code>(&mut self, field: &str, value: &str) -> Option<T> {
         let parsed = T::from_code(value);
         if parsed.is_none() {
-            self.add(field, "invalid_value", format!("Må være {}.", T::allowed()));
+            self.add(field, "invalid_value", missing(field));
         }
         parsed
     }
 }
 
-/// "2026-03-12" or "2026-03-12T14:30" (Norwegian local time, seconds optional).
+/// What to tell the reporter (or the one acting on the case) when a field is left out or holds
+/// something the form does not offer: what to do, in the form's own words — never its codes.
+pub fn missing(field: &str) -> &'static str {
+    match field {
+        "kind" => "Velg om du melder et avvik eller foreslår en forbedring.",
+        "category" => "Velg hva det gjelder.",
+        "recipient_organisation_id" => "Velg hvem avviket gjelder.",
+        "occurred_at" => "Skriv når det skjedde.",
+        "description" => "Skriv hva som skjedde.",
+        "harm_class" => "Velg om pasienten fikk skade.",
+        "harm_level" => "Velg hvor alvorlig skaden var.",
+        "handover_related" => "Velg om det skjedde ved innleggelse eller utskrivning.",
+        "reason" => "Skriv en begrunnelse.",
+        "answer" => "Skriv svaret til melderen.",
+        "text" => "Skriv kommentaren.",
+        _ => "Fyll ut feltet.",
+    }
+}
+
+/// The date format a person types, shown where a date is wrong.
+pub const DATE_EXAMPLE: &str = "Skriv en gyldig dato, for eksempel 27.11.2026.";
+
+/// "2026-03-12", "2026-03-12T14:30" (Norwegian local time, seconds optional) or "12.03.2026" as
+/// people type it where the browser offers no date picker.
 pub fn parse_when(value: &str) -> Option<(NaiveDate, Option<NaiveDateTime>)> {
     let v = value.trim();
     if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
         return Some((d, None));
     }
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+    // Exactly dd.mm.åååå: chrono would also take "1.3.2026", which the contract does not offer.
+    if v.len() == 10 && v.as_bytes().get(2) == Some(&b'.') && v.as_bytes().get(5) == Some(&b'.') {
+        return NaiveDate::parse_from_str(v, "%d.%m.%Y").ok().map(|d| (d, None));
+    }
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
         .map(|t| (t.date(), Some(t)))
@@ -172,12 +199,12 @@ pub fn parse_when(value: &str) -> Option<(NaiveDate, Option<NaiveDateTime>)> {
 
 fn normalise_when(errors: &mut Errors, field: &str, value: &str, today: NaiveDate) -> Option<(NaiveDate, String)> {
     match parse_when(value) {
+        None if value.trim().is_empty() => {
+            errors.add(field, "invalid_date", missing(field));
+            None
+        }
         None => {
-            errors.add(
-                field,
-                "invalid_date",
-                "Skriv datoen som ÅÅÅÅ-MM-DD, eventuelt med klokkeslett (ÅÅÅÅ-MM-DDTtt:mm).",
-            );
+            errors.add(field, "invalid_date", DATE_EXAMPLE);
             None
         }
         Some((date, _)) if date > today => {
@@ -200,22 +227,22 @@ impl NewDeviation {
         let harm_class = e.code::<HarmClass>("harm_class", &self.harm_class);
         let harm_level = match (harm_class, self.harm_level.as_deref().filter(|l| !l.is_empty())) {
             (Some(HarmClass::Harm), None) => {
-                e.add("harm_level", "required", "Oppgi alvorlighetsgrad når hendelsen førte til skade.");
+                e.add("harm_level", "required", missing("harm_level"));
                 None
             }
             (Some(HarmClass::Harm), Some(level)) => e.code::<HarmLevel>("harm_level", level),
             (_, Some(_)) => {
-                e.add("harm_level", "not_applicable", "Alvorlighetsgrad oppgis bare når hendelsen førte til skade.");
+                e.add("harm_level", "not_applicable", "Alvorlighetsgrad oppgis bare når pasienten fikk skade.");
                 None
             }
             (_, None) => None,
         };
         if self.category.trim().is_empty() {
-            e.add("category", "required", "Velg en kategori.");
+            e.add("category", "required", missing("category"));
         }
         let recipient = self.recipient_organisation_id.non_blank();
         if recipient.is_none() {
-            e.add("recipient_organisation_id", "required", "Velg hvem avviket gjelder.");
+            e.add("recipient_organisation_id", "required", missing("recipient_organisation_id"));
         }
         let occurred = normalise_when(&mut e, "occurred_at", &self.occurred_at, today);
         let discovered = self
@@ -315,7 +342,7 @@ mod tests {
         let mut bad = form();
         bad.kind = "complaint".into();
         bad.description = "  ".into();
-        bad.occurred_at = "20.11.2026".into();
+        bad.occurred_at = "20/11/2026".into();
         let f = fields(bad.check(today()).unwrap_err());
         assert!(f.contains(&("kind".into(), "invalid_value".into())));
         assert!(f.contains(&("description".into(), "required".into())));
@@ -348,6 +375,46 @@ mod tests {
         let mut f = form();
         f.description = "x".repeat(DESCRIPTION_MAX + 1);
         assert_eq!(fields(f.check(today()).unwrap_err()), [("description".into(), "too_long".into())]);
+    }
+
+    /// Every message the form can give names what to do in words, never one of its codes.
+    #[test]
+    fn no_message_of_the_form_shows_a_code() {
+        let codes: Vec<&str> = [DeviationKind::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>()]
+            .into_iter()
+            .chain([HarmClass::ALL.iter().map(|(_, c)| *c).collect()])
+            .chain([HarmLevel::ALL.iter().map(|(_, c)| *c).collect()])
+            .flatten()
+            .collect();
+        let mut bad = form();
+        bad.kind = "".into();
+        bad.category = " ".into();
+        bad.recipient_organisation_id = "".into();
+        bad.occurred_at = "".into();
+        bad.discovered_at = Some("31.02.2026".into());
+        bad.description = "".into();
+        bad.harm_class = "skade".into();
+        bad.details = [("agreement_reference".to_owned(), "x".repeat(REFERENCE_MAX + 1).into())].into();
+        let mut messages: Vec<String> = bad.check(today()).unwrap_err().fields.into_iter().map(|f| f.message).collect();
+        let mut harm = form();
+        harm.harm_class = "harm".into();
+        harm.harm_level = Some("ille".into());
+        messages.extend(harm.check(today()).unwrap_err().fields.into_iter().map(|f| f.message));
+        messages.extend(
+            ["kind", "category", "reason", "answer", "text", "handover_related"].map(|f| missing(f).to_owned()),
+        );
+        assert!(messages.len() >= 14, "{messages:?}");
+        for m in &messages {
+            assert!(!m.contains('_') && !codes.iter().any(|c| m.contains(c)), "a code in «{m}»");
+            assert!(m.ends_with('.') && m.chars().next().is_some_and(char::is_uppercase), "«{m}»");
+        }
+    }
+
+    #[test]
+    fn dates_are_taken_as_people_type_them() {
+        assert_eq!(parse_when("27.11.2026"), Some((NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(), None)));
+        assert_eq!(parse_when("1.11.2026"), None, "the contract offers dd.mm.åååå only");
+        assert_eq!(parse_when("31.02.2026"), None);
     }
 
     #[test]

@@ -60,16 +60,32 @@ fn form_page(
     errors: &[FieldError],
     key: &str,
 ) -> Result<String, ApiError> {
+    let categories = categories::list_active(conn)?;
+    // A summary link goes to the control itself; for a group of choices, its first one, so the
+    // keyboard lands where the answer is given.
+    let target = |field: &str| -> String {
+        let first = match field {
+            "kind" => DeviationKind::ALL.first().map(|(_, c)| *c),
+            "harm_class" => HarmClass::ALL.first().map(|(_, c)| *c),
+            "category" => categories.first().map(|c| c.code.as_str()),
+            "handover_related" => Some("yes"),
+            _ => None,
+        };
+        first.map_or(field.to_owned(), |f| format!("{field}-{f}"))
+    };
     let mut summary: Vec<&FieldError> = errors.iter().collect();
     summary.sort_by_key(|e| fields().position(|f| f == e.field).unwrap_or(usize::MAX));
-    let summary: Vec<_> = summary.iter().map(|e| context! { field => e.field, message => e.message }).collect();
+    let summary: Vec<_> = summary
+        .iter()
+        .map(|e| context! { field => e.field, target => target(&e.field), message => e.message })
+        .collect();
     let errors: BTreeMap<&str, &str> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
     render(
         "form.html",
         context! {
             viewer => Chrome::load(conn, viewer)?,
             current => "new",
-            categories => categories::list_active(conn)?.into_iter().map(|c| context! { code => c.code, label => c.label, description => c.description }).collect::<Vec<_>>(),
+            categories => categories.into_iter().map(|c| context! { code => c.code, label => c.label, description => c.description }).collect::<Vec<_>>(),
             organisations => recipients(
                 conn,
                 crate::policy::organisations_visible(&viewer.caller, state.config.allow_cross_community_cases).as_ref()
@@ -99,7 +115,7 @@ fn new_deviation(form: &Posted) -> (NewDeviation, Option<FieldError>) {
     let handover = match form.get("handover_related").as_deref() {
         Some("true") => Ok(true),
         Some("false") => Ok(false),
-        _ => Err(FieldError::new("handover_related", "required", "Svar ja eller nei.")),
+        _ => Err(FieldError::new("handover_related", "required", crate::deviations::form::missing("handover_related"))),
     };
     let body = NewDeviation {
         kind: form.text("kind"),

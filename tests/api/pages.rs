@@ -173,9 +173,17 @@ async fn the_error_summary_lists_the_problems_in_the_order_of_the_form_and_nothi
     assert_eq!(page.status, 422, "{}", page.body);
     let summary = &page.body[page.body.find("error-summary").expect("an error summary")..];
     let summary = &summary[..summary.find("</ul>").unwrap()];
-    let at =
-        |field: &str| summary.find(&format!("href=\"#{field}\"")).unwrap_or_else(|| panic!("{field} in {summary}"));
+    // Each link goes to the control: the field, or the first choice of a group; it exists on the page.
+    let at = |field: &str| {
+        let link = regex::Regex::new(&format!("href=\"#({field}(-[a-z_]+)?)\"")).unwrap();
+        let found = link.captures(summary).unwrap_or_else(|| panic!("{field} in {summary}"));
+        assert!(page.body.contains(&format!("id=\"{}\"", &found[1])), "no control with id {}", &found[1]);
+        found.get(0).unwrap().start()
+    };
     let order = ["kind", "recipient_organisation_id", "category", "description", "harm_class"].map(at);
     assert!(order.windows(2).all(|w| w[0] < w[1]), "summary out of form order: {summary}");
+    assert!(summary.contains("href=\"#kind-deviation\""), "a group's link goes to its first choice: {summary}");
+    assert!(page.body.contains("<title>Feil: Meld avvik"), "the title says there are errors");
+    assert!(summary.contains("Skriv hva som skjedde."), "{summary}");
     assert_eq!(sent_count(&app, &nurse).await, 0);
 }
