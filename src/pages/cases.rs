@@ -128,6 +128,7 @@ fn detail_page(
             details => crate::deviations::form::DETAILS,
             events,
             just_sent,
+            days => context! { acknowledge => state.config.acknowledge_working_days, answer => state.config.answer_working_days },
             notice => outcome.notice,
             problem => outcome.problem,
             open_action => outcome.open_action,
@@ -149,11 +150,7 @@ pub async fn detail(
     let p = params.into_inner();
     let body = db::run(&state.pool, move |c| {
         access::logging_denials(c, &st.clock, &viewer.caller, &id, "read", |c| {
-            let notice = p
-                .gjort
-                .as_deref()
-                .filter(|a| ACTIONS.contains(a))
-                .map(|a| format!("Utført: {}.", super::render::label("action", a).to_lowercase()));
+            let notice = p.gjort.as_deref().and_then(done).map(str::to_owned);
             detail_page(c, &st, &viewer, &id, p.sendt.is_some(), Outcome { notice, ..Default::default() })
         })
     })
@@ -161,7 +158,20 @@ pub async fn detail(
     Ok(html(body))
 }
 
-const ACTIONS: &[&str] = &["acknowledge", "forward", "reject", "answer", "close", "reopen", "comment"];
+/// What just happened, and who hears of it, in a sentence (the mail it says goes out is queued in
+/// the same transaction as the action).
+fn done(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "acknowledge" => "Mottaket er bekreftet, og melderen får e-post.",
+        "forward" => "Avviket er sendt videre, og melderen får e-post.",
+        "reject" => "Avviket er avvist, og melderen får e-post med begrunnelsen.",
+        "answer" => "Svaret er sendt, og melderen får e-post.",
+        "close" => "Saken er lukket.",
+        "reopen" => "Saken er åpnet igjen, og mottakeren får e-post.",
+        "comment" => "Kommentaren er lagt til, og den andre parten får e-post.",
+        _ => return None,
+    })
+}
 
 /// The posted action form as the same command the API builds from JSON.
 fn command(action: &str, form: &Posted) -> Option<Command> {

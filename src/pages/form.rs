@@ -66,7 +66,7 @@ fn form_page(
     let target = |field: &str| -> String {
         let first = match field {
             "kind" => DeviationKind::ALL.first().map(|(_, c)| *c),
-            "harm_class" => HarmClass::ALL.first().map(|(_, c)| *c),
+            "harm_class" => HarmClass::ALL.last().map(|(_, c)| *c),
             "category" => categories.first().map(|c| c.code.as_str()),
             "handover_related" => Some("yes"),
             _ => None,
@@ -91,10 +91,12 @@ fn form_page(
                 crate::policy::organisations_visible(&viewer.caller, state.config.allow_cross_community_cases).as_ref()
             )?,
             kinds => DeviationKind::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
-            harm_classes => HarmClass::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+            // From the least to the most serious, so a keyboard's first choice is not the gravest.
+            harm_classes => HarmClass::ALL.iter().rev().map(|(_, c)| *c).collect::<Vec<_>>(),
             harm_levels => HarmLevel::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
             details => DETAILS,
             today => oslo_today(state.clock.now()).to_string(),
+            days => context! { acknowledge => state.config.acknowledge_working_days, answer => state.config.answer_working_days },
             values,
             errors,
             summary,
@@ -106,7 +108,9 @@ fn form_page(
 pub async fn page(state: Data<AppState>, viewer: Viewer) -> PageResult {
     let st = state.clone();
     let key = uuid::Uuid::new_v4().to_string();
-    let body = db::run(&state.pool, move |c| form_page(c, &st, &viewer, &BTreeMap::new(), &[], &key)).await?;
+    // Most reports are deviations; an improvement proposal is one click away.
+    let values = BTreeMap::from([("kind".to_owned(), DeviationKind::Deviation.code().to_owned())]);
+    let body = db::run(&state.pool, move |c| form_page(c, &st, &viewer, &values, &[], &key)).await?;
     Ok(html(body))
 }
 

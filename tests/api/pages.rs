@@ -187,3 +187,34 @@ async fn the_error_summary_lists_the_problems_in_the_order_of_the_form_and_nothi
     assert!(summary.contains("Skriv hva som skjedde."), "{summary}");
     assert_eq!(sent_count(&app, &nurse).await, 0);
 }
+
+/// After each step the page says what happened and what comes next, in days and dates; the form
+/// starts as most reports do and asks for severity only when it applies.
+#[actix_web::test]
+async fn every_step_says_what_happened_and_what_comes_next() {
+    let app = spawn_app().await;
+    let web = WebClient::new(&app);
+    web.login(NURSE).await;
+    let form = web.get("/avvik/ny").await.body;
+    assert!(form.contains("id=\"kind-deviation\" value=\"deviation\" checked"), "«Avvik» is chosen to begin with");
+    assert!(form.contains("data-shown-when=\"harm_class=harm\""), "severity follows «fikk skade»");
+    let order = ["unsafe_condition", "near_miss", "no_harm", "harm"]
+        .map(|c| form.find(&format!("name=\"harm_class\" id=\"harm_class-{c}\"")).expect(c));
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "harm from least to most serious");
+    assert!(form.contains("innen 5 arbeidsdager og svare deg innen 15"));
+    assert!(form.contains(">Send</button>"));
+
+    let nurse = app.login(NURSE).await;
+    let case = app.submit_to_hospital(&nurse).await;
+    let id = case["id"].as_str().unwrap();
+    let sent = web.get(&format!("/avvik/{id}?sendt=1")).await.body;
+    assert!(sent.contains("innen 5 arbeidsdager (<strong>"), "deadlines in days and dates");
+
+    let advisor = WebClient::new(&app);
+    advisor.login(HOSPITAL_ADVISOR).await;
+    let csrf = advisor.csrf(&format!("/avvik/{id}")).await;
+    let done = advisor.post(&format!("/avvik/{id}/answer"), &[("csrf", &csrf), ("answer", "Rutinen er endret.")]).await;
+    let page = advisor.get(done.location.as_deref().unwrap()).await.body;
+    assert!(page.contains("Svaret er sendt, og melderen får e-post."), "{page}");
+    assert!(web.get(&format!("/avvik/{id}")).await.body.contains("Er du fornøyd med svaret? Lukk saken."));
+}

@@ -32,6 +32,19 @@ document.addEventListener("DOMContentLoaded", () => {
     parent.addEventListener("change", sync);
     sync();
   }
+  // A field that only applies after a given choice (severity after «Pasienten fikk skade») is shown
+  // only then; without this file it is shown with a note that says when it applies.
+  for (const field of document.querySelectorAll("[data-shown-when]")) {
+    const [name, value] = field.dataset.shownWhen.split("=");
+    const radios = document.querySelectorAll(`input[type=radio][name="${name}"]`);
+    const sync = () => {
+      const chosen = [...radios].some((r) => r.checked && r.value === value);
+      field.hidden = !chosen;
+      if (!chosen) for (const control of field.querySelectorAll("select")) control.value = "";
+    };
+    for (const radio of radios) radio.addEventListener("change", sync);
+    sync();
+  }
   // After a failed post, take keyboard and screen-reader users straight to the list of errors.
   document.getElementById("error-summary")?.focus();
 });
