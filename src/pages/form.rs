@@ -106,6 +106,7 @@ fn form_page(
 }
 
 pub async fn page(state: Data<AppState>, viewer: Viewer) -> PageResult {
+    crate::policy::require_report(&viewer.caller)?;
     let st = state.clone();
     let key = uuid::Uuid::new_v4().to_string();
     // Most reports are deviations; an improvement proposal is one click away.

@@ -135,6 +135,7 @@ impl ResponseError for WebError {
                 ("Noe gikk galt", "Det oppstod en feil hos oss. Ingenting er lagret. Prøv igjen om litt.".to_owned())
             }
             WebError::Api(e) if e.status == StatusCode::NOT_FOUND => ("Fant ikke siden", e.detail.clone()),
+            WebError::Api(e) if e.status == StatusCode::FORBIDDEN => ("Du har ikke tilgang", e.detail.clone()),
             WebError::Api(e) => ("Det gikk ikke", e.detail.clone()),
         };
         let body = render::error_page(title, &message);

@@ -217,4 +217,10 @@ async fn every_step_says_what_happened_and_what_comes_next() {
     let page = advisor.get(done.location.as_deref().unwrap()).await.body;
     assert!(page.contains("Svaret er sendt, og melderen får e-post."), "{page}");
     assert!(web.get(&format!("/avvik/{id}")).await.body.contains("Er du fornøyd med svaret? Lukk saken."));
+
+    let analyst = WebClient::new(&app);
+    analyst.login(ANALYST).await;
+    let refused = analyst.get("/avvik/ny").await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("<h1>Du har ikke tilgang</h1>"), "{}", refused.body);
 }
