@@ -19,12 +19,16 @@ use crate::error::{ApiError, FieldError};
 use crate::ids::{HealthCommunityId, OrganisationId};
 use crate::state::AppState;
 
-/// The form's fields in the order the page shows them (the optional answers of `DETAILS` after
-/// the description); the error summary follows it, and these are the values shown again.
+/// Optional fields before the free-text details, behind «Flere opplysninger».
+const MORE: [&str; 1] = ["discovered_at"];
+
+/// The form's fields in the order the page shows them (the optional ones, with the answers of
+/// `DETAILS`, last); the error summary follows it, and these are the values shown again.
 fn fields() -> impl Iterator<Item = &'static str> {
-    let core = ["kind", "recipient_organisation_id", "recipient_unit_id", "category", "occurred_at", "discovered_at"];
-    let after = ["harm_class", "harm_level", "handover_related"];
-    core.into_iter().chain(["description"]).chain(DETAILS.iter().map(|d| d.name)).chain(after)
+    let core = ["kind", "recipient_organisation_id", "recipient_unit_id", "category", "occurred_at", "description"];
+    let harm = ["harm_class", "harm_level", "handover_related"];
+    // Then «Flere opplysninger (valgfritt)».
+    core.into_iter().chain(harm).chain(MORE).chain(DETAILS.iter().map(|d| d.name))
 }
 
 #[derive(Serialize)]
@@ -95,6 +99,10 @@ fn form_page(
             harm_classes => HarmClass::ALL.iter().rev().map(|(_, c)| *c).collect::<Vec<_>>(),
             harm_levels => HarmLevel::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
             details => DETAILS,
+            // The optional part stays open when something in it is filled in or wrong.
+            more_open => MORE.into_iter().chain(DETAILS.iter().map(|d| d.name)).any(|f| {
+                values.get(f).is_some_and(|v| !v.trim().is_empty()) || errors.contains_key(f)
+            }),
             today => oslo_today(state.clock.now()).to_string(),
             days => context! { acknowledge => state.config.acknowledge_working_days, answer => state.config.answer_working_days },
             values,

@@ -203,6 +203,10 @@ async fn every_step_says_what_happened_and_what_comes_next() {
     assert!(order.windows(2).all(|w| w[0] < w[1]), "harm from least to most serious");
     assert!(form.contains("innen 5 arbeidsdager og svare deg innen 15"));
     assert!(form.contains(">Send</button>"));
+    assert!(form.contains("<details class=\"more\">"), "the optional part starts closed");
+    let csrf = web.csrf("/avvik/ny").await;
+    let wrong = web.post("/avvik/ny", &[("csrf", &csrf), ("discovered_at", "31.02.2026")]).await;
+    assert!(wrong.body.contains("<details class=\"more\" open>"), "and opens where something in it is wrong");
 
     let nurse = app.login(NURSE).await;
     let case = app.submit_to_hospital(&nurse).await;
