@@ -162,8 +162,10 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
 
     // A fødselsnummer in the description is refused next to the field; nothing is sent.
     b.click("#kind-deviation").await;
+    // Typing in the search chooses the organisation; no second step in the list.
     b.fill("input.filter", "Olav").await;
-    b.choose("#recipient_organisation_id", &stolav).await;
+    let chosen = b.client.find(Locator::Css("#recipient_organisation_id")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(chosen.as_deref(), Some(stolav.as_str()), "the search chose St. Olav");
     b.click("#category-discharge_summary").await;
     b.fill("#occurred_at", "05052026").await;
     b.fill("#description", &format!("Pasient {} kom hjem uten epikrise.", fnr())).await;

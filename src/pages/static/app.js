@@ -15,7 +15,9 @@ document.addEventListener("DOMContentLoaded", () => {
         option.hidden = !match;
         if (match && !first) first = option;
       }
-      if (first && term && select.selectedOptions[0]?.hidden !== false) select.value = first.value;
+      // What you type chooses: the first match replaces «Velg …» or a choice the search hid.
+      const current = select.selectedOptions[0];
+      if (first && term && (!select.value || current?.hidden)) select.value = first.value;
       select.dispatchEvent(new Event("change"));
     });
   }
