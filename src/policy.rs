@@ -192,21 +192,30 @@ pub fn may_see_inactive(caller: &Caller) -> bool {
 
 /// An organisation's routing table: its own quality advisor, or an admin.
 pub fn require_routing(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
+    require_advisor_of(
+        caller,
+        organisation_id,
+        "Bare administrator eller organisasjonens kvalitetsrådgiver kan endre rutingen.",
+    )
+}
+
+/// An admin, or a quality advisor of `organisation_id`: who runs an organisation's case handling.
+fn require_advisor_of(caller: &Caller, organisation_id: &OrganisationId, refusal: &str) -> Result<(), ApiError> {
     match caller.role {
         Role::Admin => Ok(()),
         Role::QualityAdvisor if caller.organisation_id == *organisation_id => Ok(()),
-        _ => Err(forbidden("Bare administrator eller organisasjonens kvalitetsrådgiver kan endre rutingen.")),
+        _ => Err(forbidden(refusal)),
     }
 }
 
 /// Who may list the people a case of `organisation_id` can be assigned to: its quality advisors
 /// (who acknowledge and assign) and admins.
 pub fn require_assigning(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
-    match caller.role {
-        Role::Admin => Ok(()),
-        Role::QualityAdvisor if caller.organisation_id == *organisation_id => Ok(()),
-        _ => Err(forbidden("Bare organisasjonens kvalitetsrådgiver (eller administrator) ser hvem saker kan gis til.")),
-    }
+    require_advisor_of(
+        caller,
+        organisation_id,
+        "Bare organisasjonens kvalitetsrådgiver (eller administrator) ser hvem saker kan gis til.",
+    )
 }
 
 /// Who a quality advisor may assign a case to: active handlers and quality advisors of the

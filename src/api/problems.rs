@@ -51,9 +51,12 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
 }
 
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _| {
-        ApiError::bad_request("invalid_query", format!("Ugyldig søkeparameter: {}", err)).with_cause(err).into()
-    })
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _| query_error(err).into())
+}
+
+/// A query string that does not fit its parameters (also for `api::query::Params`).
+pub fn query_error(err: QueryPayloadError) -> ApiError {
+    ApiError::bad_request("invalid_query", format!("Ugyldig søkeparameter: {err}")).with_cause(err)
 }
 
 pub fn path_config() -> web::PathConfig {

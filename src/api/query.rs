@@ -9,7 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use super::problems::query_error;
 
 /// The parameters that hold lists.
 const LISTS: [&str; 2] = ["status", "group_by"];
@@ -50,9 +50,8 @@ impl<T: DeserializeOwned> FromRequest for Params<T> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = web::Query::<T>::from_query(&join_lists(req.query_string())).map_err(|err| {
-            ApiError::bad_request("invalid_query", format!("Ugyldig søkeparameter: {err}")).with_cause(err).into()
-        });
+        let parsed =
+            web::Query::<T>::from_query(&join_lists(req.query_string())).map_err(|err| query_error(err).into());
         ready(parsed.map(|q| Params(q.into_inner())))
     }
 }

@@ -199,6 +199,9 @@ pub fn deviation(row: DeviationRow, names: &Names, caller: &Caller, deidentify: 
 
 /// The row's optional answers, each defined one present (null when absent or hidden).
 fn details(row: &DeviationRow, deidentify: bool) -> BTreeMap<String, Option<String>> {
+    if deidentify {
+        return DETAILS.iter().map(|d| (d.name.to_owned(), None)).collect();
+    }
     let mut stored: Details = match serde_json::from_str(&row.details) {
         Ok(d) => d,
         Err(e) => {
@@ -207,7 +210,7 @@ fn details(row: &DeviationRow, deidentify: bool) -> BTreeMap<String, Option<Stri
             Details::new()
         }
     };
-    DETAILS.iter().map(|d| (d.name.to_owned(), stored.remove(d.name).filter(|_| !deidentify))).collect()
+    DETAILS.iter().map(|d| (d.name.to_owned(), stored.remove(d.name))).collect()
 }
 
 pub fn events(conn: &mut DbConnection, rows: Vec<EventRow>, deidentify: bool) -> Result<Vec<Event>, ApiError> {
