@@ -56,7 +56,10 @@ pub fn query_config() -> web::QueryConfig {
 
 /// A query string that does not fit its parameters (also for `api::query::Params`).
 pub fn query_error(err: QueryPayloadError) -> ApiError {
-    ApiError::bad_request("invalid_query", format!("Ugyldig søkeparameter: {err}")).with_cause(err)
+    // actix prefixes serde's reason with English words of its own; the reason is what helps.
+    let reason = err.to_string();
+    let reason = reason.trim_start_matches("Query deserialize error: ");
+    ApiError::bad_request("invalid_query", format!("Ugyldig søkeparameter: {reason}")).with_cause(err)
 }
 
 pub fn path_config() -> web::PathConfig {
