@@ -280,3 +280,24 @@ pub fn open(conn: &mut DbConnection) -> QueryResult<Vec<DeviationRow>> {
         .select(DeviationRow::as_select())
         .load(conn)
 }
+
+/// The organisations this person sent to most recently, newest first, at most `limit`: the form
+/// offers them first. Reads her own latest reports only, newest first, so it stays cheap.
+pub fn recent_recipients(conn: &mut DbConnection, reporter: &UserId, limit: usize) -> QueryResult<Vec<OrganisationId>> {
+    let latest: Vec<OrganisationId> = d::deviations
+        .filter(d::reporter_id.eq(reporter))
+        .order(d::submitted_at.desc())
+        .select(d::recipient_organisation_id)
+        .limit(50)
+        .load(conn)?;
+    let mut recent: Vec<OrganisationId> = Vec::with_capacity(limit);
+    for id in latest {
+        if recent.len() == limit {
+            break;
+        }
+        if !recent.contains(&id) {
+            recent.push(id);
+        }
+    }
+    Ok(recent)
+}

@@ -14,13 +14,17 @@ use crate::db::{self, categories, organisations, units, DbConnection};
 use crate::deviations::form::{NewDeviation, DETAILS};
 use crate::deviations::submit;
 use crate::domain::calendar::oslo_today;
-use crate::domain::{Code, DeviationKind, HarmClass, HarmLevel};
+use crate::domain::{Code, DeviationKind, HarmClass, HarmLevel, OrganisationKind};
 use crate::error::{ApiError, FieldError};
 use crate::ids::{HealthCommunityId, OrganisationId};
 use crate::state::AppState;
 
 /// Optional fields before the free-text details, behind «Flere opplysninger».
 const MORE: [&str; 1] = ["discovered_at"];
+
+/// How many of this person's latest recipients the form offers first.
+const RECENT: usize = 3;
+const RECENT_HEADING: &str = "Sist brukt";
 
 /// The form's fields in the order the page shows them (the optional ones, with the answers of
 /// `DETAILS`, last); the error summary follows it, and these are the values shown again.
@@ -31,29 +35,44 @@ fn fields() -> impl Iterator<Item = &'static str> {
     core.into_iter().chain(harm).chain(MORE).chain(DETAILS.iter().map(|d| d.name))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct Choice {
     id: String,
     name: String,
     units: Vec<Choice>,
 }
 
-fn recipients(conn: &mut DbConnection, community: Option<&HealthCommunityId>) -> Result<Vec<Choice>, ApiError> {
+/// The recipient list in groups: this person's latest recipients first, then hospitals,
+/// municipalities and others, each by name. Units are listed per organisation.
+fn recipients(
+    conn: &mut DbConnection,
+    viewer: &Viewer,
+    community: Option<&HealthCommunityId>,
+) -> Result<Vec<(&'static str, Vec<Choice>)>, ApiError> {
     let orgs = organisations::list(conn, None, false, community)?;
     let ids: Vec<OrganisationId> = orgs.iter().map(|o| o.id.clone()).collect();
     let all_units = units::for_organisations(conn, &ids, false)?;
-    Ok(orgs
-        .into_iter()
-        .map(|o| Choice {
-            units: all_units
-                .iter()
-                .filter(|u| u.organisation_id == o.id)
-                .map(|u| Choice { id: u.id.to_string(), name: u.name.clone(), units: vec![] })
-                .collect(),
-            id: o.id.into_string(),
-            name: o.name,
-        })
-        .collect())
+    let recent = db::deviations::recent_recipients(conn, &viewer.caller.user_id, RECENT)?;
+    let choice = |o: &organisations::OrganisationRow| Choice {
+        units: all_units
+            .iter()
+            .filter(|u| u.organisation_id == o.id)
+            .map(|u| Choice { id: u.id.to_string(), name: u.name.clone(), units: vec![] })
+            .collect(),
+        id: o.id.to_string(),
+        name: o.name.clone(),
+    };
+    let recent: Vec<Choice> = recent.iter().filter_map(|id| orgs.iter().find(|o| &o.id == id)).map(choice).collect();
+    let mut groups = vec![(RECENT_HEADING, recent)];
+    for (kind, heading) in [
+        (OrganisationKind::Hospital, "Sykehus"),
+        (OrganisationKind::Municipality, "Kommuner"),
+        (OrganisationKind::Other, "Andre"),
+    ] {
+        groups.push((heading, orgs.iter().filter(|o| o.kind == kind.code()).map(choice).collect()));
+    }
+    groups.retain(|(_, choices)| !choices.is_empty());
+    Ok(groups)
 }
 
 fn form_page(
@@ -65,6 +84,9 @@ fn form_page(
     key: &str,
 ) -> Result<String, ApiError> {
     let categories = categories::list_active(conn)?;
+    let community = crate::policy::organisations_visible(&viewer.caller, state.config.allow_cross_community_cases);
+    let organisations = recipients(conn, viewer, community.as_ref())?;
+    let has_recent = organisations.first().is_some_and(|(heading, _)| *heading == RECENT_HEADING);
     // A summary link goes to the control itself; for a group of choices, its first one, so the
     // keyboard lands where the answer is given.
     let target = |field: &str| -> String {
@@ -90,14 +112,13 @@ fn form_page(
             viewer => Chrome::load(conn, viewer)?,
             current => "new",
             categories => categories.into_iter().map(|c| context! { code => c.code, label => c.label, description => c.description }).collect::<Vec<_>>(),
-            organisations => recipients(
-                conn,
-                crate::policy::organisations_visible(&viewer.caller, state.config.allow_cross_community_cases).as_ref()
-            )?,
+            organisations,
             kinds => DeviationKind::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
             // From the least to the most serious, so a keyboard's first choice is not the gravest.
             harm_classes => HarmClass::ALL.iter().rev().map(|(_, c)| *c).collect::<Vec<_>>(),
             harm_levels => HarmLevel::ALL.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+            // The first group is the latest recipients when there are any; units are listed once.
+            recent => has_recent,
             details => DETAILS,
             // The optional part stays open when something in it is filled in or wrong.
             more_open => MORE.into_iter().chain(DETAILS.iter().map(|d| d.name)).any(|f| {

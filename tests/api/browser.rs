@@ -3,19 +3,46 @@
 //! under `target/screenshots/`. Run by `.ci/run`: `cargo test --features browser-tests --test api browser::`.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
 struct Browser {
     client: Client,
     driver: Child,
+    port: u16,
     base: String,
+    /// Keys pressed through `press` and `type_text` (one per answer typed), for the counts.
+    keys: std::cell::Cell<usize>,
+    /// Characters typed into answers, counted apart: they are the nurse's words, not the form's cost.
+    typed: std::cell::Cell<usize>,
+}
+
+/// axe-core (npm), installed once per test run under the target directory, like aiosmtpd.
+fn axe_source() -> &'static str {
+    static AXE: OnceLock<String> = OnceLock::new();
+    AXE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("axe");
+        let file = dir.join("node_modules/axe-core/axe.min.js");
+        if !file.exists() {
+            let ok = Command::new("npm")
+                .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir)
+                .arg("axe-core@4.11.0")
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok && file.exists(), "could not install axe-core from npm into {dir:?}");
+        }
+        std::fs::read_to_string(file).unwrap()
+    })
 }
 
 impl Drop for Browser {
@@ -27,9 +54,33 @@ impl Drop for Browser {
 
 impl Browser {
     async fn start(app: &TestApp) -> Browser {
+        Self::start_with(app).await
+    }
+
+    /// A browser that never loads the pages' script: what a user without JavaScript (or with a
+    /// script blocked) gets. Chromium's own switch would also stop the WebDriver scripts the test
+    /// and axe need, so the script is blocked at the network through ChromeDriver's DevTools bridge.
+    async fn start_without_javascript(app: &TestApp) -> Browser {
+        let b = Self::start_with(app).await;
+        let session = b.client.session_id().await.unwrap().unwrap();
+        let http = reqwest::Client::new();
+        let cdp = format!("http://127.0.0.1:{}/session/{session}/goog/cdp/execute", b.port);
+        for (cmd, params) in
+            [("Network.enable", json!({})), ("Network.setBlockedURLs", json!({"urls": ["*/static/app.js"]}))]
+        {
+            let r = http.post(&cdp).json(&json!({"cmd": cmd, "params": params})).send().await.unwrap();
+            assert!(r.status().is_success(), "{cmd}: {}", r.text().await.unwrap_or_default());
+        }
+        b
+    }
+
+    async fn start_with(app: &TestApp) -> Browser {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            // Chromium on Linux takes its locale (the date field's dd.mm.åååå) from the environment.
+            .env("LANGUAGE", "nb")
+            .env("LANG", "nb_NO.UTF-8")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -37,7 +88,12 @@ impl Browser {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=nb"]}),
+            json!({
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=nb"],
+                "prefs": {
+                    "intl.accept_languages": "nb-NO,nb",
+                },
+            }),
         );
         // Wait for the driver to listen: poll its port, bounded, instead of sleeping a fixed time.
         let started = Instant::now();
@@ -53,7 +109,81 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        Browser { client, driver, base: app.address.clone() }
+        Browser { client, driver, port, base: app.address.clone(), keys: 0.into(), typed: 0.into() }
+    }
+
+    /// One key pressed and released where the focus is, as a keyboard user does it.
+    async fn press(&self, key: Key) {
+        let value = char::from(key);
+        let keys = KeyActions::new("keyboard".into()).then(KeyAction::Down { value }).then(KeyAction::Up { value });
+        self.client.perform_actions(keys).await.unwrap();
+        self.keys.set(self.keys.get() + 1);
+    }
+
+    async fn press_times(&self, key: Key, times: usize) {
+        for _ in 0..times {
+            self.press(key).await;
+        }
+    }
+
+    /// An answer typed where the focus is: one step in the key count, its characters counted apart.
+    async fn type_text(&self, text: &str) {
+        let mut keys = KeyActions::new("keyboard".into());
+        for value in text.chars() {
+            keys = keys.then(KeyAction::Down { value }).then(KeyAction::Up { value });
+        }
+        self.client.perform_actions(keys).await.unwrap();
+        self.keys.set(self.keys.get() + 1);
+        self.typed.set(self.typed.get() + text.chars().count());
+    }
+
+    /// Tab until `id` has the focus, in at most `at_most` presses.
+    async fn tab_to(&self, id: &str, at_most: usize) {
+        for _ in 0..at_most {
+            self.press(Key::Tab).await;
+            if self.focused().await == id {
+                return;
+            }
+        }
+        self.fail(&format!("{at_most} × Tab did not reach #{id}")).await;
+    }
+
+    /// The id (or name) of the focused element, to check the keyboard is where it should be.
+    async fn focused(&self) -> String {
+        let script = "const e = document.activeElement; return e.id || e.name || e.tagName;";
+        self.client.execute(script, vec![]).await.unwrap().as_str().unwrap_or_default().to_owned()
+    }
+
+    /// axe-core's WCAG 2.1 A and AA rules on the page as it is, at phone and desktop width; fails
+    /// the test with every violation found.
+    async fn accessible(&self, state: &str) {
+        for (width, height) in [(375, 667), (1280, 900)] {
+            self.client.set_window_size(width, height).await.unwrap();
+            let violations = self.axe().await;
+            if violations.as_array().is_some_and(|v| !v.is_empty()) {
+                self.fail(&format!("axe: {state} at {width} px: {violations:#}")).await;
+            }
+        }
+        println!("axe: {state}: 0 violations at 375 and 1280 px");
+    }
+
+    /// axe's WCAG 2.1 A/AA violations on the page as it is now.
+    async fn axe(&self) -> Value {
+        self.client.execute(axe_source(), vec![]).await.unwrap();
+        let script = "const done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+              .then((r) => done(r.violations.map((v) => ({id: v.id, help: v.help, nodes: v.nodes.map((n) => n.target.join(' '))}))))
+              .catch((e) => done([{id: 'axe-error', help: String(e), nodes: []}]));";
+        self.client.execute_async(script, vec![]).await.unwrap()
+    }
+
+    /// How many phone screens the page is tall at 375 px wide, a screen being 667 CSS px (the
+    /// 375 × 667 viewport of a small phone).
+    async fn phone_screens(&self) -> f64 {
+        self.client.set_window_size(375, 667).await.unwrap();
+        let script = "return document.documentElement.scrollHeight / 667;";
+        let value: Value = self.client.execute(script, vec![]).await.unwrap();
+        value.as_f64().unwrap()
     }
 
     async fn go(&self, path: &str) {
@@ -136,8 +266,12 @@ impl Browser {
     async fn screenshots(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
-        for (width, height, label) in [(390, 1800, "mobil"), (1280, 1500, "desktop")] {
-            self.client.set_window_size(width, height).await.unwrap();
+        for (width, label) in [(375, "mobil"), (1280, "desktop")] {
+            // The whole page: as tall as its content at this width.
+            self.client.set_window_size(width, 900).await.unwrap();
+            let script = "return document.documentElement.scrollHeight;";
+            let height = self.client.execute(script, vec![]).await.unwrap().as_u64().unwrap_or(900).clamp(600, 8000);
+            self.client.set_window_size(width, height as u32).await.unwrap();
             let png = self.client.screenshot().await.unwrap();
             std::fs::write(dir.join(format!("{name}-{label}.png")), png).unwrap();
         }
@@ -156,15 +290,18 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     // The nurse logs in and lands on the form.
     b.go("/logg-inn").await;
     b.screenshots("01-logg-inn").await;
+    b.accessible("01-logg-inn").await;
     b.login(NURSE).await;
     b.expect_path(|p| p == "/avvik/ny").await;
     b.screenshots("02-meld-avvik").await;
+    b.accessible("02-meld-avvik").await;
 
     // A fødselsnummer in the description is refused next to the field; nothing is sent.
     b.click("#kind-deviation").await;
     // Typing in the search chooses the organisation; no second step in the list.
-    b.fill("input.filter", "Olav").await;
-    let chosen = b.client.find(Locator::Css("#recipient_organisation_id")).await.unwrap().prop("value").await.unwrap();
+    b.fill("#recipient_organisation_id", "Olav").await;
+    let chosen =
+        b.client.find(Locator::Css("#recipient_organisation_id-select")).await.unwrap().prop("value").await.unwrap();
     assert_eq!(chosen.as_deref(), Some(stolav.as_str()), "the search chose St. Olav");
     b.click("#category-discharge_summary").await;
     b.fill("#occurred_at", "05052026").await;
@@ -177,6 +314,7 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     assert_eq!(described.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
     assert!(described.attr("aria-describedby").await.unwrap().unwrap().contains("description-error"));
     b.screenshots("03-feil-i-skjema").await;
+    b.accessible("03-feil-i-skjema").await;
     let nurse = app.login(NURSE).await;
     assert_eq!(app.get("/api/v1/deviations?box=sent", &nurse).await.expect(200)["items"], json!([]));
 
@@ -190,6 +328,7 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     let id = sent["items"][0]["id"].as_str().unwrap().to_owned();
     b.expect_text(".success", "svare innen").await;
     b.screenshots("04-sendt").await;
+    b.accessible("04-sendt").await;
     b.logout().await;
 
     // The hospital's quality advisor finds it in the inbox and routes it to the unit.
@@ -197,11 +336,13 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     b.expect_path(|p| p == "/avvik?boks=mottatt").await;
     b.expect_text("table.cases", &reference).await;
     b.screenshots("05-mottatt").await;
+    b.accessible("05-mottatt").await;
     b.click(&format!("a[href='/avvik/{id}']")).await;
     b.expect_text("h1", &reference).await;
     b.click("#action-acknowledge summary").await;
     b.choose("#unit_id", &unit).await;
     b.screenshots("06-bekreft-mottak").await;
+    b.accessible("06-bekreft-mottak").await;
     b.click("#action-acknowledge button[type=submit]").await;
     b.expect_text("h1 .status", "Under behandling").await;
     b.logout().await;
@@ -221,9 +362,11 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     b.go("/avvik?boks=sendt").await;
     b.expect_text("table.cases", "Besvart").await;
     b.screenshots("07-sendt-boks").await;
+    b.accessible("07-sendt-boks").await;
     b.click(&format!("a[href='/avvik/{id}']")).await;
     b.expect_text(".answer", "Rutinen er rettet").await;
     b.screenshots("08-svar").await;
+    b.accessible("08-svar").await;
     b.click("#action-close summary").await;
     b.click("#action-close button[type=submit]").await;
     b.expect_text("h1 .status", "Lukket").await;
@@ -244,4 +387,158 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     b.expect_text(".figures", "avvik sendt").await;
     assert!(b.client.find(Locator::Css(".charts svg")).await.is_ok());
     b.screenshots("09-statistikk").await;
+    b.accessible("09-statistikk").await;
+}
+
+/// Keys from the top of the form page to its first question: the skip link, then into the form.
+async fn to_first_question(b: &Browser) {
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "A", "the skip link comes first");
+    b.press(Key::Enter).await;
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "kind-deviation", "the first question, «Avvik» chosen");
+}
+
+/// From «Hvem gjelder det?» to the description, with St. Olav, «Epikrise» and a date typed.
+async fn recipient_to_description(b: &Browser) {
+    b.type_text("Olav").await;
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "recipient_unit_id");
+    b.press(Key::Tab).await;
+    // The first category has focus; epikrise is the fourth.
+    b.press_times(Key::Down, 3).await;
+    assert_eq!(b.focused().await, "category-discharge_summary");
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "occurred_at");
+    b.type_text("05052026").await;
+    // Chromium's date field has the calendar button as a stop of its own.
+    b.tab_to("description", 2).await;
+    b.type_text("Pasienten kom hjem uten epikrise.").await;
+}
+
+/// Tab until «Send» (the only button after the questions) has the focus, and press it.
+async fn tab_to_send_and_press(b: &Browser) {
+    while b.focused().await != "BUTTON" {
+        b.press(Key::Tab).await;
+    }
+    b.press(Key::Enter).await;
+}
+
+#[actix_web::test]
+async fn a_minimal_report_takes_few_keys_and_three_phone_screens() {
+    let app = spawn_app().await;
+    let b = Browser::start(&app).await;
+    b.login(NURSE).await;
+    b.expect_path(|p| p == "/avvik/ny").await;
+    b.screenshots("10-skjema").await;
+    let screens = b.phone_screens().await;
+    println!("the form is {screens:.1} phone screens tall at 375 × 667 px, before «Flere opplysninger»");
+    assert!(screens <= 3.0, "the form is {screens:.1} phone screens tall; the target is 3");
+
+    to_first_question(&b).await;
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "recipient_organisation_id", "the recipient comes next");
+    recipient_to_description(&b).await;
+    b.press(Key::Tab).await;
+    // «Ingen skade» is the third answer, after «Risikoforhold» and «Nesten-hendelse».
+    assert_eq!(b.focused().await, "harm_class-unsafe_condition");
+    b.press_times(Key::Down, 2).await;
+    assert_eq!(b.focused().await, "harm_class-no_harm");
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "handover_related-yes", "severity is skipped when there was no harm");
+    b.press(Key::Space).await;
+    tab_to_send_and_press(&b).await;
+    b.expect_path(|p| p.ends_with("?sendt=1")).await;
+    let (keys, typed) = (b.keys.get(), b.typed.get());
+    println!(
+        "a minimal report by keyboard: {keys} key presses (each answer typed counts once) + {typed} characters typed"
+    );
+    assert!(keys <= 35, "{keys} key presses; the target is 35");
+    b.accessible("sent").await;
+}
+
+#[actix_web::test]
+async fn a_report_with_a_forgotten_answer_is_mended_by_keyboard() {
+    let app = spawn_app().await;
+    let b = Browser::start(&app).await;
+    b.login(NURSE).await;
+    b.expect_path(|p| p == "/avvik/ny").await;
+    to_first_question(&b).await;
+    b.press(Key::Tab).await;
+    recipient_to_description(&b).await;
+    // Harm and handover forgotten: straight to «Send».
+    tab_to_send_and_press(&b).await;
+    b.expect_text("#error-summary", "Velg om pasienten fikk skade").await;
+    assert_eq!(b.focused().await, "error-summary", "the summary takes the focus");
+    b.accessible("form with errors").await;
+    // Every message names its question without a code; the summary links lead to the answer.
+    b.press(Key::Tab).await;
+    b.press(Key::Enter).await;
+    assert_eq!(b.focused().await, "harm_class-unsafe_condition", "the link goes to the first answer");
+    b.press_times(Key::Down, 2).await;
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "handover_related-yes");
+    b.press(Key::Space).await;
+    tab_to_send_and_press(&b).await;
+    b.expect_path(|p| p.ends_with("?sendt=1")).await;
+    let keys = b.keys.get();
+    println!(
+        "a report with two answers forgotten, mended by keyboard: {keys} key presses + {} characters typed",
+        b.typed.get()
+    );
+    assert!(keys <= 45, "{keys} key presses");
+}
+
+#[actix_web::test]
+async fn the_form_works_without_javascript() {
+    let app = spawn_app().await;
+    let handler = app.login(HANDLER).await;
+    let me = app.get("/api/v1/me", &handler).await.expect(200);
+    let (stolav, unit) =
+        (me["organisation"]["id"].as_str().unwrap().to_owned(), me["unit"]["id"].as_str().unwrap().to_owned());
+    let b = Browser::start_without_javascript(&app).await;
+    b.login(NURSE).await;
+    b.expect_path(|p| p == "/avvik/ny").await;
+    // The native select is the control: grouped by kind, the unit list grouped by organisation.
+    let groups = b.client.find_all(Locator::Css("#recipient_organisation_id optgroup")).await.unwrap();
+    let mut labels = vec![];
+    for g in groups {
+        labels.push(g.attr("label").await.unwrap().unwrap());
+    }
+    assert_eq!(labels[..2], ["Sykehus", "Kommuner"], "no recent recipients yet");
+    assert!(b.client.find(Locator::Css("[role=combobox]")).await.is_err(), "no script, no combobox");
+    b.accessible("form without JavaScript").await;
+    b.choose("#recipient_organisation_id", &stolav).await;
+    b.choose("#recipient_unit_id", &unit).await;
+    b.click("#category-discharge_summary").await;
+    b.fill("#occurred_at", "05052026").await;
+    b.fill("#description", "Pasienten kom hjem uten epikrise.").await;
+    // Severity is shown, says when it applies, and has no answer of its own making.
+    b.expect_text("[data-shown-when='harm_class=harm']", "Bare hvis pasienten fikk skade").await;
+    b.click("#harm_class-harm").await;
+    b.click("#handover_related-no").await;
+    b.click("button[type=submit].primary").await;
+    b.expect_text("#error-summary", "Velg hvor alvorlig skaden var").await;
+    b.accessible("form with errors without JavaScript").await;
+    b.choose("#harm_level", "low").await;
+    b.click("button[type=submit].primary").await;
+    b.expect_path(|p| p.ends_with("?sendt=1")).await;
+    let nurse = app.login(NURSE).await;
+    let sent = app.get("/api/v1/deviations?box=sent", &nurse).await.expect(200);
+    assert_eq!(sent["items"][0]["recipient_unit"]["id"], unit.as_str());
+    // Now St. Olav is among her latest recipients, first in the list.
+    b.go("/avvik/ny").await;
+    let first = b.client.find(Locator::Css("#recipient_organisation_id optgroup")).await.unwrap();
+    assert_eq!(first.attr("label").await.unwrap().as_deref(), Some("Sist brukt"));
+    assert!(first.html(true).await.unwrap().contains(&stolav));
+
+    // The check above can fail: an image without a text alternative is found.
+    b.client
+        .execute(
+            "document.querySelector('main').append(Object.assign(document.createElement('img'), {src: '/x.png'}))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.axe().await[0]["id"], "image-alt");
 }

@@ -201,7 +201,7 @@ async fn every_step_says_what_happened_and_what_comes_next() {
     let order = ["unsafe_condition", "near_miss", "no_harm", "harm"]
         .map(|c| form.find(&format!("name=\"harm_class\" id=\"harm_class-{c}\"")).expect(c));
     assert!(order.windows(2).all(|w| w[0] < w[1]), "harm from least to most serious");
-    assert!(form.contains("innen 5 arbeidsdager og svare deg innen 15"));
+    assert!(form.contains("bekrefter innen 5 arbeidsdager og svarer deg innen 15"));
     assert!(form.contains(">Send</button>"));
     assert!(form.contains("<details class=\"more\">"), "the optional part starts closed");
     let csrf = web.csrf("/avvik/ny").await;
