@@ -219,6 +219,7 @@ pub fn generate(
                 harm_level: harm_level.map(str::to_owned),
                 handover_related: rng.unit() < 0.7,
                 details: "{}".into(),
+                reported_category: None,
                 answer: answered_at.map(|_| "Generert svar.".into()),
                 answer_actions: None,
                 submitted_at: submitted,

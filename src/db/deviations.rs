@@ -45,6 +45,8 @@ pub struct DeviationRow {
     pub health_community_id: HealthCommunityId,
     /// The form's optional free-text answers as a JSON object (`deviations::form::Details`).
     pub details: String,
+    /// The reporter's choice when the recipient changed the category; None while unchanged.
+    pub reported_category: Option<String>,
 }
 
 /// Changes made by a lifecycle action. `None` leaves a column as it is.
@@ -52,6 +54,8 @@ pub struct DeviationRow {
 #[diesel(table_name = deviations)]
 pub struct DeviationChanges {
     pub status: Option<String>,
+    pub category: Option<String>,
+    pub reported_category: Option<Option<String>>,
     pub direction: Option<String>,
     pub recipient_organisation_id: Option<OrganisationId>,
     pub recipient_unit_id: Option<Option<UnitId>>,

@@ -22,6 +22,8 @@ pub struct EventRow {
     pub text: Option<String>,
     pub organisation_id: Option<OrganisationId>,
     pub unit_id: Option<UnitId>,
+    /// The new category, on the event that changed it.
+    pub category: Option<String>,
 }
 
 /// The next sequence number of a deviation's timeline. Called inside the write transaction, and

@@ -100,6 +100,7 @@ diesel::table! {
         answered_on_time -> Nullable<Bool>,
         health_community_id -> Text,
         details -> Text,
+        reported_category -> Nullable<Text>,
     }
 }
 
@@ -117,6 +118,7 @@ diesel::table! {
         text -> Nullable<Text>,
         organisation_id -> Nullable<Text>,
         unit_id -> Nullable<Text>,
+        category -> Nullable<Text>,
     }
 }
 

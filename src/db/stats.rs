@@ -180,6 +180,20 @@ pub fn count_submitted_in(
     scoped(scope).filter(d::submitted_at.ge(from).and(d::submitted_at.lt(to))).count().get_result(conn)
 }
 
+/// Of the deviations submitted in [from, to), those whose category the recipient changed.
+pub fn count_recategorised_in(
+    conn: &mut DbConnection,
+    scope: &StatsScope,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<i64> {
+    scoped(scope)
+        .filter(d::submitted_at.ge(from).and(d::submitted_at.lt(to)))
+        .filter(d::reported_category.is_not_null())
+        .count()
+        .get_result(conn)
+}
+
 #[derive(QueryableByName)]
 struct Open {
     #[diesel(sql_type = BigInt)]

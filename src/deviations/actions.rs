@@ -31,6 +31,9 @@ pub struct AcknowledgeInput {
     pub handler_id: Option<UserId>,
     #[serde(default)]
     pub note: Option<String>,
+    /// The category as the recipient sees it, when the reporter's choice fits poorly.
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,14 +234,24 @@ fn acknowledge<'a>(
             Some(user.id)
         }
     };
+    // A new category keeps the reporter's first choice beside it, once, for the statistics.
+    let category = input.category.filter(|c| !c.trim().is_empty() && *c != row.category);
+    if let Some(code) = &category {
+        routing::category(c, code)?;
+    }
     let changes = DeviationChanges {
         recipient_unit_id: unit.clone().map(Some),
         handler_id: handler.map(Some),
         acknowledged_at: Some(Some(now.naive_utc())),
         acknowledge_days: Some(Some(working_days_since(row, now))),
+        reported_category: category
+            .as_ref()
+            .map(|_| Some(row.reported_category.clone().unwrap_or_else(|| row.category.clone()))),
+        category: category.clone(),
         ..Default::default()
     };
-    Ok((changes, Entry::new(EventKind::Acknowledged, Some(caller)).text(note).target(None, unit)))
+    let entry = Entry::new(EventKind::Acknowledged, Some(caller)).text(note).target(None, unit).category(category);
+    Ok((changes, entry))
 }
 
 fn forward<'a>(

@@ -52,6 +52,14 @@ pub fn recipient(
     Ok(org)
 }
 
+/// A category a deviation may be filed under (submitted, or changed on acknowledge).
+pub fn category(c: &mut DbConnection, code: &str) -> Result<(), ApiError> {
+    match categories::is_active(c, code)? {
+        true => Ok(()),
+        false => Err(ApiError::field("category", "unknown_category", "Velg en av kategoriene i listen.")),
+    }
+}
+
 /// An active unit of `organisation_id`, or a 422 on `field`.
 pub fn unit_of(
     conn: &mut DbConnection,

@@ -14,7 +14,7 @@ use crate::db::deviations::{self, DeviationRow};
 use crate::db::events::{self, EventRow};
 use crate::db::idempotency::{self, KeyRow};
 use crate::db::outbox::{self, OutboxRow};
-use crate::db::{self, categories, organisations, references, write_tx, DbConnection};
+use crate::db::{self, organisations, references, write_tx, DbConnection};
 use crate::domain::calendar::oslo_today;
 use crate::domain::{Code, Direction, EventKind, OrganisationKind, Status};
 use crate::error::ApiError;
@@ -210,9 +210,7 @@ fn new_row(
     let across = config.allow_cross_community_cases;
     let recipient =
         routing::recipient(conn, &form.recipient_organisation_id, &reporting_org, across, "recipient_organisation_id")?;
-    if !categories::is_active(conn, &form.category)? {
-        return Err(ApiError::field("category", "unknown_category", "Velg en av kategoriene i listen."));
-    }
+    routing::category(conn, &form.category)?;
     let reporting_unit_id = match &form.reporting_unit_id {
         Some(unit) => Some(routing::unit_of(conn, unit, &caller.organisation_id, "reporting_unit_id")?),
         None => caller.unit_id.clone(),
@@ -242,6 +240,7 @@ fn new_row(
         discovered_at: form.discovered_at.clone(),
         description: form.description.clone(),
         details: serde_json::to_string(&form.details).map_err(ApiError::internal)?,
+        reported_category: None,
         harm_class: form.harm_class.code().to_owned(),
         harm_level: form.harm_level.map(|l| l.code().to_owned()),
         handover_related: form.handover_related,

@@ -22,11 +22,12 @@ pub struct Entry<'a> {
     pub text: Option<String>,
     pub organisation_id: Option<OrganisationId>,
     pub unit_id: Option<UnitId>,
+    pub category: Option<String>,
 }
 
 impl<'a> Entry<'a> {
     pub fn new(kind: EventKind, actor: Option<&'a Caller>) -> Self {
-        Entry { kind, actor, from: None, to: None, text: None, organisation_id: None, unit_id: None }
+        Entry { kind, actor, from: None, to: None, text: None, organisation_id: None, unit_id: None, category: None }
     }
 
     pub fn transition(mut self, from: Status, to: Status) -> Self {
@@ -37,6 +38,11 @@ impl<'a> Entry<'a> {
 
     pub fn text(mut self, text: Option<String>) -> Self {
         self.text = text;
+        self
+    }
+
+    pub fn category(mut self, category: Option<String>) -> Self {
+        self.category = category;
         self
     }
 
@@ -77,6 +83,7 @@ impl Entry<'_> {
             text: self.text,
             organisation_id: self.organisation_id,
             unit_id: self.unit_id,
+            category: self.category,
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct Deviation {
     pub reference: Reference,
     pub kind: String,
     pub category: String,
+    /// The reporter's choice when the recipient changed the category; null while unchanged.
+    pub reported_category: Option<String>,
     pub status: String,
     pub direction: String,
     pub reporting_organisation: Ref,
@@ -82,6 +84,8 @@ pub struct Event {
     pub text: Option<String>,
     pub organisation: Option<Ref>,
     pub unit: Option<Ref>,
+    /// The new category, on the event that changed it.
+    pub category: Option<String>,
 }
 
 pub fn utc(at: NaiveDateTime) -> DateTime<Utc> {
@@ -180,6 +184,7 @@ pub fn deviation(row: DeviationRow, names: &Names, caller: &Caller, deidentify: 
         reference: row.reference,
         kind: row.kind,
         category: row.category,
+        reported_category: row.reported_category,
         status: row.status,
         direction: row.direction,
         harm_class: row.harm_class,
@@ -233,6 +238,7 @@ pub fn events(conn: &mut DbConnection, rows: Vec<EventRow>, deidentify: bool) ->
             text: if deidentify { None } else { e.text },
             organisation: e.organisation_id.map(|o| names.org(&o)),
             unit: names.unit(e.unit_id.as_ref()),
+            category: e.category,
         })
         .collect())
 }

@@ -113,7 +113,7 @@ mod tests {
     fn data() -> MailData {
         MailData {
             reference: "SA-2026-00042".into(),
-            category: "Epikrise og dokumentasjon".into(),
+            category: "Epikrise og sykepleiesammenfatning".into(),
             status: "sendt".into(),
             acknowledge_by: None,
             answer_by: None,
@@ -134,7 +134,10 @@ mod tests {
             assert!(r.subject.contains("SA-2026-00042"), "{kind}: {}", r.subject);
             assert!(!r.subject.contains('\n'));
             for body in [&r.text, &r.html] {
-                assert!(body.contains("SA-2026-00042") && body.contains("Epikrise og dokumentasjon"), "{kind}: {body}");
+                assert!(
+                    body.contains("SA-2026-00042") && body.contains("Epikrise og sykepleiesammenfatning"),
+                    "{kind}: {body}"
+                );
             }
             assert!(r.text.contains("https://samavvik.example/avvik/abc"), "{kind}");
             // minijinja escapes '/' in HTML; browsers read the entity back.

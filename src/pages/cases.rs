@@ -118,12 +118,21 @@ fn detail_page(
     let own_org = vec![caller.organisation_id.clone()];
     let handlers = crate::directory::users::assignable(c, &caller.organisation_id)?;
     let errors: BTreeMap<&str, &str> = outcome.errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
+    // The open action's errors, listed above its form and linked to the fields, as on the form.
+    let summary: Vec<_> = outcome
+        .errors
+        .iter()
+        .map(|e| context! { message => e.message, target => outcome.open_action.as_deref().map(|a| control(a, &e.field)) })
+        .collect();
+    let all_categories = categories::list_active(c)?;
     render(
         "detail.html",
         context! {
             viewer => Chrome::load(c, viewer)?,
             current => "",
             category => categories::label(c, &d.category).optional()?.unwrap_or_else(|| d.category.clone()),
+            category_labels => all_categories.iter().map(|c| (c.code.clone(), c.label.clone())).collect::<HashMap<_, _>>(),
+            categories => all_categories.iter().map(|c| context! { code => c.code, label => c.label }).collect::<Vec<_>>(),
             d,
             details => crate::deviations::form::DETAILS,
             events,
@@ -133,11 +142,24 @@ fn detail_page(
             problem => outcome.problem,
             open_action => outcome.open_action,
             errors,
+            summary,
             own_units => units::for_organisations(c, &own_org, false)?.into_iter().map(|u| context! { id => u.id, name => u.name }).collect::<Vec<_>>(),
             handlers,
             organisations => organisations::list(c, None, false, policy::organisations_visible(caller, state.config.allow_cross_community_cases).as_ref())?.into_iter().filter(|o| o.id != caller.organisation_id).map(|o| context! { id => o.id, name => o.name }).collect::<Vec<_>>(),
         },
     )
+}
+
+/// The id of the control that answers `field` in the form of `action` (detail.html).
+fn control(action: &str, field: &str) -> String {
+    match field {
+        "reason" | "note" => format!("{action}-{field}"),
+        "answer" => "answer-text".into(),
+        "actions" => "answer-actions".into(),
+        "text" => "comment-text".into(),
+        "category" => "acknowledge-category".into(),
+        other => other.into(),
+    }
 }
 
 pub async fn detail(
@@ -180,6 +202,7 @@ fn command(action: &str, form: &Posted) -> Option<Command> {
             unit_id: form.get("unit_id").map(Into::into),
             handler_id: form.get("handler_id").map(Into::into),
             note: form.get("note"),
+            category: form.get("category"),
         }),
         "forward" => Command::Forward(ForwardInput {
             organisation_id: form.text("organisation_id").into(),

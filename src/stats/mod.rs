@@ -66,6 +66,9 @@ pub struct Stats {
     pub answered: usize,
     pub answered_within_deadline: usize,
     pub within_deadline_share: Option<f64>,
+    /// Deviations of the period whose category the recipient changed on acknowledge (they are
+    /// counted under the new one).
+    pub recategorised: i64,
     pub backlog_at_end: i64,
     pub overdue_at_end: i64,
     pub previous: Comparison,
@@ -178,6 +181,7 @@ pub fn parse_group_by(list: Option<&str>) -> Result<Vec<String>, ApiError> {
 /// The figures of a period that no breakdown changes: the backlog at its end and the totals it is
 /// compared with.
 struct Totals {
+    recategorised: i64,
     backlog_at_end: i64,
     overdue_at_end: i64,
     previous: (Period, i64),
@@ -191,9 +195,10 @@ impl Totals {
             Ok((p, q::count_submitted_in(conn, scope, f, t)?))
         };
         let (previous, last_year) = (total_of(period.previous())?, total_of(period.year_before())?);
-        let to = period.utc_bounds().1;
+        let (from, to) = period.utc_bounds();
+        let recategorised = q::count_recategorised_in(conn, scope, from, to)?;
         let (backlog_at_end, overdue_at_end) = q::open_at(conn, scope, to, &period.end().to_string())?;
-        Ok(Totals { backlog_at_end, overdue_at_end, previous, last_year })
+        Ok(Totals { recategorised, backlog_at_end, overdue_at_end, previous, last_year })
     }
 }
 
@@ -285,6 +290,7 @@ impl PeriodData {
             answered,
             answered_within_deadline: on_time,
             within_deadline_share: (answered > 0).then(|| on_time as f64 / answered as f64),
+            recategorised: self.totals.recategorised,
             backlog_at_end: self.totals.backlog_at_end,
             overdue_at_end: self.totals.overdue_at_end,
             previous: compare(self.totals.previous),

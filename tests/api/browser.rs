@@ -341,10 +341,13 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     b.expect_text("h1", &reference).await;
     b.click("#action-acknowledge summary").await;
     b.choose("#unit_id", &unit).await;
+    b.choose("#acknowledge-category", "medication").await;
     b.screenshots("06-bekreft-mottak").await;
     b.accessible("06-bekreft-mottak").await;
     b.click("#action-acknowledge button[type=submit]").await;
     b.expect_text("h1 .status", "Under behandling").await;
+    b.expect_text(".facts", "melderen valgte «Epikrise og sykepleiesammenfatning»").await;
+    b.expect_text(".timeline", "Kategori endret til «Legemidler og legemiddelliste»").await;
     b.logout().await;
 
     // The unit leader answers.
@@ -352,6 +355,14 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     b.go(&format!("/avvik/{id}")).await;
     b.expect_text("h1", &reference).await;
     b.click("#action-answer summary").await;
+    // An empty answer: the error is listed above the form, announced and focused, and its link
+    // leads to the field.
+    b.click("#action-answer button[type=submit]").await;
+    b.expect_text("#action-answer #error-summary", "Skriv svaret til melderen.").await;
+    assert_eq!(b.focused().await, "error-summary");
+    b.accessible("answer with an error").await;
+    b.click("#error-summary a").await;
+    assert_eq!(b.focused().await, "answer-text");
     b.fill("#answer-text", "Epikrisen ble ikke sendt på grunn av en feil i utsendingen. Rutinen er rettet.").await;
     b.click("#action-answer button[type=submit]").await;
     b.expect_text("h1 .status", "Besvart").await;

@@ -33,7 +33,7 @@ async fn categories_are_the_unified_list_in_norwegian() {
             "other"
         ]
     );
-    assert_eq!(items[3]["label"], "Epikrise og dokumentasjon");
+    assert_eq!(items[3]["label"], "Epikrise og sykepleiesammenfatning");
     assert!(items.iter().all(|c| !c["description"].as_str().unwrap().is_empty()));
 }
 

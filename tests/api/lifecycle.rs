@@ -1,7 +1,7 @@
 //! The life of a deviation, end to end over HTTP.
 
 use chrono::Duration;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -225,4 +225,46 @@ async fn overdue_is_visible_and_filterable() {
     assert_eq!(overdue["items"][0]["overdue"], true);
     let on_time = app.get("/api/v1/deviations?box=received&overdue=false", &advisor).await.expect(200);
     assert_eq!(ids(&on_time), [fresh, acked]);
+}
+
+#[actix_web::test]
+async fn the_recipient_may_change_the_category_on_acknowledge_and_statistics_count_the_new_one() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let d = app.submit_to_hospital(&nurse).await;
+    let (id, chosen) = (d["id"].as_str().unwrap().to_owned(), d["category"].as_str().unwrap().to_owned());
+    assert_eq!(d["reported_category"], Value::Null);
+
+    // An unknown code is refused and nothing changes: not acknowledged, not re-categorised.
+    let refused = app.act(&advisor, &id, "acknowledge", &json!({"category": "medisinering"})).await;
+    let refused = refused.problem(422, "validation_failed");
+    assert_eq!(refused["fields"][0]["field"], "category");
+    assert_eq!(refused["fields"][0]["code"], "unknown_category");
+    let unchanged = app.get(&format!("/api/v1/deviations/{id}"), &advisor).await.expect(200);
+    assert_eq!(
+        (unchanged["status"].as_str(), unchanged["category"].as_str()),
+        (Some("submitted"), Some(chosen.as_str()))
+    );
+
+    let d = app.act(&advisor, &id, "acknowledge", &json!({"category": "medication"})).await.expect(200);
+    assert_eq!(d["category"], "medication");
+    assert_eq!(d["reported_category"], chosen.as_str(), "the reporter's choice is kept");
+    let events = app.get(&format!("/api/v1/deviations/{id}/events"), &nurse).await.expect(200);
+    assert_eq!(events["items"][1]["kind"], "acknowledged");
+    assert_eq!(events["items"][1]["category"], "medication");
+    assert_eq!(events["items"][0]["category"], Value::Null);
+
+    // A second case acknowledged with its own category is not counted as changed.
+    let other = app.submit_to_hospital(&nurse).await;
+    let other_id = other["id"].as_str().unwrap();
+    let same = json!({"category": other["category"]});
+    assert_eq!(app.act(&advisor, other_id, "acknowledge", &same).await.expect(200)["reported_category"], Value::Null);
+
+    let today = samavvik::domain::calendar::oslo_today(app.clock.now());
+    let s = app.get(&format!("/api/v1/stats?from={today}&to={today}&group_by=category"), &advisor).await.expect(200);
+    assert_eq!((s["total"].as_i64(), s["recategorised"].as_i64()), (Some(2), Some(1)));
+    let counted: Vec<&str> =
+        s["groups"].as_array().unwrap().iter().map(|g| g["key"]["category"].as_str().unwrap()).collect();
+    assert!(counted.contains(&"medication"), "counted under the new category: {counted:?}");
 }

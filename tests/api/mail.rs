@@ -64,7 +64,7 @@ async fn the_whole_lifecycle_is_mailed_without_free_text() {
         assert!(m.subject().ends_with(reference), "{}", m.subject());
         let text = m.text();
         assert!(text.contains(reference) && text.contains(&link), "{text}");
-        assert!(text.contains("Epikrise og dokumentasjon"));
+        assert!(text.contains("Epikrise og sykepleiesammenfatning"));
         assert!(!m.data.contains(SENTINEL) && !text.contains(SENTINEL), "free text leaked into: {}", m.subject());
         // The receipt and the new-case mail are rendered before the number is taken.
         assert!(!m.data.contains("REFERANSE"), "the number's stand-in was left in: {}", m.data);

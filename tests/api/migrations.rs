@@ -26,6 +26,38 @@ fn old_columns(conn: &mut DbConnection, id: &str) -> Answers {
     .unwrap()
 }
 
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Category {
+    #[diesel(sql_type = Text)]
+    label: String,
+    #[diesel(sql_type = Text)]
+    description: String,
+}
+
+fn category(conn: &mut DbConnection, code: &str) -> Category {
+    let sql = "SELECT label, description FROM categories WHERE code = ";
+    match conn {
+        DbConnection::Pg(c) => diesel::sql_query(format!("{sql}$1")).bind::<Text, _>(code).get_result(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(format!("{sql}?")).bind::<Text, _>(code).get_result(c),
+    }
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn plain_category_names_replace_the_old_ones_but_not_an_administrators_own() {
+    let app = spawn_app().await;
+    let mut conn = app.conn();
+    assert_eq!(category(&mut conn, "availability").label, "Fikk ikke tak i noen");
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261203000011");
+    assert_eq!(category(&mut conn, "availability").label, "Tilgjengelighet og kontakt");
+    let own = "UPDATE categories SET label = 'Annet (skriv hva)' WHERE code = 'other'";
+    diesel::sql_query(own).execute(&mut conn).unwrap();
+    let before = category(&mut conn, "other");
+    db::migrate(&mut conn).unwrap();
+    assert_eq!(category(&mut conn, "availability").label, "Fikk ikke tak i noen");
+    assert_eq!(category(&mut conn, "other"), before, "an administrator's own name and text stay");
+}
+
 #[actix_web::test]
 async fn the_optional_answers_move_into_details_and_back_without_loss() {
     let app = spawn_app().await;
@@ -37,6 +69,7 @@ async fn the_optional_answers_move_into_details_and_back_without_loss() {
     let sparse = app.submit(&nurse, &only_one).await;
 
     let mut conn = app.conn();
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261203000011", "the plain_categories migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261202000010", "the form_details migration");
     assert_eq!(
         old_columns(&mut conn, full["id"].as_str().unwrap()),

@@ -99,7 +99,7 @@ async fn tertial_figures_are_exact() {
     let by_cat = app.get("/api/v1/stats?period=2026-T2&group_by=category,direction", &analyst).await.expect(200);
     let first = &by_cat["groups"][0];
     assert_eq!(first["key"], json!({"category": "discharge_summary", "direction": "municipality_to_hospital"}));
-    assert_eq!(first["label"]["category"], "Epikrise og dokumentasjon");
+    assert_eq!(first["label"]["category"], "Epikrise og sykepleiesammenfatning");
     assert_eq!(first["count"], 3);
     let t1 = app.get("/api/v1/stats?period=2026-T1", &analyst).await.expect(200);
     assert_eq!((t1["total"].as_i64(), t1["backlog_at_end"].as_i64()), (Some(3), Some(0)));

@@ -34,7 +34,7 @@ document.addEventListener("DOMContentLoaded", () => {
     sync();
   }
   // After a failed post, take keyboard and screen-reader users straight to the list of errors.
-  document.getElementById("error-summary")?.focus();
+  (document.getElementById("error-summary") ?? document.getElementById("problem"))?.focus();
 });
 
 function combobox(select) {
