@@ -102,8 +102,9 @@ impl Application {
         )?;
         let server = HttpServer::new(move || {
             App::new()
-                // Innermost first: errors become problem+json, then get the request id header, and
+                // Innermost first: page errors get the user's frame, API errors become problem+json, then get the request id header, and
                 // the tracing span (outermost) sees the final response.
+                .wrap(actix_web::middleware::from_fn(pages::frame_errors))
                 .wrap(api::problems::render_errors())
                 .wrap(actix_web::middleware::from_fn(telemetry::request_id_header))
                 .wrap(actix_web::middleware::from_fn(headers::security_headers))

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::render::render;
 use super::session::{Posted, Viewer};
-use super::{encode, html, see_other, Chrome, PageResult};
+use super::{encode, html, see_other, PageResult};
 use crate::db::{self, categories, organisations, units, DbConnection};
 use crate::deviations::access;
 use crate::deviations::actions::{
@@ -67,7 +67,7 @@ pub async fn list(state: Data<AppState>, viewer: Viewer, params: Query<ListParam
         render(
             "list.html",
             context! {
-                viewer => Chrome::load(c, &viewer)?,
+                viewer => &viewer.chrome,
                 current => mailbox.map_or("all", |m| if m == "sendt" { "sent" } else { "received" }),
                 heading, intro, mailbox,
                 statuses => Status::ALL.iter().map(|(_, code)| *code).collect::<Vec<_>>(),
@@ -128,7 +128,7 @@ fn detail_page(
     render(
         "detail.html",
         context! {
-            viewer => Chrome::load(c, viewer)?,
+            viewer => &viewer.chrome,
             current => "",
             category => categories::label(c, &d.category).optional()?.unwrap_or_else(|| d.category.clone()),
             category_labels => all_categories.iter().map(|c| (c.code.clone(), c.label.clone())).collect::<HashMap<_, _>>(),

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::render::render;
 use super::session::{Posted, Viewer};
-use super::{html, see_other, Chrome, PageResult};
+use super::{html, see_other, PageResult};
 use crate::db::{self, categories, organisations, units, DbConnection};
 use crate::deviations::form::{NewDeviation, DETAILS};
 use crate::deviations::submit;
@@ -109,7 +109,7 @@ fn form_page(
     render(
         "form.html",
         context! {
-            viewer => Chrome::load(conn, viewer)?,
+            viewer => &viewer.chrome,
             current => "new",
             categories => categories.into_iter().map(|c| context! { code => c.code, label => c.label, description => c.description }).collect::<Vec<_>>(),
             organisations,

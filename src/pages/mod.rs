@@ -1,6 +1,7 @@
 //! The web pages: a small server-rendered bokmål interface on the same domain code as the API —
 //! report a deviation, the sent and received boxes, the case page with its actions, statistics.
-//! No JavaScript is needed; a few lines filter long choice lists where it runs.
+//! No JavaScript is needed; where it runs, a few lines make the recipient list a combobox, show
+//! questions that depend on an answer, and count characters.
 
 mod cases;
 mod form;
@@ -12,9 +13,12 @@ mod statistics;
 use std::fmt;
 
 use actix_governor::Governor;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
 use actix_web::web::{self, get, post};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
 
 use crate::auth::limits::LoginLimit;
 use crate::error::ApiError;
@@ -138,18 +142,16 @@ impl ResponseError for WebError {
             WebError::Api(e) if e.status == StatusCode::FORBIDDEN => ("Du har ikke tilgang", e.detail.clone()),
             WebError::Api(e) => ("Det gikk ikke", e.detail.clone()),
         };
-        let body = render::error_page(title, &message);
-        HttpResponse::build(self.status_code())
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(body)
+        let mut response = error_html(self.status_code(), render::error_page(title, &message, None));
+        response.extensions_mut().insert(ErrorText { title, message });
+        response
     }
 }
 
 pub type PageResult = Result<HttpResponse, WebError>;
 
 /// What the page frame shows about the signed-in user.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, Clone)]
 pub struct Chrome {
     name: String,
     organisation: String,
@@ -160,15 +162,51 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    pub fn load(conn: &mut crate::db::DbConnection, viewer: &session::Viewer) -> Result<Self, ApiError> {
-        let caller = &viewer.caller;
+    async fn load(state: &crate::state::AppState, caller: &crate::auth::Caller, csrf: &str) -> Result<Self, ApiError> {
+        let org = caller.organisation_id.clone();
+        let organisation = crate::db::run(&state.pool, move |c| Ok(crate::db::organisations::find(c, &org)?.name)).await?;
         Ok(Chrome {
-            name: viewer.caller.name.clone(),
-            organisation: crate::db::organisations::find(conn, &viewer.caller.organisation_id)?.name,
-            csrf: viewer.csrf.clone(),
+            name: caller.name.clone(),
+            organisation,
+            csrf: csrf.to_owned(),
             can_report: crate::policy::may_report(caller),
             has_boxes: crate::policy::has_boxes(caller),
             can_see_stats: crate::policy::may_see_statistics(caller),
         })
     }
+}
+
+/// The title and text of a page's error response, kept on it so `frame_errors` can show them
+/// inside the signed-in user's frame.
+#[derive(Clone)]
+struct ErrorText {
+    title: &'static str,
+    message: String,
+}
+
+/// A refused or missing page for a signed-in user keeps the header and menu, so there is a way on.
+/// (`WebError` renders without the request; the frame comes from the `Viewer` the request had.)
+pub async fn frame_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let text = res.response().extensions().get::<ErrorText>().cloned();
+    let chrome = res.request().extensions().get::<Chrome>().cloned();
+    match (text, chrome) {
+        (Some(text), Some(chrome)) => {
+            let status = res.status();
+            let (req, _) = res.into_parts();
+            let body = render::error_page(text.title, &text.message, Some(&chrome));
+            Ok(ServiceResponse::new(req, error_html(status, body)))
+        }
+        _ => Ok(res.map_into_boxed_body()),
+    }
+}
+
+fn error_html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
 }

@@ -45,8 +45,8 @@ pub fn render(name: &str, context: impl Serialize) -> Result<String, ApiError> {
         .map_err(|e| ApiError::internal(anyhow::anyhow!("rendering {name}: {e:#}")))
 }
 
-pub fn error_page(title: &str, message: &str) -> String {
-    render("error.html", minijinja::context! { title, message, viewer => Value::from(()) })
+pub fn error_page(title: &str, message: &str, chrome: Option<&super::Chrome>) -> String {
+    render("error.html", minijinja::context! { title, message, viewer => chrome })
         .unwrap_or_else(|_| format!("<!doctype html><title>Feil</title><p>{title}</p>"))
 }
 

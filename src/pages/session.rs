@@ -10,11 +10,11 @@ use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::WebError;
+use super::{Chrome, WebError};
 use crate::auth::Caller;
 use crate::state::AppState;
 
@@ -75,10 +75,11 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, WebError> {
     req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| WebError::internal("AppState missing"))
 }
 
-/// The signed-in user of a page, with the CSRF token its forms must carry.
+/// The signed-in user of a page, with the CSRF token its forms must carry and the page frame.
 pub struct Viewer {
     pub caller: Caller,
     pub csrf: String,
+    pub chrome: Chrome,
 }
 
 impl FromRequest for Viewer {
@@ -90,6 +91,7 @@ impl FromRequest for Viewer {
         let session = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         let secret = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned());
         let next = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+        let req = req.clone();
         Box::pin(async move {
             let state = state?;
             let (Some(session), Some(secret)) = (session, secret) else {
@@ -102,7 +104,11 @@ impl FromRequest for Viewer {
                     e.into()
                 }
             })?;
-            Ok(Viewer { caller, csrf: csrf_token(&state, &secret) })
+            let csrf = csrf_token(&state, &secret);
+            let chrome = Chrome::load(&state, &caller, &csrf).await?;
+            // A refusal later in this request is shown inside the same frame (`pages::frame_errors`).
+            req.extensions_mut().insert(chrome.clone());
+            Ok(Viewer { caller, csrf, chrome })
         })
     }
 }

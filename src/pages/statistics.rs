@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::render::{decimal, render};
 use super::session::Viewer;
-use super::{html, Chrome, PageResult};
+use super::{html, PageResult};
 use crate::api::stats::{report_file, scope_name, ReportQuery};
 use crate::db;
 use crate::domain::calendar::oslo_today;
@@ -72,7 +72,7 @@ pub async fn page(state: Data<AppState>, viewer: Viewer, params: Query<Params>) 
         render(
             "statistics.html",
             context! {
-                viewer => Chrome::load(c, &viewer)?,
+                viewer => &viewer.chrome,
                 current => "stats",
                 tertial => this.clone(),
                 tertial_name => tertial_name(tertial),

@@ -227,4 +227,13 @@ async fn every_step_says_what_happened_and_what_comes_next() {
     let refused = analyst.get("/avvik/ny").await;
     assert_eq!(refused.status, 403);
     assert!(refused.body.contains("<h1>Du har ikke tilgang</h1>"), "{}", refused.body);
+    // Inside her own frame, with the menu and the way out.
+    assert!(refused.body.contains("aria-label=\"Hovedmeny\"") && refused.body.contains("Logg ut"), "{}", refused.body);
+    assert!(refused.body.contains("Alle avvik"), "the analyst's own menu");
+    // A case that is not there (or not hers to see), too.
+    let outsider = WebClient::new(&app);
+    outsider.login(HANDLER).await;
+    let hidden = outsider.get("/avvik/0190a1b2-0000-7000-8000-000000000000").await;
+    assert_eq!(hidden.status, 404);
+    assert!(hidden.body.contains("aria-label=\"Hovedmeny\""), "{}", hidden.body);
 }
