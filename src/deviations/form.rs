@@ -140,8 +140,9 @@ impl Errors {
     }
 
     fn check_text(&mut self, field: &str, v: &str, max: usize) {
-        if v.chars().count() > max {
-            self.add(field, "too_long", format!("Kan ha høyst {max} tegn."));
+        let length = v.chars().count();
+        if length > max {
+            self.add(field, "too_long", format!("{} kan ha høyst {max} tegn. Nå er det {length}.", named(field)));
         } else if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             self.add(field, "invalid_characters", "Teksten inneholder usynlige kontrolltegn. Skriv den inn på nytt.");
         } else if contains_national_id(v) {
@@ -175,6 +176,25 @@ pub fn missing(field: &str) -> &'static str {
         "text" => "Skriv kommentaren.",
         _ => "Fyll ut feltet.",
     }
+}
+
+/// A free-text field as a sentence names it, so a message in the error summary says which one.
+fn named(field: &str) -> String {
+    let noun = match field {
+        "description" => "Beskrivelsen",
+        "answer" => "Svaret",
+        "actions" => "Tiltakene",
+        "reason" => "Begrunnelsen",
+        "note" => "Merknaden",
+        "text" => "Kommentaren",
+        _ => {
+            return DETAILS
+                .iter()
+                .find(|d| d.name == field)
+                .map_or("Teksten".into(), |d| format!("Svaret på «{}»", d.label))
+        }
+    };
+    noun.to_owned()
 }
 
 /// The date format a person types, shown where a date is wrong.

@@ -164,7 +164,8 @@ pub struct Chrome {
 impl Chrome {
     async fn load(state: &crate::state::AppState, caller: &crate::auth::Caller, csrf: &str) -> Result<Self, ApiError> {
         let org = caller.organisation_id.clone();
-        let organisation = crate::db::run(&state.pool, move |c| Ok(crate::db::organisations::find(c, &org)?.name)).await?;
+        let organisation =
+            crate::db::run(&state.pool, move |c| Ok(crate::db::organisations::find(c, &org)?.name)).await?;
         Ok(Chrome {
             name: caller.name.clone(),
             organisation,

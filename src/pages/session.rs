@@ -113,7 +113,8 @@ impl FromRequest for Viewer {
     }
 }
 
-/// A form post whose CSRF token has been checked; the fields, trimmed, blanks left out.
+/// A form post whose CSRF token has been checked; the fields, trimmed, line breaks as LF, blanks
+/// left out.
 pub struct Posted(HashMap<String, String>);
 
 impl Posted {
@@ -145,7 +146,9 @@ impl FromRequest for Posted {
                 fields
                     .into_iter()
                     .filter(|(k, _)| k != CSRF_FIELD)
-                    .map(|(k, v)| (k, v.trim().to_owned()))
+                    // Browsers send a text area's line breaks as CRLF but count them as one
+                    // character against maxlength (and in the counter): store and count them so.
+                    .map(|(k, v)| (k, v.trim().replace("\r\n", "\n")))
                     .filter(|(_, v)| !v.is_empty())
                     .collect(),
             ))

@@ -1,6 +1,7 @@
 //! Bad input gets a 4xx problem+json, never a 500.
 
 use reqwest::Method;
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -115,4 +116,45 @@ async fn a_malformed_id_or_type_names_its_field_without_repeating_the_value() {
         .await
         .problem(422, "validation_failed");
     assert_eq!(problem["fields"][0]["field"], "rules[0].unit_id");
+}
+
+/// Every refusal a case action can give names the field in words a nurse reads: no code, no
+/// snake_case, a sentence. (The form's own messages are checked the same way in deviations::form.)
+#[actix_web::test]
+async fn no_error_of_a_case_action_shows_a_code() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let id = app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned();
+    let long = "x".repeat(2001);
+    let nobody = "0190a1b2-0000-7000-8000-000000000000";
+    let tries = [
+        (&advisor, "acknowledge", json!({"unit_id": nobody})),
+        (&advisor, "acknowledge", json!({"handler_id": nobody})),
+        (&advisor, "acknowledge", json!({"note": long})),
+        (&advisor, "acknowledge", json!({"category": "medisinering"})),
+        (&advisor, "forward", json!({"organisation_id": "", "reason": ""})),
+        (&advisor, "forward", json!({"organisation_id": nobody, "reason": "Feil mottaker."})),
+        (&advisor, "reject", json!({"reason": " "})),
+        (&advisor, "answer", json!({"answer": "", "actions": long})),
+        (&nurse, "comments", json!({"text": ""})),
+    ];
+    let codes =
+        ["deviation", "harm", "low", "severe", "submitted", "answered", "closed", "required", "length", "email"];
+    let mut messages = vec![];
+    for (who, action, body) in tries {
+        let problem = app.act(who, &id, action, &body).await.problem(422, "validation_failed");
+        for f in problem["fields"].as_array().unwrap() {
+            messages.push((action, f["field"].clone(), f["message"].as_str().unwrap().to_owned()));
+        }
+    }
+    assert!(messages.len() >= 10, "{messages:?}");
+    for (action, field, m) in &messages {
+        let words: Vec<&str> = m.split(|c: char| !c.is_alphanumeric() && c != '_').collect();
+        assert!(!m.contains('_') && !words.iter().any(|w| codes.contains(w)), "{action} {field}: a code in «{m}»");
+        assert!(m.ends_with('.') && m.chars().next().is_some_and(char::is_uppercase), "{action} {field}: «{m}»");
+    }
+    // Nothing was half done: the case is as it was sent.
+    let d = app.get(&format!("/api/v1/deviations/{id}"), &nurse).await.expect(200);
+    assert_eq!((d["status"].as_str(), d["reported_category"].is_null()), (Some("submitted"), true));
 }

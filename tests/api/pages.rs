@@ -237,3 +237,40 @@ async fn every_step_says_what_happened_and_what_comes_next() {
     assert_eq!(hidden.status, 404);
     assert!(hidden.body.contains("aria-label=\"Hovedmeny\""), "{}", hidden.body);
 }
+
+/// A text area filled to its `maxlength` is taken: browsers count a line break as one character
+/// there (and in the counter) but send it as two.
+#[actix_web::test]
+async fn a_text_area_full_to_its_limit_with_line_breaks_is_taken() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let web = WebClient::new(&app);
+    web.login(NURSE).await;
+    let form = web.get("/avvik/ny").await.body;
+    assert!(form.contains("name=\"description\" rows=\"5\" maxlength=\"4000\""), "the limit is on the page");
+    let csrf = web.csrf("/avvik/ny").await;
+    // 1 000 lines of «Rad» make 4 000 characters as the browser counts them, 5 000 as sent.
+    let description = "Rad\r\n".repeat(999) + "Rad.";
+    let sent = web
+        .post(
+            "/avvik/ny",
+            &[
+                ("csrf", csrf.as_str()),
+                ("kind", "deviation"),
+                ("category", "discharge_summary"),
+                ("recipient_organisation_id", stolav["id"].as_str().unwrap()),
+                ("occurred_at", "2026-01-12"),
+                ("description", &description),
+                ("harm_class", "no_harm"),
+                ("handover_related", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let stored = app.get("/api/v1/deviations?box=sent", &nurse).await.expect(200);
+    let id = stored["items"][0]["id"].as_str().unwrap();
+    let d = app.get(&format!("/api/v1/deviations/{id}"), &nurse).await.expect(200);
+    assert_eq!(d["description"].as_str().unwrap().chars().count(), 4000);
+    assert!(!d["description"].as_str().unwrap().contains('\r'));
+}

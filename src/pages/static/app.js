@@ -33,6 +33,24 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const control of controls) control.addEventListener("change", sync);
     sync();
   }
+  // A text area says how much room is left, by the same limit the server holds it to. Screen
+  // readers hear it only near the end, not on every key.
+  for (const field of document.querySelectorAll("textarea[maxlength]")) {
+    const max = field.maxLength;
+    const counter = document.createElement("p");
+    counter.className = "help counter";
+    const live = document.createElement("p");
+    live.className = "visually-hidden";
+    live.setAttribute("aria-live", "polite");
+    const update = () => {
+      const left = max - field.value.length;
+      counter.textContent = `${left.toLocaleString("nb-NO")} av ${max.toLocaleString("nb-NO")} tegn igjen`;
+      live.textContent = left <= max / 10 ? `${left} tegn igjen` : "";
+    };
+    field.after(counter, live);
+    field.addEventListener("input", update);
+    update();
+  }
   // After a failed post, take keyboard and screen-reader users straight to the list of errors.
   (document.getElementById("error-summary") ?? document.getElementById("problem"))?.focus();
 });
