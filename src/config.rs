@@ -82,6 +82,15 @@ pub enum LogFormat {
 }
 
 /// Whether concurrent submissions share one transaction and one disk flush.
+/// Whether the form takes the patient's national id (#18): a helsefellesskap switches it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatientIdentity {
+    Off,
+    Optional,
+    Required,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupCommit {
@@ -132,6 +141,14 @@ pub struct Config {
     pub auto_close_days: i64,
     pub job_interval_seconds: u64,
     pub background_jobs: bool,
+    pub patient_identity: PatientIdentity,
+    /// `id=hex` entries (see `patients::keys`).
+    pub patient_keys: String,
+    pub patient_keys_file: String,
+    pub patient_active_key: String,
+    pub patient_hash_key: String,
+    pub patient_hash_key_file: String,
+    pub patient_identity_retention_days: i64,
 }
 
 impl Default for Config {
@@ -176,6 +193,13 @@ impl Default for Config {
             auto_close_days: 14,
             job_interval_seconds: 60,
             background_jobs: true,
+            patient_identity: PatientIdentity::Off,
+            patient_keys: String::new(),
+            patient_keys_file: String::new(),
+            patient_active_key: String::new(),
+            patient_hash_key: String::new(),
+            patient_hash_key_file: String::new(),
+            patient_identity_retention_days: 30,
         }
     }
 }
@@ -231,6 +255,10 @@ impl Config {
         if self.db_max_connections == 0 || self.login_attempts_per_minute == 0 {
             return Err("SAMAVVIK_DB_MAX_CONNECTIONS og SAMAVVIK_LOGIN_ATTEMPTS_PER_MINUTE må være større enn 0".into());
         }
+        if self.patient_identity_retention_days < 0 {
+            return Err("SAMAVVIK_PATIENT_IDENTITY_RETENTION_DAYS kan ikke være negativ".into());
+        }
+        crate::patients::keys::Keyring::from_config(self)?;
         Ok(())
     }
 

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod jobs;
 pub mod mail;
 pub mod pages;
+pub mod patients;
 pub mod policy;
 pub mod seed;
 pub mod state;
@@ -88,13 +89,14 @@ impl Application {
         let group_commit = group_commit.then(|| db::group_commit::Committer::start(url)).transpose()?;
         let state = web::Data::new(AppState {
             pool,
-            config,
+            config: config.clone(),
             tokens: tokens.clone(),
             verifier: tokens,
             clock,
             group_commit,
             callers: auth::caller::callers(),
             login_failures: auth::limits::failures(),
+            patients: Arc::new(patients::Patients::from_config(&config).map_err(anyhow::Error::msg)?),
         });
         let login_limit = auth::limits::login_limiter(
             state.config.login_attempts_per_minute,

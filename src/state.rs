@@ -19,6 +19,7 @@ pub struct AppState {
     pub group_commit: Option<Committer>,
     pub callers: Callers,
     pub login_failures: crate::auth::limits::Failures,
+    pub patients: Arc<crate::patients::Patients>,
 }
 
 impl AppState {

@@ -127,7 +127,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 
 type Boxed<'a> = deviations::BoxedQuery<'a, super::MultiBackend>;
 
-fn scoped(scope: &Scope, mailbox: Mailbox) -> Boxed<'static> {
+pub(super) fn scoped(scope: &Scope, mailbox: Mailbox) -> Boxed<'static> {
     let q = deviations::table.into_boxed();
     match (scope, mailbox) {
         (Scope::All, _) => q,

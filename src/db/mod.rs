@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod names;
 pub mod organisations;
 pub mod outbox;
+pub mod patients;
 pub mod references;
 pub mod routing;
 pub mod schema;

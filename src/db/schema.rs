@@ -193,7 +193,35 @@ diesel::joinable!(units -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(users -> units (unit_id));
 
+diesel::table! {
+    patient_identities (deviation_id) {
+        deviation_id -> Text,
+        key_id -> Nullable<Text>,
+        ciphertext -> Nullable<Text>,
+        patient_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        erased_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    patient_access_log (id) {
+        id -> Text,
+        at -> Timestamp,
+        user_id -> Text,
+        role -> Text,
+        organisation_id -> Text,
+        deviation_id -> Nullable<Text>,
+        action -> Text,
+        reason -> Nullable<Text>,
+        reason_text -> Nullable<Text>,
+        result -> Text,
+        patient_hash -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(deviation_events -> deviations (deviation_id));
+diesel::joinable!(patient_identities -> deviations (deviation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     health_communities,
@@ -203,6 +231,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     categories,
     deviations,
     deviation_events,
+    patient_identities,
+    patient_access_log,
     routing_rules,
     idempotency_keys,
 );

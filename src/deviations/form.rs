@@ -82,6 +82,10 @@ pub struct NewDeviation {
     #[serde(default)]
     pub harm_level: Option<String>,
     pub handover_related: bool,
+    /// The patient's identity, where the deployment takes it (`patients::check`). Never
+    /// serialised: the idempotency key remembers its keyed hash instead (`submit::check`).
+    #[serde(default, skip_serializing)]
+    pub patient: Option<crate::patients::PatientInput>,
     /// The answers of `DETAILS`, and whatever else the client sent (refused by `check`).
     #[serde(flatten)]
     pub details: BTreeMap<String, serde_json::Value>,
@@ -337,6 +341,7 @@ mod tests {
             harm_class: "no_harm".into(),
             harm_level: None,
             handover_related: true,
+            patient: None,
             details: [("immediate_actions".to_owned(), " ".into())].into(),
         }
     }

@@ -14,11 +14,13 @@ use crate::db::deviations::{self, DeviationRow};
 use crate::db::events::{self, EventRow};
 use crate::db::idempotency::{self, KeyRow};
 use crate::db::outbox::{self, OutboxRow};
+use crate::db::patients::IdentityRow;
 use crate::db::{self, organisations, references, write_tx, DbConnection};
 use crate::domain::calendar::oslo_today;
 use crate::domain::{Code, Direction, EventKind, OrganisationKind, Status};
 use crate::error::ApiError;
 use crate::ids::{DeviationId, Reference};
+use crate::patients::{Identity, Patients};
 use crate::state::AppState;
 
 pub enum Submitted {
@@ -42,9 +44,9 @@ pub async fn run(
     key: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, ApiError> {
-    let (config, who) = (state.config.clone(), caller.clone());
+    let (config, patients, who) = (state.config.clone(), state.patients.clone(), caller.clone());
     let (prepared, names) = db::run(&state.pool, move |c| {
-        let prepared = prepare(c, &config, &who, checked, key.as_deref(), now)?;
+        let prepared = prepare(c, &config, &patients, &who, checked, key.as_deref(), now)?;
         let row = match &prepared {
             Prepared::New(draft) => &draft.row,
             Prepared::Replayed(row) => row,
@@ -85,15 +87,35 @@ pub fn check_key(key: &str) -> Result<(), ApiError> {
 /// key remembers it.
 pub struct Checked {
     form: Form,
+    patient: Option<Identity>,
     request: String,
 }
 
 /// Who may submit, and the fields: done before the transaction, so a shared (group) commit
 /// carries only the work that needs the database.
-pub fn check(caller: &Caller, body: &NewDeviation, now: DateTime<Utc>) -> Result<Checked, ApiError> {
+pub fn check(
+    patients: &Patients,
+    caller: &Caller,
+    body: &NewDeviation,
+    now: DateTime<Utc>,
+) -> Result<Checked, ApiError> {
     crate::policy::require_report(caller)?;
-    let request = serde_json::to_string(body).map_err(ApiError::internal)?;
-    Ok(Checked { form: body.check(oslo_today(now))?, request })
+    let form = body.check(oslo_today(now));
+    let patient = crate::patients::check(patients, body.patient.as_ref());
+    let (form, patient) = match (form, patient) {
+        (Ok(form), Ok(patient)) => (form, patient),
+        (form, patient) => {
+            let mut fields = form.err().map(|e| e.fields).unwrap_or_default();
+            fields.extend(patient.err().unwrap_or_default());
+            return Err(ApiError::invalid(fields));
+        }
+    };
+    // The request as the idempotency key keeps it: the patient only as its keyed hash.
+    let mut request = serde_json::to_value(body).map_err(ApiError::internal)?;
+    if let (Some(identity), Some(object)) = (&patient, request.as_object_mut()) {
+        object.insert("patient_hash".into(), crate::patients::remembered(patients, identity).into());
+    }
+    Ok(Checked { form, patient, request: request.to_string() })
 }
 
 /// A submission with everything looked up and its mails rendered: what is left is to take the
@@ -101,6 +123,8 @@ pub fn check(caller: &Caller, body: &NewDeviation, now: DateTime<Utc>) -> Result
 /// commit, PostgreSQL's locked reference counter) is a handful of inserts.
 pub struct Draft {
     row: DeviationRow,
+    /// Sealed with the deviation's id; written in the same transaction.
+    patient: Option<IdentityRow>,
     event: EventRow,
     mails: Vec<OutboxRow>,
     key: Option<KeyRow>,
@@ -119,12 +143,13 @@ pub enum Prepared {
 pub fn prepare(
     conn: &mut DbConnection,
     config: &Config,
+    patients: &Patients,
     caller: &Caller,
     checked: Checked,
     key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Prepared, ApiError> {
-    let Checked { form, request } = checked;
+    let Checked { form, patient, request } = checked;
     if let Some(key) = key {
         if let Some(previous) = idempotency::find(conn, &caller.user_id, key)? {
             let id = replay(previous, &request)?;
@@ -132,6 +157,7 @@ pub fn prepare(
         }
     }
     let row = new_row(conn, config, caller, &form, now)?;
+    let patient = patient.map(|p| crate::patients::seal(patients, &row.id, &p, row.submitted_at)).transpose()?;
     let mut entry = Entry::new(EventKind::Submitted, Some(caller))
         .target(Some(row.recipient_organisation_id.clone()), row.recipient_unit_id.clone());
     entry.to = Some(Status::Submitted);
@@ -144,7 +170,7 @@ pub fn prepare(
         deviation_id: row.id.clone(),
         created_at: row.submitted_at,
     });
-    Ok(Prepared::New(Box::new(Draft { row, event, mails, key, year: oslo_today(now).year() })))
+    Ok(Prepared::New(Box::new(Draft { row, patient, event, mails, key, year: oslo_today(now).year() })))
 }
 
 /// Numbers and writes a prepared submission: the deviation, its first event, its mails and the
@@ -171,6 +197,9 @@ fn write(c: &mut DbConnection, draft: &Draft) -> Result<Submitted, ApiError> {
     let mut row = draft.row.clone();
     row.reference = references::next(c, draft.year)?;
     deviations::insert(c, &row)?;
+    if let Some(patient) = &draft.patient {
+        crate::db::patients::insert(c, patient)?;
+    }
     events::insert(c, &draft.event)?;
     // The mails name the reference the worker reads from the deviation when it sends them.
     for mail in &draft.mails {

@@ -1,4 +1,5 @@
-//! Guard against fødselsnummer and D-nummer in free text.
+//! Guard against fødselsnummer and D-nummer in free text, and the check of a patient's number
+//! where the form asks for it (`parse_patient_id`).
 //!
 //! Text is read as runs of digit groups ("010170 123 45", "01.01.70/12345", "０１０１７０ １２３４５").
 //! A digit is any Unicode decimal digit (fullwidth, Arabic-Indic, mathematical, …), because those
@@ -143,6 +144,48 @@ pub fn contains_national_id(text: &str) -> bool {
     })
 }
 
+/// A patient's national id as the form takes it: a fødselsnummer or D-nummer, eleven digits
+/// (spaces allowed), both check digits right and a date that exists. Returns the eleven digits;
+/// the refusal says what is wrong without repeating the number.
+pub fn parse_patient_id(value: &str) -> Result<String, &'static str> {
+    let digits: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    let d: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
+    let [d0, d1, d2, d3, d4, d5, d6, d7, d8, ..] = d[..] else {
+        return Err("Skriv fødselsnummeret eller D-nummeret med 11 sifre.");
+    };
+    if d.len() != 11 || digits.chars().count() != 11 {
+        return Err("Skriv fødselsnummeret eller D-nummeret med 11 sifre.");
+    }
+    if d0 >= 8 {
+        return Err("Dette er et FH-nummer (felles hjelpenummer). Skriv pasientens fødselsnummer eller D-nummer.");
+    }
+    let (day, month) = (d0 * 10 + d1, d2 * 10 + d3);
+    if (41..=52).contains(&month) {
+        return Err("Dette er et H-nummer (hjelpenummer). Skriv pasientens fødselsnummer eller D-nummer.");
+    }
+    let (first_nine, checks) = d.split_at(9);
+    let k1 = check(first_nine, &K1);
+    let k2 = k1.and_then(|k1| check(&[first_nine, &[k1]].concat(), &K2));
+    if [k1, k2].iter().copied().collect::<Option<Vec<u32>>>().as_deref() != Some(checks) {
+        return Err("Kontrollsifrene stemmer ikke. Se over nummeret.");
+    }
+    // The century follows from the individual number (Skatteetaten's rules).
+    let (yy, individual) = (d4 * 10 + d5, d6 * 100 + d7 * 10 + d8);
+    let century = match individual {
+        0..=499 => Some(1900),
+        500..=749 if yy >= 54 => Some(1800),
+        500..=999 if yy <= 39 => Some(2000),
+        900..=999 => Some(1900),
+        _ => None,
+    };
+    let day = if day > 40 { day - 40 } else { day };
+    let date = century.and_then(|c| chrono::NaiveDate::from_ymd_opt((c + yy) as i32, month, day));
+    match date {
+        Some(_) => Ok(digits),
+        None => Err("Datoen i nummeret finnes ikke. Se over nummeret."),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +214,28 @@ mod tests {
             })
             .map(|nine| valid(&nine))
             .unwrap()
+    }
+
+    #[test]
+    fn a_patient_id_is_a_real_fodselsnummer_or_d_nummer() {
+        let fnr = some_fnr("010170");
+        assert_eq!(parse_patient_id(&fnr), Ok(fnr.clone()));
+        assert_eq!(parse_patient_id(&format!(" {} {} ", &fnr[..6], &fnr[6..])), Ok(fnr.clone()), "spaces allowed");
+        let d = some_fnr("410170");
+        assert_eq!(parse_patient_id(&d), Ok(d.clone()), "a D-nummer: day + 40");
+        assert!(parse_patient_id(&some_fnr("014170")).unwrap_err().contains("H-nummer"));
+        assert!(parse_patient_id(&valid("810170123")).unwrap_err().contains("FH-nummer"));
+        assert!(parse_patient_id(&some_fnr("310270")).unwrap_err().contains("Datoen"), "31 February");
+        let mut wrong = fnr.clone();
+        let last = if wrong.ends_with('0') { "1" } else { "0" };
+        wrong.replace_range(10.., last);
+        assert!(parse_patient_id(&wrong).unwrap_err().contains("Kontrollsifrene"));
+        for bad in ["", "0101701234", "010170123456", "0101701234a"] {
+            assert!(parse_patient_id(bad).unwrap_err().contains("11 sifre"), "{bad}");
+        }
+        for e in [parse_patient_id(&wrong), parse_patient_id(&some_fnr("310270"))] {
+            assert!(!e.unwrap_err().chars().any(|c| c.is_ascii_digit()), "no number echoed");
+        }
     }
 
     #[test]

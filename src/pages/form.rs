@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::render::render;
 use super::session::{Posted, Viewer};
 use super::{html, see_other, PageResult};
+use crate::config::PatientIdentity;
 use crate::db::{self, categories, organisations, units, DbConnection};
 use crate::deviations::form::{NewDeviation, DETAILS};
 use crate::deviations::submit;
@@ -17,6 +18,7 @@ use crate::domain::calendar::oslo_today;
 use crate::domain::{Code, DeviationKind, HarmClass, HarmLevel, OrganisationKind};
 use crate::error::{ApiError, FieldError};
 use crate::ids::{HealthCommunityId, OrganisationId};
+use crate::patients::PatientInput;
 use crate::state::AppState;
 
 /// Optional fields before the free-text details, behind «Flere opplysninger».
@@ -29,7 +31,16 @@ const RECENT_HEADING: &str = "Sist brukt";
 /// The form's fields in the order the page shows them (the optional ones, with the answers of
 /// `DETAILS`, last); the error summary follows it, and these are the values shown again.
 fn fields() -> impl Iterator<Item = &'static str> {
-    let core = ["kind", "recipient_organisation_id", "recipient_unit_id", "category", "occurred_at", "description"];
+    let core = [
+        "kind",
+        "recipient_organisation_id",
+        "recipient_unit_id",
+        "category",
+        "occurred_at",
+        "description",
+        "patient.national_id",
+        "patient.name",
+    ];
     let harm = ["harm_class", "harm_level", "handover_related"];
     // Then «Flere opplysninger (valgfritt)».
     core.into_iter().chain(harm).chain(MORE).chain(DETAILS.iter().map(|d| d.name))
@@ -120,6 +131,11 @@ fn form_page(
             // The first group is the latest recipients when there are any; units are listed once.
             recent => has_recent,
             details => DETAILS,
+            patient => match state.patients.mode {
+                PatientIdentity::Off => None,
+                PatientIdentity::Optional => Some("valgfritt"),
+                PatientIdentity::Required => Some("påkrevd"),
+            },
             // The optional part stays open when something in it is filled in or wrong.
             more_open => MORE.into_iter().chain(DETAILS.iter().map(|d| d.name)).any(|f| {
                 values.get(f).is_some_and(|v| !v.trim().is_empty()) || errors.contains_key(f)
@@ -163,6 +179,9 @@ fn new_deviation(form: &Posted) -> (NewDeviation, Option<FieldError>) {
         harm_class: form.text("harm_class"),
         harm_level: form.get("harm_level"),
         handover_related: *handover.as_ref().unwrap_or(&false),
+        patient: form
+            .get("patient.national_id")
+            .map(|national_id| PatientInput { national_id, name: form.get("patient.name") }),
         details: DETAILS.iter().filter_map(|d| Some((d.name.to_owned(), form.get(d.name)?.into()))).collect(),
     };
     (body, handover.err())
@@ -170,7 +189,11 @@ fn new_deviation(form: &Posted) -> (NewDeviation, Option<FieldError>) {
 
 pub async fn submit(state: Data<AppState>, viewer: Viewer, form: Posted) -> PageResult {
     let (body, missing) = new_deviation(&form);
-    let values: BTreeMap<String, String> = fields().filter_map(|f| form.get(f).map(|v| (f.to_owned(), v))).collect();
+    // The patient's identity is never sent back, not even to the one who typed it.
+    let values: BTreeMap<String, String> = fields()
+        .filter(|f| !f.starts_with("patient."))
+        .filter_map(|f| form.get(f).map(|v| (f.to_owned(), v)))
+        .collect();
     let key = form.get("idempotency_key").filter(|k| submit::check_key(k).is_ok());
     let now = state.clock.now();
     // Without the yes/no nothing is stored, but the form's own checks still name every other
@@ -182,7 +205,7 @@ pub async fn submit(state: Data<AppState>, viewer: Viewer, form: Posted) -> Page
             fields.push(missing);
             Err(ApiError::invalid(fields))
         }
-        None => submit::check(&viewer.caller, &body, now),
+        None => submit::check(&state.patients, &viewer.caller, &body, now),
     };
     let stored = match checked {
         Ok(checked) => submit::run(&state, &viewer.caller, checked, key.clone(), now).await.map(|done| done.row.id),

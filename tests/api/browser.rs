@@ -400,6 +400,18 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     assert!(b.client.find(Locator::Css(".charts svg")).await.is_ok());
     b.screenshots("09-statistikk").await;
     b.accessible("09-statistikk").await;
+    b.logout().await;
+
+    // The analyst's de-identified list, and a page her role does not give: refused inside her frame.
+    b.login(ANALYST).await;
+    b.go("/avvik").await;
+    b.expect_text("h1", "Alle avvik").await;
+    b.accessible("10-alle-avvik").await;
+    b.go("/avvik/ny").await;
+    b.expect_text("h1", "Du har ikke tilgang").await;
+    b.expect_text("nav", "Alle avvik").await;
+    b.screenshots("11-ingen-tilgang").await;
+    b.accessible("11-ingen-tilgang").await;
 }
 
 /// Keys from the top of the form page to its first question: the skip link, then into the form.

@@ -111,10 +111,24 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 
 impl TestApp {
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Response {
+        self.request_with(method, path, token, body, &[]).await
+    }
+
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
         let method_name = method.clone();
         let mut req = self.client.request(method, format!("{}{path}", self.address));
         if let Some(t) = token {
             req = req.bearer_auth(t);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         if let Some(b) = body {
             req = req.json(b);
@@ -175,6 +189,11 @@ impl TestApp {
     pub fn worker(&self) -> samavvik::mail::worker::Worker {
         let pool = db::open(&self.config.db_url(), 4).expect("pool");
         samavvik::mail::worker::Worker::new(pool, &self.config, self.clock.clone()).expect("worker")
+    }
+
+    pub async fn submit_with_key(&self, token: &str, body: &Value, key: &str) -> Response {
+        self.request_with(Method::POST, "/api/v1/deviations", Some(token), Some(body), &[("idempotency-key", key)])
+            .await
     }
 
     pub async fn submit(&self, token: &str, body: &Value) -> Value {

@@ -18,6 +18,7 @@ mod mail;
 mod mailserver;
 mod migrations;
 mod pages;
+mod patients;
 mod permissions;
 mod robustness;
 mod security;

@@ -1,0 +1,256 @@
+//! Patient identity (#18): kept apart from the case, sealed, shown only to those who handle the
+//! case and only on purpose, every look written to an append-only log (`db::patients`).
+//!
+//! What the form takes is checked in `check` (before the transaction) and sealed in `seal` with
+//! the deviation's id once it has one; `reveal` and `related` are the only ways back, and both
+//! write the log first, so a look that cannot be logged does not happen.
+
+pub mod keys;
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::config::{Config, PatientIdentity};
+use crate::db::deviations::DeviationRow;
+use crate::db::patients::{self, AccessRow, IdentityRow};
+use crate::db::DbConnection;
+use crate::deviations::access;
+use crate::deviations::form::{Errors, TEXT_MAX};
+use crate::domain::national_id::parse_patient_id;
+use crate::domain::{Code, Role};
+use crate::error::{ApiError, FieldError};
+use crate::ids::DeviationId;
+use crate::policy;
+use keys::{Keyring, Sealed};
+
+/// The deployment's setting and keys, loaded once at start.
+pub struct Patients {
+    pub mode: PatientIdentity,
+    pub keyring: Option<Keyring>,
+}
+
+impl Patients {
+    pub fn from_config(config: &Config) -> Result<Self, String> {
+        Ok(Patients { mode: config.patient_identity, keyring: Keyring::from_config(config)? })
+    }
+}
+
+/// `patient` on the form.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatientInput {
+    pub national_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// The identity after its checks: in memory only until it is sealed.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Identity {
+    pub national_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Identity(..)")
+    }
+}
+
+const NAME_MAX: usize = 200;
+
+/// The form's `patient` against the deployment's setting. Messages never repeat the number.
+pub fn check(patients: &Patients, input: Option<&PatientInput>) -> Result<Option<Identity>, Vec<FieldError>> {
+    match (patients.mode, input) {
+        (PatientIdentity::Off, None) | (PatientIdentity::Optional, None) => Ok(None),
+        (PatientIdentity::Off, Some(_)) => Err(vec![FieldError::new(
+            "patient",
+            "not_enabled",
+            "Denne løsningen tar ikke imot pasientidentitet. Ta bort fødselsnummeret.",
+        )]),
+        (PatientIdentity::Required, None) => Err(vec![FieldError::new(
+            "patient.national_id",
+            "required",
+            "Skriv pasientens fødselsnummer eller D-nummer.",
+        )]),
+        (_, Some(input)) => {
+            let mut e = Errors::default();
+            let national_id = match parse_patient_id(&input.national_id) {
+                Ok(n) => Some(n),
+                Err(message) => {
+                    e.add("patient.national_id", "invalid_national_id", message);
+                    None
+                }
+            };
+            let name = input.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+            if let Some(n) = &name {
+                if n.chars().count() > NAME_MAX || n.chars().any(char::is_control) {
+                    e.add("patient.name", "invalid_value", "Skriv pasientens navn, høyst 200 tegn.");
+                }
+            }
+            match (e.0.is_empty(), national_id) {
+                (true, Some(national_id)) => Ok(Some(Identity { national_id, name })),
+                _ => Err(e.0),
+            }
+        }
+    }
+}
+
+/// What the idempotency key remembers of the identity: its keyed hash, never the number.
+pub fn remembered(patients: &Patients, identity: &Identity) -> Option<String> {
+    patients.keyring.as_ref().map(|k| k.hash(&identity.national_id))
+}
+
+/// The identity sealed for its deviation, ready to be written with it.
+pub fn seal(
+    patients: &Patients,
+    deviation_id: &DeviationId,
+    identity: &Identity,
+    at: NaiveDateTime,
+) -> Result<IdentityRow, ApiError> {
+    let keyring = patients.keyring.as_ref().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no keyring")))?;
+    let plaintext = serde_json::to_vec(identity).map_err(ApiError::internal)?;
+    let sealed = keyring.seal(deviation_id.as_str(), &plaintext).map_err(ApiError::internal)?;
+    Ok(IdentityRow {
+        deviation_id: deviation_id.clone(),
+        key_id: Some(sealed.key_id),
+        ciphertext: Some(sealed.ciphertext),
+        patient_hash: Some(keyring.hash(&identity.national_id)),
+        created_at: at,
+        erased_at: None,
+    })
+}
+
+/// Why someone looks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevealInput {
+    pub reason: String,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+pub const REASONS: [&str; 4] = ["investigation", "answer", "analysis", "other"];
+
+#[derive(Debug, Serialize)]
+pub struct Revealed {
+    pub national_id: String,
+    pub name: Option<String>,
+}
+
+/// Handler or quality advisor of the organisation that sent or holds the deviation: the people who
+/// handle the case. Everyone else is answered as if the deviation were not there.
+pub fn may_see(caller: &Caller, d: &DeviationRow) -> bool {
+    matches!(caller.role, Role::Handler | Role::QualityAdvisor)
+        && (caller.organisation_id == d.reporting_organisation_id
+            || caller.organisation_id == d.recipient_organisation_id)
+}
+
+/// One look at a patient's identity, as the log records it.
+struct Look<'a> {
+    now: NaiveDateTime,
+    caller: &'a Caller,
+    id: &'a DeviationId,
+    action: &'static str,
+    reason: Option<(&'a str, Option<&'a str>)>,
+}
+
+impl Look<'_> {
+    /// Its row in the log, written before anything is shown.
+    fn log(&self, conn: &mut DbConnection, result: &str, hash: Option<&str>) -> Result<(), ApiError> {
+        let row = AccessRow {
+            id: crate::directory::new_id(),
+            at: self.now,
+            user_id: self.caller.user_id.clone(),
+            role: self.caller.role.code().to_owned(),
+            organisation_id: self.caller.organisation_id.clone(),
+            // Only a deviation that exists is named; a made-up id is not worth a row pointing nowhere.
+            deviation_id: crate::db::deviations::exists(conn, self.id)?.then(|| self.id.clone()),
+            action: self.action.to_owned(),
+            reason: self.reason.map(|(r, _)| r.to_owned()),
+            reason_text: self.reason.and_then(|(_, t)| t.map(str::to_owned)),
+            result: result.to_owned(),
+            patient_hash: hash.map(str::to_owned),
+        };
+        patients::log(conn, &row)?;
+        Ok(())
+    }
+
+    /// The stored identity of a deviation the caller may handle, or the refusal (logged).
+    fn stored(&self, conn: &mut DbConnection) -> Result<IdentityRow, ApiError> {
+        let row = match access::load(conn, self.caller, self.id) {
+            Ok(row) if may_see(self.caller, &row) => row,
+            Ok(_) | Err(_) => {
+                self.log(conn, "refused", None)?;
+                return Err(access::not_found());
+            }
+        };
+        match patients::find(conn, &row.id)? {
+            None => {
+                self.log(conn, "none", None)?;
+                Err(ApiError::new(
+                    actix_web::http::StatusCode::NOT_FOUND,
+                    "no_patient_identity",
+                    "Avviket har ingen pasientidentitet.",
+                ))
+            }
+            Some(identity) if identity.erased_at.is_some() => {
+                self.log(conn, "erased", None)?;
+                Err(ApiError::new(
+                    actix_web::http::StatusCode::GONE,
+                    "patient_identity_erased",
+                    "Pasientidentiteten er slettet fordi saken har vært lukket lenger enn oppbevaringstiden.",
+                ))
+            }
+            Some(identity) => Ok(identity),
+        }
+    }
+}
+
+pub fn reveal(
+    conn: &mut DbConnection,
+    patients: &Patients,
+    now: NaiveDateTime,
+    caller: &Caller,
+    id: &DeviationId,
+    input: &RevealInput,
+) -> Result<Revealed, ApiError> {
+    let mut e = Errors::default();
+    if !REASONS.contains(&input.reason.as_str()) {
+        e.add("reason", "invalid_value", "Velg hvorfor du trenger å se pasientidentiteten.");
+    }
+    let text = e.optional_text("text", input.text.as_deref(), TEXT_MAX);
+    if input.reason == "other" && text.is_none() {
+        e.add("text", "required", "Skriv hvorfor du trenger å se pasientidentiteten.");
+    }
+    e.into_result(())?;
+    let keyring = patients.keyring.as_ref().ok_or_else(access::not_found)?;
+    let look = Look { now, caller, id, action: "reveal", reason: Some((input.reason.as_str(), text.as_deref())) };
+    let identity = look.stored(conn)?;
+    let sealed = Sealed {
+        key_id: identity.key_id.clone().unwrap_or_default(),
+        ciphertext: identity.ciphertext.clone().unwrap_or_default(),
+    };
+    let opened = keyring.open(id.as_str(), &sealed).map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+    let opened: Identity = serde_json::from_slice(&opened).map_err(ApiError::internal)?;
+    look.log(conn, "shown", identity.patient_hash.as_deref())?;
+    Ok(Revealed { national_id: opened.national_id, name: opened.name })
+}
+
+/// Other deviations about the same patient that the caller may see, found by the keyed hash.
+pub fn related(
+    conn: &mut DbConnection,
+    patients: &Patients,
+    now: NaiveDateTime,
+    caller: &Caller,
+    id: &DeviationId,
+) -> Result<Vec<DeviationRow>, ApiError> {
+    patients.keyring.as_ref().ok_or_else(access::not_found)?;
+    let look = Look { now, caller, id, action: "related", reason: None };
+    let hash = look.stored(conn)?.patient_hash.unwrap_or_default();
+    let rows = patients::related(conn, &policy::list_scope(caller), &hash, id)?;
+    look.log(conn, "shown", Some(&hash))?;
+    Ok(rows)
+}

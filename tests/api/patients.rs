@@ -1,0 +1,258 @@
+//! Patient identity (#18): refused unless switched on, sealed apart from the case, shown only to
+//! those who handle the case and only on purpose, every look in an append-only log.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use samavvik::config::PatientIdentity;
+use samavvik::db::DbConnection;
+use samavvik::domain::national_id::parse_patient_id;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// Valid fødselsnumre of people born on `birth` (ddmmyy, 1900s), as many as asked.
+fn numbers(birth: &str, how_many: usize) -> Vec<String> {
+    (0..500)
+        .flat_map(|n| (0..100).map(move |k| format!("{birth}{n:03}{k:02}")))
+        .filter(|candidate| parse_patient_id(candidate).is_ok())
+        .take(how_many)
+        .collect()
+}
+
+async fn app_with(mode: PatientIdentity) -> TestApp {
+    spawn_app_with(|c| {
+        c.patient_identity = mode;
+        c.patient_keys = "k1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".into();
+        c.patient_hash_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0".into();
+    })
+    .await
+}
+
+fn with_patient(mut form: Value, national_id: &str) -> Value {
+    form["patient"] = json!({"national_id": national_id, "name": "Kari Nordmann"});
+    form
+}
+
+#[derive(QueryableByName, Debug)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn count(conn: &mut DbConnection, sql: &str) -> i64 {
+    let rows: Vec<Count> = match conn {
+        DbConnection::Pg(c) => diesel::sql_query(sql).load(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c),
+    }
+    .unwrap();
+    rows[0].n
+}
+
+#[derive(QueryableByName, Debug)]
+struct Dump {
+    #[diesel(sql_type = Text)]
+    text: String,
+}
+
+/// Every stored column of the tables a number could end up in, as text.
+fn dump(conn: &mut DbConnection) -> String {
+    let tables = [
+        "SELECT CAST(request AS TEXT) AS text FROM idempotency_keys",
+        "SELECT description AS text FROM deviations",
+        "SELECT details AS text FROM deviations",
+        "SELECT COALESCE(ciphertext, '') AS text FROM patient_identities",
+        "SELECT COALESCE(patient_hash, '') AS text FROM patient_identities",
+        "SELECT COALESCE(reason_text, '') || COALESCE(patient_hash, '') AS text FROM patient_access_log",
+        "SELECT COALESCE(text, '') AS text FROM deviation_events",
+        "SELECT CAST(data AS TEXT) AS text FROM outbox",
+    ];
+    let mut all = String::new();
+    for sql in tables {
+        let rows: Vec<Dump> = match conn {
+            DbConnection::Pg(c) => diesel::sql_query(sql).load(c),
+            DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        all.extend(rows.into_iter().map(|r| r.text + "\n"));
+    }
+    all
+}
+
+#[actix_web::test]
+async fn the_field_is_refused_where_the_deployment_has_not_switched_it_on() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let number = &numbers("010170", 1)[0];
+    let body = with_patient(form(stolav["id"].as_str().unwrap()), number);
+    let refused = app.post("/api/v1/deviations", &nurse, &body).await.problem(422, "validation_failed");
+    assert_eq!(
+        (refused["fields"][0]["field"].as_str(), refused["fields"][0]["code"].as_str()),
+        (Some("patient"), Some("not_enabled"))
+    );
+    assert!(!refused.to_string().contains(number.as_str()), "the number is not repeated");
+    assert_eq!(app.get("/api/v1/deviations?box=sent", &nurse).await.expect(200)["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn a_wrong_number_is_refused_by_its_field_without_repeating_it_and_required_means_required() {
+    let app = app_with(PatientIdentity::Required).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let form = form(stolav["id"].as_str().unwrap());
+    let missing = app.post("/api/v1/deviations", &nurse, &form).await.problem(422, "validation_failed");
+    assert_eq!(missing["fields"][0]["field"], "patient.national_id");
+    assert_eq!(missing["fields"][0]["code"], "required");
+    let good = &numbers("010170", 1)[0];
+    let mut wrong = good.clone();
+    let last = if wrong.ends_with('0') { "1" } else { "0" };
+    wrong.replace_range(10.., last);
+    let refused = app.post("/api/v1/deviations", &nurse, &with_patient(form.clone(), &wrong)).await;
+    let refused = refused.problem(422, "validation_failed");
+    assert_eq!(refused["fields"][0]["field"], "patient.national_id");
+    assert_eq!(refused["fields"][0]["code"], "invalid_national_id");
+    assert!(!refused.to_string().contains(&wrong[..6]), "{refused}");
+    app.post("/api/v1/deviations", &nurse, &with_patient(form, good)).await.expect(201);
+}
+
+#[actix_web::test]
+async fn only_those_who_handle_the_case_see_the_identity_on_purpose_and_every_look_is_logged() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let number = numbers("150385", 1).remove(0);
+    let d = app.post("/api/v1/deviations", &nurse, &with_patient(form(stolav["id"].as_str().unwrap()), &number)).await;
+    let d = d.expect(201);
+    let id = d["id"].as_str().unwrap().to_owned();
+    assert!(!d.to_string().contains(&number), "not in the answer to the submission");
+    let reveal = format!("/api/v1/deviations/{id}/patient/reveal");
+    let why = json!({"reason": "investigation"});
+
+    // The receiving quality advisor and handler, and the sending quality advisor: shown, not cached.
+    for who in [HOSPITAL_ADVISOR, HANDLER, MUNI_ADVISOR] {
+        let token = app.login(who).await;
+        let shown = app.post(&reveal, &token, &why).await;
+        assert_eq!(shown.headers["cache-control"], "no-store");
+        let shown = shown.expect(200);
+        assert_eq!(
+            (shown["national_id"].as_str(), shown["name"].as_str()),
+            (Some(number.as_str()), Some("Kari Nordmann")),
+            "{who}"
+        );
+    }
+    // The reporter herself, analysts and admins: as if there were no such deviation.
+    for who in [NURSE, ANALYST, ADMIN] {
+        let token = app.login(who).await;
+        app.post(&reveal, &token, &why).await.problem(404, "not_found");
+    }
+    // A reason is required; «other» needs words, and those words pass the national-id guard.
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    app.post(&reveal, &advisor, &json!({})).await.problem(422, "validation_failed");
+    app.post(&reveal, &advisor, &json!({"reason": "curiosity"})).await.problem(422, "validation_failed");
+    app.post(&reveal, &advisor, &json!({"reason": "other"})).await.problem(422, "validation_failed");
+    let guard = json!({"reason": "other", "text": format!("Gjelder {number}")});
+    app.post(&reveal, &advisor, &guard).await.problem(422, "national_id_in_text");
+
+    // Nowhere else: the case, the lists, the timeline.
+    for path in [
+        format!("/api/v1/deviations/{id}"),
+        "/api/v1/deviations?box=received".into(),
+        format!("/api/v1/deviations/{id}/events"),
+    ] {
+        let body = app.get(&path, &advisor).await.expect(200).to_string();
+        assert!(!body.contains(&number) && !body.contains("Kari Nordmann"), "{path}");
+    }
+
+    let mut conn = app.conn();
+    let sql = |result: &str| {
+        format!("SELECT COUNT(*) AS n FROM patient_access_log WHERE action = 'reveal' AND result = '{result}'")
+    };
+    assert_eq!(count(&mut conn, &sql("shown")), 3);
+    assert_eq!(count(&mut conn, &sql("refused")), 3);
+    assert_eq!(
+        count(&mut conn, &format!("SELECT COUNT(*) AS n FROM patient_access_log WHERE deviation_id = '{id}' AND reason = 'investigation' AND patient_hash IS NOT NULL")),
+        3
+    );
+    let stored = dump(&mut conn);
+    assert!(!stored.contains(&number) && !stored.contains("Kari Nordmann"), "only sealed at rest");
+}
+
+#[actix_web::test]
+async fn related_deviations_are_found_by_the_keyed_hash_within_what_the_caller_may_see() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let form = form(stolav["id"].as_str().unwrap());
+    let [same, other] = <[String; 2]>::try_from(numbers("020290", 2)).unwrap();
+    let first = app.post("/api/v1/deviations", &nurse, &with_patient(form.clone(), &same)).await.expect(201);
+    let second = app.post("/api/v1/deviations", &nurse, &with_patient(form.clone(), &same)).await.expect(201);
+    app.post("/api/v1/deviations", &nurse, &with_patient(form.clone(), &other)).await.expect(201);
+    app.post("/api/v1/deviations", &nurse, &form).await.expect(201);
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let related = app.get(&format!("/api/v1/deviations/{}/related", first["id"].as_str().unwrap()), &advisor).await;
+    let related = related.expect(200);
+    assert_eq!(related["items"].as_array().unwrap().len(), 1, "{related}");
+    assert_eq!(related["items"][0]["reference"], second["reference"]);
+    assert!(!related.to_string().contains(&same));
+    // Someone who cannot see the deviation learns nothing, and the try is logged.
+    let analyst = app.login(ANALYST).await;
+    app.get(&format!("/api/v1/deviations/{}/related", first["id"].as_str().unwrap()), &analyst)
+        .await
+        .problem(404, "not_found");
+    let mut conn = app.conn();
+    let logged = "SELECT COUNT(*) AS n FROM patient_access_log WHERE action = 'related'";
+    assert_eq!(count(&mut conn, logged), 2);
+}
+
+#[actix_web::test]
+async fn the_access_log_refuses_changes_except_the_retention_purge() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let number = numbers("030303", 1).remove(0);
+    let d = app.post("/api/v1/deviations", &nurse, &with_patient(form(stolav["id"].as_str().unwrap()), &number)).await;
+    let id = d.expect(201)["id"].as_str().unwrap().to_owned();
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    app.post(&format!("/api/v1/deviations/{id}/patient/reveal"), &advisor, &json!({"reason": "answer"}))
+        .await
+        .expect(200);
+
+    let mut conn = app.conn();
+    let all = "SELECT COUNT(*) AS n FROM patient_access_log";
+    assert_eq!(count(&mut conn, all), 1);
+    for sql in ["UPDATE patient_access_log SET reason = 'other'", "DELETE FROM patient_access_log"] {
+        let refused = diesel::sql_query(sql).execute(&mut conn);
+        assert!(refused.is_err_and(|e| e.to_string().contains("append-only")), "{sql}");
+    }
+    if let DbConnection::Pg(c) = &mut conn {
+        assert!(diesel::sql_query("TRUNCATE patient_access_log").execute(c).is_err(), "TRUNCATE too");
+    }
+    assert_eq!(count(&mut conn, all), 1);
+    // The retention job's path: a cut-off, the rows before it, the cut-off removed; in one transaction.
+    conn.transaction::<_, diesel::result::Error, _>(|c| {
+        diesel::sql_query("INSERT INTO patient_access_log_purge (before) VALUES ('2100-01-01 00:00:00')").execute(c)?;
+        diesel::sql_query("DELETE FROM patient_access_log").execute(c)?;
+        diesel::sql_query("DELETE FROM patient_access_log_purge").execute(c)?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(count(&mut conn, all), 0);
+}
+
+#[actix_web::test]
+async fn a_retried_submission_is_recognised_by_the_hash_and_the_key_keeps_no_number() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let [one, two] = <[String; 2]>::try_from(numbers("040404", 2)).unwrap();
+    let form = form(stolav["id"].as_str().unwrap());
+    let key = "4f1d8a7e-retry-with-patient";
+    let first = app.submit_with_key(&nurse, &with_patient(form.clone(), &one), key).await.expect(201);
+    let again = app.submit_with_key(&nurse, &with_patient(form.clone(), &one), key).await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.expect(201)["id"], first["id"]);
+    let other = app.submit_with_key(&nurse, &with_patient(form, &two), key).await;
+    other.problem(422, "idempotency_key_reused");
+    let stored = dump(&mut app.conn());
+    assert!(!stored.contains(&one) && !stored.contains(&two));
+}
