@@ -67,10 +67,25 @@ enum Command {
     },
     /// Deliver queued mail (and nothing else), for running delivery apart from `serve`.
     MailWorker,
+    /// The keys that protect patient identity.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print a signed access token for an existing user.
     Token {
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-encrypt every stored patient identity with the active key (SAMAVVIK_PATIENT_ACTIVE_KEY), in
+    /// batches that each commit; safe to stop and run again, and the server keeps working meanwhile.
+    Rotate {
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
     },
 }
 
@@ -148,6 +163,25 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::MailWorker => mail_worker(config),
+        Command::Keys { command: KeysCommand::Rotate { batch } } => {
+            let patients = samavvik::patients::Patients::from_config(&config).map_err(anyhow::Error::msg)?;
+            let keyring = patients
+                .keyring
+                .ok_or_else(|| anyhow::anyhow!("SAMAVVIK_PATIENT_IDENTITY er off: ingen nøkler å rotere"))?;
+            let mut conn = db::open_one(&config.db_url())?;
+            let done = samavvik::patients::rotate(&mut conn, &keyring, batch.max(1))?;
+            println!(
+                "Nøkkelrotasjon til «{}»: {} krypterte på nytt, {} endret av andre underveis, {} kunne ikke åpnes.",
+                keyring.active(),
+                done.rotated,
+                done.skipped,
+                done.failed
+            );
+            if done.failed > 0 {
+                anyhow::bail!("{} pasientidentiteter kunne ikke åpnes; se loggen", done.failed);
+            }
+            Ok(())
+        }
         Command::Healthcheck { .. } => Ok(()),
         Command::Bench { command: BenchCommand::Stats { period, iterations } } => {
             let period = match period {

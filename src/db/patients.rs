@@ -50,6 +50,74 @@ pub fn log(conn: &mut DbConnection, row: &AccessRow) -> QueryResult<()> {
     diesel::insert_into(patient_access_log::table).values(row).execute(conn).map(|_| ())
 }
 
+/// Up to `limit` identities sealed with another key than `active`, after `after` (by deviation id).
+pub fn sealed_with_other_key(
+    conn: &mut DbConnection,
+    active: &str,
+    after: &DeviationId,
+    limit: i64,
+) -> QueryResult<Vec<IdentityRow>> {
+    patient_identities::table
+        .filter(p::key_id.is_not_null())
+        .filter(p::key_id.ne(active))
+        .filter(p::deviation_id.gt(after))
+        .order(p::deviation_id.asc())
+        .limit(limit)
+        .select(IdentityRow::as_select())
+        .load(conn)
+}
+
+/// Replaces a sealed value, only if it is still the one read (sealed with `old_key`): an erasure
+/// or another rotation in between wins.
+pub fn reseal(
+    conn: &mut DbConnection,
+    id: &DeviationId,
+    old_key: &str,
+    key_id: &str,
+    ciphertext: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(patient_identities::table.filter(p::deviation_id.eq(id)).filter(p::key_id.eq(old_key)))
+        .set((p::key_id.eq(key_id), p::ciphertext.eq(ciphertext)))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Deviations closed before `closed_before` whose identity is still kept, at most `limit`.
+pub fn erasable(conn: &mut DbConnection, closed_before: NaiveDateTime, limit: i64) -> QueryResult<Vec<DeviationId>> {
+    patient_identities::table
+        .inner_join(super::schema::deviations::table)
+        .filter(p::erased_at.is_null())
+        .filter(d::closed_at.lt(closed_before))
+        .select(p::deviation_id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Erases one identity if its deviation is still closed before the cut-off (a reopening in
+/// between keeps it). Returns whether it did.
+pub fn erase(
+    conn: &mut DbConnection,
+    id: &DeviationId,
+    closed_before: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let still_closed = super::schema::deviations::table.find(id).filter(d::closed_at.lt(closed_before));
+    let n = diesel::update(
+        patient_identities::table
+            .filter(p::deviation_id.eq(id))
+            .filter(p::erased_at.is_null())
+            .filter(diesel::dsl::exists(still_closed)),
+    )
+    .set((
+        p::key_id.eq(None::<String>),
+        p::ciphertext.eq(None::<String>),
+        p::patient_hash.eq(None::<String>),
+        p::erased_at.eq(Some(now)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Other deviations about the patient with this hash, within `scope`, newest first.
 pub fn related(
     conn: &mut DbConnection,

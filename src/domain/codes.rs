@@ -82,6 +82,7 @@ code_enum!(
         AutoClosed = "auto_closed",
         Reopened = "reopened",
         Commented = "commented",
+        PatientIdentityErased = "patient_identity_erased",
     }
 );
 

@@ -206,6 +206,8 @@ pub fn for_event_on(
                 messages.push(("commented", reporter, to_reporter));
             }
         }
+        // Nobody needs a mail to learn that something is no longer kept.
+        EventKind::PatientIdentityErased => {}
     }
     let actor_email = match &event.actor_id {
         Some(a) => Some(users::find(conn, a)?.email),

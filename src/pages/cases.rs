@@ -99,6 +99,8 @@ struct Outcome {
     problem: Option<String>,
     open_action: Option<String>,
     errors: Vec<FieldError>,
+    /// The patient's identity, on the one response that reveals it.
+    patient: Option<crate::patients::Revealed>,
 }
 
 fn detail_page(
@@ -111,6 +113,7 @@ fn detail_page(
 ) -> Result<String, ApiError> {
     let caller = &viewer.caller;
     let row = access::load(c, caller, id)?;
+    let row_for_patient = row.clone();
     let names = Names::for_deviations(c, std::slice::from_ref(&row))?;
     let d = view::deviation(row, &names, caller, deidentified(caller), state.clock.now());
     let rows = db::events::for_deviation(c, id)?;
@@ -125,6 +128,10 @@ fn detail_page(
         .map(|e| context! { message => e.message, target => outcome.open_action.as_deref().map(|a| control(a, &e.field)) })
         .collect();
     let all_categories = categories::list_active(c)?;
+    // The button is offered to those who may use it, on a deviation with an identity still kept.
+    let patient_kept = state.patients.keyring.is_some()
+        && crate::patients::may_see(caller, &row_for_patient)
+        && db::patients::find(c, id)?.is_some_and(|p| p.erased_at.is_none());
     render(
         "detail.html",
         context! {
@@ -139,6 +146,9 @@ fn detail_page(
             just_sent,
             days => context! { acknowledge => state.config.acknowledge_working_days, answer => state.config.answer_working_days },
             notice => outcome.notice,
+            patient_kept,
+            patient => outcome.patient,
+            reasons => crate::patients::REASONS,
             problem => outcome.problem,
             open_action => outcome.open_action,
             errors,
@@ -150,9 +160,35 @@ fn detail_page(
     )
 }
 
+/// «Vis pasientidentitet»: the identity, for this response only, and the look logged.
+pub async fn reveal_patient(state: Data<AppState>, viewer: Viewer, id: Path<DeviationId>, form: Posted) -> PageResult {
+    let input = crate::patients::RevealInput { reason: form.text("reason"), text: form.get("text") };
+    let st = state.clone();
+    let body = db::run(&state.pool, move |c| {
+        let now = st.clock.now().naive_utc();
+        let outcome = match crate::patients::reveal(c, &st.patients, now, &viewer.caller, &id, &input) {
+            Ok(revealed) => Outcome { patient: Some(revealed), ..Default::default() },
+            Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND && e.code == "not_found" => return Err(e),
+            Err(e) if e.fields.is_empty() => Outcome { problem: Some(e.detail), ..Default::default() },
+            Err(e) => Outcome { open_action: Some("patient".into()), errors: e.fields, ..Default::default() },
+        };
+        let failed = outcome.patient.is_none();
+        detail_page(c, &st, &viewer, &id, false, outcome).map(|page| (page, failed))
+    })
+    .await?;
+    let (page, failed) = body;
+    let mut resp = html(page);
+    if failed {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
 /// The id of the control that answers `field` in the form of `action` (detail.html).
 fn control(action: &str, field: &str) -> String {
     match field {
+        "reason" if action == "patient" => "reason-investigation".into(),
+        "text" if action == "patient" => "patient-text".into(),
         "reason" | "note" => format!("{action}-{field}"),
         "answer" => "answer-text".into(),
         "actions" => "answer-actions".into(),

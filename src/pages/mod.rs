@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, login_limit: &LoginLimit) {
         .service(web::resource("/avvik").route(get().to(cases::list)))
         .service(web::resource("/avvik/ny").route(get().to(form::page)).route(post().to(form::submit)))
         .service(web::resource("/avvik/{id}").route(get().to(cases::detail)))
+        .service(web::resource("/avvik/{id}/pasient").route(post().to(cases::reveal_patient)))
         .service(web::resource("/avvik/{id}/{action}").route(post().to(cases::act)))
         .service(web::resource("/statistikk").route(get().to(statistics::page)))
         .service(web::resource("/statistikk/rapport/{file}").route(get().to(statistics::file)))

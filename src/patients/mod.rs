@@ -17,8 +17,9 @@ use crate::db::patients::{self, AccessRow, IdentityRow};
 use crate::db::DbConnection;
 use crate::deviations::access;
 use crate::deviations::form::{Errors, TEXT_MAX};
+use crate::deviations::timeline::{record, Entry};
 use crate::domain::national_id::parse_patient_id;
-use crate::domain::{Code, Role};
+use crate::domain::{Code, EventKind, Role};
 use crate::error::{ApiError, FieldError};
 use crate::ids::DeviationId;
 use crate::policy;
@@ -237,6 +238,68 @@ pub fn reveal(
     let opened: Identity = serde_json::from_slice(&opened).map_err(ApiError::internal)?;
     look.log(conn, "shown", identity.patient_hash.as_deref())?;
     Ok(Revealed { national_id: opened.national_id, name: opened.name })
+}
+
+/// Erases the identities of deviations closed more than the retention time ago, one transaction
+/// each (a kill halfway leaves whole erasures, and the next run takes the rest), each with its
+/// event on the timeline. Returns how many this call erased.
+pub fn erase_due(conn: &mut DbConnection, config: &Config, now: NaiveDateTime) -> Result<usize, ApiError> {
+    let closed_before = now - chrono::Duration::days(config.patient_identity_retention_days);
+    let mut erased = 0;
+    for id in patients::erasable(conn, closed_before, 500)? {
+        let did = crate::db::write_tx(conn, |c| {
+            if !patients::erase(c, &id, closed_before, now)? {
+                return Ok(false);
+            }
+            let entry = Entry::new(EventKind::PatientIdentityErased, None);
+            record(c, config, &id, now, entry)?;
+            Ok(true)
+        })?;
+        erased += usize::from(did);
+    }
+    Ok(erased)
+}
+
+/// What a key rotation did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rotation {
+    pub rotated: usize,
+    /// Changed by someone else between read and write (erased, or rotated by another run).
+    pub skipped: usize,
+    /// Did not open: sealed with a key no longer configured, or damaged. Left as they are.
+    pub failed: usize,
+}
+
+/// Re-seals every identity sealed with an older key under the active one, `batch` at a time, each
+/// batch in its own transaction: stopped halfway, the next run does the rest.
+pub fn rotate(conn: &mut DbConnection, keyring: &Keyring, batch: i64) -> Result<Rotation, ApiError> {
+    let mut done = Rotation::default();
+    let mut after = DeviationId::from(String::new());
+    loop {
+        let rows = patients::sealed_with_other_key(conn, keyring.active(), &after, batch)?;
+        let Some(last) = rows.last() else { return Ok(done) };
+        after = last.deviation_id.clone();
+        crate::db::write_tx(conn, |c| {
+            for row in &rows {
+                let old = row.key_id.clone().unwrap_or_default();
+                let sealed = Sealed { key_id: old.clone(), ciphertext: row.ciphertext.clone().unwrap_or_default() };
+                let plaintext = match keyring.open(row.deviation_id.as_str(), &sealed) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::error!(deviation_id = ?row.deviation_id, error = %e, "patient identity does not open");
+                        done.failed += 1;
+                        continue;
+                    }
+                };
+                let new = keyring.seal(row.deviation_id.as_str(), &plaintext).map_err(ApiError::internal)?;
+                match patients::reseal(c, &row.deviation_id, &old, &new.key_id, &new.ciphertext)? {
+                    true => done.rotated += 1,
+                    false => done.skipped += 1,
+                }
+            }
+            Ok(())
+        })?;
+    }
 }
 
 /// Other deviations about the same patient that the caller may see, found by the keyed hash.

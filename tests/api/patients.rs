@@ -256,3 +256,114 @@ async fn a_retried_submission_is_recognised_by_the_hash_and_the_key_keeps_no_num
     let stored = dump(&mut app.conn());
     assert!(!stored.contains(&one) && !stored.contains(&two));
 }
+
+#[actix_web::test]
+async fn the_identity_is_erased_on_time_after_closing_and_a_reopened_case_keeps_it() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let form = form(stolav["id"].as_str().unwrap());
+    let [a, b] = <[String; 2]>::try_from(numbers("050505", 2)).unwrap();
+    let rejected = app.post("/api/v1/deviations", &nurse, &with_patient(form.clone(), &a)).await.expect(201);
+    let reopened = app.post("/api/v1/deviations", &nurse, &with_patient(form, &b)).await.expect(201);
+    let (rejected, reopened) = (rejected["id"].as_str().unwrap(), reopened["id"].as_str().unwrap());
+    app.act(&advisor, rejected, "reject", &json!({"reason": "Gjelder intern rutine."})).await.expect(200);
+    app.act(&advisor, reopened, "answer", &json!({"answer": "Rutinen er rettet."})).await.expect(200);
+    app.act(&nurse, reopened, "close", &json!({})).await.expect(200);
+
+    // 29 days after: kept; the reporter reopens the second one.
+    app.clock.advance(chrono::Duration::days(29));
+    let now = || app.clock.now_naive();
+    let mut conn = app.conn();
+    assert_eq!(samavvik::patients::erase_due(&mut conn, &app.config, now()).unwrap(), 0);
+    app.act(&nurse, reopened, "reopen", &json!({"note": "Det skjedde igjen."})).await.expect(200);
+    app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(samavvik::patients::erase_due(&mut conn, &app.config, now()).unwrap(), 1, "only the one still closed");
+    assert_eq!(samavvik::patients::erase_due(&mut conn, &app.config, now()).unwrap(), 0, "once");
+
+    let reveal = |id: &str| format!("/api/v1/deviations/{id}/patient/reveal");
+    let why = json!({"reason": "investigation"});
+    app.post(&reveal(rejected), &advisor, &why).await.problem(410, "patient_identity_erased");
+    assert_eq!(app.post(&reveal(reopened), &advisor, &why).await.expect(200)["national_id"], b.as_str());
+    let events = app.get(&format!("/api/v1/deviations/{rejected}/events"), &nurse).await.expect(200);
+    let last = events["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["kind"].as_str(), last["text"].as_str()), (Some("patient_identity_erased"), None));
+    let gone = "SELECT COUNT(*) AS n FROM patient_identities WHERE erased_at IS NOT NULL AND ciphertext IS NULL AND patient_hash IS NULL AND key_id IS NULL";
+    assert_eq!(count(&mut conn, gone), 1);
+    let logged = "SELECT COUNT(*) AS n FROM patient_access_log WHERE result = 'erased'";
+    assert_eq!(count(&mut conn, logged), 1);
+}
+
+#[actix_web::test]
+async fn the_case_page_shows_the_identity_once_on_purpose() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let number = numbers("060606", 1).remove(0);
+    let d = app.post("/api/v1/deviations", &nurse, &with_patient(form(stolav["id"].as_str().unwrap()), &number)).await;
+    let id = d.expect(201)["id"].as_str().unwrap().to_owned();
+    let case = format!("/avvik/{id}");
+
+    let reporter = crate::pages::WebClient::new(&app);
+    reporter.login(NURSE).await;
+    assert!(!reporter.get(&case).await.body.contains("Vis pasientidentitet"), "not for the reporter");
+
+    let advisor = crate::pages::WebClient::new(&app);
+    advisor.login(HOSPITAL_ADVISOR).await;
+    let page = advisor.get(&case).await.body;
+    assert!(page.contains("Vis pasientidentitet") && !page.contains(&number));
+    let csrf = advisor.csrf(&case).await;
+    let why = format!("{case}/pasient");
+    let refused = advisor.post(&why, &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("Velg hvorfor du trenger å se pasientidentiteten.") && !refused.body.contains(&number)
+    );
+    let shown = advisor.post(&why, &[("csrf", &csrf), ("reason", "answer")]).await;
+    assert_eq!(shown.status, 200);
+    assert!(shown.body.contains(&number) && shown.body.contains("Visningen er logget"), "{}", shown.body);
+    assert!(!advisor.get(&case).await.body.contains(&number), "shown on that response only");
+}
+
+#[actix_web::test]
+async fn rotation_reseals_every_identity_with_the_active_key_and_can_run_again() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let form = form(stolav["id"].as_str().unwrap());
+    let ids = numbers("070707", 3);
+    for n in &ids {
+        app.post("/api/v1/deviations", &nurse, &with_patient(form.clone(), n)).await.expect(201);
+    }
+    // The next key is added and made active; the old one stays until the rotation is done.
+    let mut config = app.config.clone();
+    config.patient_keys =
+        format!("{},k2={}", config.patient_keys, "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f91");
+    let keyring = samavvik::patients::keys::Keyring::from_config(&config).unwrap().unwrap();
+    assert_eq!(keyring.active(), "k2");
+    let mut conn = app.conn();
+    let done = samavvik::patients::rotate(&mut conn, &keyring, 2).unwrap();
+    assert_eq!((done.rotated, done.skipped, done.failed), (3, 0, 0), "in batches of two");
+    assert_eq!(samavvik::patients::rotate(&mut conn, &keyring, 2).unwrap().rotated, 0, "nothing left");
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM patient_identities WHERE key_id = 'k2'"), 3);
+
+    // Every identity opens with the new key alone, and is the one submitted.
+    let mut only_new = config.clone();
+    only_new.patient_keys = "k2=a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f91".into();
+    let new = samavvik::patients::keys::Keyring::from_config(&only_new).unwrap().unwrap();
+    let mut opened: Vec<String> = samavvik::db::patients::sealed_with_other_key(&mut conn, "none", &"".into(), 10)
+        .unwrap()
+        .into_iter()
+        .map(|row| {
+            let sealed =
+                samavvik::patients::keys::Sealed { key_id: row.key_id.unwrap(), ciphertext: row.ciphertext.unwrap() };
+            let plain = new.open(row.deviation_id.as_str(), &sealed).unwrap();
+            serde_json::from_slice::<Value>(&plain).unwrap()["national_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    opened.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(opened, expected);
+}
