@@ -149,6 +149,8 @@ pub struct Config {
     pub patient_hash_key: String,
     pub patient_hash_key_file: String,
     pub patient_identity_retention_days: i64,
+    pub patient_access_log_retention_days: i64,
+    pub patient_reveals_per_day_alert: usize,
 }
 
 impl Default for Config {
@@ -200,6 +202,8 @@ impl Default for Config {
             patient_hash_key: String::new(),
             patient_hash_key_file: String::new(),
             patient_identity_retention_days: 30,
+            patient_access_log_retention_days: 730,
+            patient_reveals_per_day_alert: 20,
         }
     }
 }
@@ -255,8 +259,10 @@ impl Config {
         if self.db_max_connections == 0 || self.login_attempts_per_minute == 0 {
             return Err("SAMAVVIK_DB_MAX_CONNECTIONS og SAMAVVIK_LOGIN_ATTEMPTS_PER_MINUTE må være større enn 0".into());
         }
-        if self.patient_identity_retention_days < 0 {
-            return Err("SAMAVVIK_PATIENT_IDENTITY_RETENTION_DAYS kan ikke være negativ".into());
+        if self.patient_identity_retention_days < 0 || self.patient_access_log_retention_days < 1 {
+            return Err("SAMAVVIK_PATIENT_IDENTITY_RETENTION_DAYS kan ikke være negativ, og \
+                        SAMAVVIK_PATIENT_ACCESS_LOG_RETENTION_DAYS må være minst 1"
+                .into());
         }
         crate::patients::keys::Keyring::from_config(self)?;
         Ok(())

@@ -97,7 +97,7 @@ pub enum View {
 pub fn view(caller: &Caller, d: Parties) -> Option<View> {
     match caller.role {
         Role::Analyst if in_reach(caller, d.health_community_id) => Some(View::Deidentified),
-        Role::Analyst | Role::Admin => None,
+        Role::Analyst | Role::Admin | Role::PrivacyOfficer => None,
         _ => (relation(caller, d) != Relation::Outsider).then_some(View::Full),
     }
 }
@@ -134,7 +134,7 @@ pub fn list_scope(caller: &Caller) -> Scope {
             Some(c) => Scope::Community(c.clone()),
             None => Scope::All,
         },
-        Role::Admin => Scope::Nothing,
+        Role::Admin | Role::PrivacyOfficer => Scope::Nothing,
         _ => Scope::Organisation(caller.organisation_id.clone()),
     }
 }
@@ -153,7 +153,7 @@ pub fn may_as(role: Role, relation: Relation, action: Action) -> bool {
     let receiving = matches!(relation, R::OwnCase | R::OrganisationReceived);
     let sending = matches!(relation, R::OwnReport | R::OrganisationSent);
     match (action, role) {
-        (_, Analyst | Admin) => false,
+        (_, Analyst | Admin | PrivacyOfficer) => false,
         (_, _) if relation == R::Outsider => false,
         (A::Acknowledge | A::Forward | A::Reject, QualityAdvisor) => receiving,
         (A::Answer, QualityAdvisor) => receiving,
@@ -167,6 +167,14 @@ pub fn may_as(role: Role, relation: Relation, action: Action) -> bool {
 
 fn forbidden(message: &str) -> ApiError {
     ApiError::forbidden(message)
+}
+
+/// The patient access log (innsyn and routine control) is the privacy officer's: of their own
+/// organisation, and nobody else's.
+pub fn require_privacy_officer(caller: &Caller) -> Result<(), ApiError> {
+    (caller.role == Role::PrivacyOfficer)
+        .then_some(())
+        .ok_or_else(|| forbidden("Tilgangsloggen for pasientidentitet er for personvernombudet i organisasjonen."))
 }
 
 /// Reporting is for the parties' people: not for analysts or admins.
@@ -286,7 +294,8 @@ pub fn has_boxes(caller: &Caller) -> bool {
     may_report(caller)
 }
 
-const ROLES: [Role; 5] = [Role::Reporter, Role::Handler, Role::QualityAdvisor, Role::Analyst, Role::Admin];
+const ROLES: [Role; 6] =
+    [Role::Reporter, Role::Handler, Role::QualityAdvisor, Role::Analyst, Role::Admin, Role::PrivacyOfficer];
 const RELATIONS: [(Relation, &str); 5] = [
     (Relation::OwnReport, "own report (or own unit's)"),
     (Relation::OrganisationSent, "own organisation sent"),
@@ -310,7 +319,7 @@ pub fn permission_table() -> String {
         for role in ROLES {
             let read = match role {
                 Role::Analyst => "read de-identified",
-                Role::Admin => "—",
+                Role::Admin | Role::PrivacyOfficer => "—",
                 _ if relation == Relation::Outsider => "—",
                 _ => "read",
             };
@@ -421,7 +430,7 @@ mod tests {
                 let expected_view = match role {
                     Role::Analyst if name == "other helsefellesskap" => None,
                     Role::Analyst => Some(View::Deidentified),
-                    Role::Admin => None,
+                    Role::Admin | Role::PrivacyOfficer => None,
                     _ if relation == Relation::Outsider => None,
                     _ => Some(View::Full),
                 };
@@ -433,7 +442,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 5 * 8 * 7);
+        assert_eq!(checked, 6 * 8 * 7);
     }
 
     #[test]
@@ -473,7 +482,7 @@ mod tests {
             let me = caller(role, ORG, None);
             match (list_scope(&me), role) {
                 (Scope::Community(c), Role::Analyst) => assert_eq!(c.as_str(), HF),
-                (Scope::Nothing, Role::Admin) => {}
+                (Scope::Nothing, Role::Admin | Role::PrivacyOfficer) => {}
                 (Scope::Organisation(o), Role::Reporter | Role::Handler | Role::QualityAdvisor) => {
                     assert_eq!(o.as_str(), ORG)
                 }

@@ -56,6 +56,7 @@ pub const DEMO_USERS: &[(&str, &str, &str, Option<&str>, &str)] = &[
     ("leder.medisinsk@stolav.example", "Line Leder", "stolav", Some("Medisinsk klinikk"), "handler"),
     ("analytiker@helsefellesskap.example", "Anders Analytiker", "helsefellesskap", None, "analyst"),
     ("admin@samavvik.example", "Ada Admin", "helsefellesskap", None, "admin"),
+    ("personvern@stolav.example", "Petter Personvern", "stolav", None, "privacy_officer"),
     ("sykepleier@levanger.example", "Live Sykepleier", "levanger", Some("Hjemmetjenesten"), "reporter"),
     ("kvalitet@hnt.example", "Helge Kvalitet", "hnt", None, "quality_advisor"),
     ("analytiker@helsefellesskap-nt.example", "Nora Analytiker", "helsefellesskap-nt", None, "analyst"),

@@ -1,4 +1,3 @@
-use actix_web::http::header;
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -15,7 +14,6 @@ use crate::deviations::submit::{self, Outcome};
 use crate::deviations::view::{self, Deviation, Event, Names};
 use crate::error::ApiError;
 use crate::ids::DeviationId;
-use crate::patients::RevealInput;
 use crate::policy::deidentified;
 use crate::state::AppState;
 
@@ -103,60 +101,6 @@ pub async fn events(state: Data<AppState>, caller: Caller, id: Path<DeviationId>
     })
     .await?;
     Ok(Json(EventList { items }))
-}
-
-/// The patient's identity, for one who handles the case and says why; logged before it is shown,
-/// and never cached.
-pub async fn reveal_patient(
-    state: Data<AppState>,
-    caller: Caller,
-    id: Path<DeviationId>,
-    body: Body<RevealInput>,
-) -> Result<HttpResponse, ApiError> {
-    let st = state.clone();
-    let revealed = db::run(&state.pool, move |c| {
-        crate::patients::reveal(c, &st.patients, st.clock.now().naive_utc(), &caller, &id, &body)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(revealed))
-}
-
-/// Other deviations about the same patient that the caller may see; nobody's identity shown.
-pub async fn related(
-    state: Data<AppState>,
-    caller: Caller,
-    id: Path<DeviationId>,
-) -> Result<Json<RelatedList>, ApiError> {
-    let st = state.clone();
-    let items = db::run(&state.pool, move |c| {
-        let rows = crate::patients::related(c, &st.patients, st.clock.now().naive_utc(), &caller, &id)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Related {
-                submitted_at: view::utc(r.submitted_at),
-                id: r.id,
-                reference: r.reference,
-                status: r.status,
-                category: r.category,
-            })
-            .collect())
-    })
-    .await?;
-    Ok(Json(RelatedList { items }))
-}
-
-#[derive(Serialize)]
-pub struct Related {
-    id: DeviationId,
-    reference: crate::ids::Reference,
-    status: String,
-    category: String,
-    submitted_at: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Serialize)]
-pub struct RelatedList {
-    items: Vec<Related>,
 }
 
 /// Runs a lifecycle action and answers with the deviation as it is afterwards.

@@ -8,6 +8,7 @@ pub mod deviations;
 pub mod health;
 pub mod health_communities;
 pub mod organisations;
+pub mod patients;
 pub mod problems;
 pub mod query;
 pub mod routing;
@@ -73,8 +74,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/deviations/{id}/close").route(post().to(deviations::close)))
                 .service(web::resource("/deviations/{id}/reopen").route(post().to(deviations::reopen)))
                 .service(web::resource("/deviations/{id}/comments").route(post().to(deviations::comment)))
-                .service(web::resource("/deviations/{id}/patient/reveal").route(post().to(deviations::reveal_patient)))
-                .service(web::resource("/deviations/{id}/related").route(get().to(deviations::related)))
+                .service(web::resource("/deviations/{id}/patient/reveal").route(post().to(patients::reveal_patient)))
+                .service(web::resource("/deviations/{id}/related").route(get().to(patients::related)))
+                .service(web::resource("/patient-access-log/search").route(post().to(patients::patient_access_log)))
+                .service(web::resource("/patient-access-log/summary").route(get().to(patients::patient_access_summary)))
                 .service(web::resource("/stats").route(get().to(stats::get)))
                 .service(web::resource("/reports/{tertial}.html").route(get().to(stats::report)))
                 .service(web::resource("/reports/{tertial}.csv").route(get().to(stats::report)))

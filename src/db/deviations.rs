@@ -156,6 +156,11 @@ pub fn find(conn: &mut DbConnection, scope: &Scope, id: &DeviationId) -> QueryRe
     }
 }
 
+/// The reference numbers of these deviations.
+pub fn references(conn: &mut DbConnection, ids: &[DeviationId]) -> QueryResult<Vec<(DeviationId, Reference)>> {
+    deviations::table.filter(d::id.eq_any(ids)).select((d::id, d::reference)).load(conn)
+}
+
 /// Whether a deviation with this id exists at all (to log denied access without telling the caller).
 pub fn exists(conn: &mut DbConnection, id: &DeviationId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(deviations::table.find(id))).get_result(conn)

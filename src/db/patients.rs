@@ -50,6 +50,56 @@ pub fn log(conn: &mut DbConnection, row: &AccessRow) -> QueryResult<()> {
     diesel::insert_into(patient_access_log::table).values(row).execute(conn).map(|_| ())
 }
 
+/// The log rows about one patient (by keyed hash: looks that showed it, and any look at one of the
+/// patient's deviations) on deviations `org` sent or received, in [from, to), oldest first.
+pub fn log_for_patient(
+    conn: &mut DbConnection,
+    org: &OrganisationId,
+    hash: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<AccessRow>> {
+    use super::schema::patient_access_log::dsl as l;
+    let of_org = super::schema::deviations::table
+        .filter(d::reporting_organisation_id.eq(org).or(d::recipient_organisation_id.eq(org)))
+        .select(d::id.nullable());
+    let of_patient = patient_identities::table.filter(p::patient_hash.eq(hash)).select(p::deviation_id.nullable());
+    patient_access_log::table
+        .filter(l::at.ge(from).and(l::at.lt(to)))
+        .filter(l::deviation_id.eq_any(of_org))
+        .filter(l::patient_hash.eq(hash).or(l::deviation_id.eq_any(of_patient)))
+        .order(l::at.asc())
+        .select(AccessRow::as_select())
+        .load(conn)
+}
+
+/// The looks made by people of `org` in [from, to), oldest first (routine control).
+pub fn log_by_organisation(
+    conn: &mut DbConnection,
+    org: &OrganisationId,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<AccessRow>> {
+    use super::schema::patient_access_log::dsl as l;
+    patient_access_log::table
+        .filter(l::organisation_id.eq(org))
+        .filter(l::at.ge(from).and(l::at.lt(to)))
+        .order(l::at.asc())
+        .select(AccessRow::as_select())
+        .load(conn)
+}
+
+/// Deletes the log rows older than `before`: the one deletion the database allows, through the
+/// cut-off row its triggers look for, in the caller's transaction.
+pub fn purge_log(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    use super::schema::patient_access_log::dsl as l;
+    use super::schema::patient_access_log_purge::dsl as cut;
+    diesel::insert_into(cut::patient_access_log_purge).values(cut::before.eq(before)).execute(conn)?;
+    let n = diesel::delete(patient_access_log::table.filter(l::at.lt(before))).execute(conn)?;
+    diesel::delete(cut::patient_access_log_purge).execute(conn)?;
+    Ok(n)
+}
+
 /// Up to `limit` identities sealed with another key than `active`, after `after` (by deviation id).
 pub fn sealed_with_other_key(
     conn: &mut DbConnection,

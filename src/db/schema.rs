@@ -220,6 +220,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The retention job's cut-off while it deletes old log rows (see migration 000012).
+    patient_access_log_purge (before) {
+        before -> Timestamp,
+    }
+}
+
 diesel::joinable!(deviation_events -> deviations (deviation_id));
 diesel::joinable!(patient_identities -> deviations (deviation_id));
 
@@ -233,6 +240,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deviation_events,
     patient_identities,
     patient_access_log,
+    patient_access_log_purge,
     routing_rules,
     idempotency_keys,
 );

@@ -74,6 +74,12 @@ pub fn oslo_today(now: DateTime<Utc>) -> NaiveDate {
     oslo_date(now.naive_utc())
 }
 
+/// The UTC instant a Norwegian day begins (the earlier one where clocks go back).
+pub fn oslo_midnight_utc(day: NaiveDate) -> NaiveDateTime {
+    let local = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    Oslo.from_local_datetime(&local).earliest().map(|t| t.naive_utc()).unwrap_or(local)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,7 @@ code_enum!(Role {
     QualityAdvisor = "quality_advisor",
     Analyst = "analyst",
     Admin = "admin",
+    PrivacyOfficer = "privacy_officer",
 });
 
 code_enum!(

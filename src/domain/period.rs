@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, TimeZone};
-use chrono_tz::Europe::Oslo;
+use super::calendar::oslo_midnight_utc;
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
@@ -101,11 +101,7 @@ impl Period {
 
     /// Start and end as UTC instants, the boundaries being midnight in Norway.
     pub fn utc_bounds(&self) -> (NaiveDateTime, NaiveDateTime) {
-        let utc = |d: NaiveDate| {
-            let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-            Oslo.from_local_datetime(&local).earliest().map(|t| t.naive_utc()).unwrap_or(local)
-        };
-        (utc(self.start()), utc(self.end()))
+        (oslo_midnight_utc(self.start()), oslo_midnight_utc(self.end()))
     }
 }
 

@@ -5,6 +5,7 @@
 //! the deviation's id once it has one; `reveal` and `related` are the only ways back, and both
 //! write the log first, so a look that cannot be logged does not happen.
 
+pub mod innsyn;
 pub mod keys;
 
 use chrono::NaiveDateTime;
@@ -258,6 +259,13 @@ pub fn erase_due(conn: &mut DbConnection, config: &Config, now: NaiveDateTime) -
         erased += usize::from(did);
     }
     Ok(erased)
+}
+
+/// Deletes the access log's rows older than its retention time, through the one path the
+/// database allows (`db::patients::purge_log`). Returns how many.
+pub fn purge_access_log(conn: &mut DbConnection, config: &Config, now: NaiveDateTime) -> Result<usize, ApiError> {
+    let before = now - chrono::Duration::days(config.patient_access_log_retention_days);
+    crate::db::write_tx(conn, |c| Ok(patients::purge_log(c, before)?))
 }
 
 /// What a key rotation did.

@@ -19,11 +19,17 @@ fn numbers(birth: &str, how_many: usize) -> Vec<String> {
         .collect()
 }
 
+/// Patient identity switched on (optional), with test keys.
+fn keys(c: &mut samavvik::config::Config) {
+    c.patient_identity = PatientIdentity::Optional;
+    c.patient_keys = "k1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".into();
+    c.patient_hash_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0".into();
+}
+
 async fn app_with(mode: PatientIdentity) -> TestApp {
     spawn_app_with(|c| {
+        keys(c);
         c.patient_identity = mode;
-        c.patient_keys = "k1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".into();
-        c.patient_hash_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0".into();
     })
     .await
 }
@@ -366,4 +372,97 @@ async fn rotation_reseals_every_identity_with_the_active_key_and_can_run_again()
     let mut expected = ids.clone();
     expected.sort();
     assert_eq!(opened, expected);
+}
+
+#[actix_web::test]
+async fn the_privacy_officer_answers_innsyn_with_exactly_that_patients_accesses_and_sees_unusual_days() {
+    let app = spawn_app_with(|c| {
+        keys(c);
+        c.patient_reveals_per_day_alert = 1;
+    })
+    .await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let form = form(stolav["id"].as_str().unwrap());
+    let [kari, ola] = <[String; 2]>::try_from(numbers("080808", 2)).unwrap();
+    let hers = app.post("/api/v1/deviations", &nurse, &with_patient(form.clone(), &kari)).await.expect(201);
+    let his = app.post("/api/v1/deviations", &nurse, &with_patient(form, &ola)).await.expect(201);
+    let reveal = |d: &Value| format!("/api/v1/deviations/{}/patient/reveal", d["id"].as_str().unwrap());
+    let (advisor, handler, analyst) =
+        (app.login(HOSPITAL_ADVISOR).await, app.login(HANDLER).await, app.login(ANALYST).await);
+    app.post(&reveal(&hers), &advisor, &json!({"reason": "investigation"})).await.expect(200);
+    app.post(&reveal(&hers), &handler, &json!({"reason": "answer"})).await.expect(200);
+    app.post(&reveal(&hers), &analyst, &json!({"reason": "analysis"})).await.problem(404, "not_found");
+    app.post(&reveal(&his), &advisor, &json!({"reason": "investigation"})).await.expect(200);
+
+    let officer = app.login("personvern@stolav.example").await;
+    // A privacy officer reads the log, not the cases.
+    app.get(&format!("/api/v1/deviations/{}", hers["id"].as_str().unwrap()), &officer).await.problem(404, "not_found");
+    app.post(&reveal(&hers), &officer, &json!({"reason": "investigation"})).await.problem(404, "not_found");
+    let today = samavvik::domain::calendar::oslo_today(app.clock.now()).to_string();
+    let ask = json!({"national_id": kari, "from": today, "to": today});
+    app.post("/api/v1/patient-access-log/search", &advisor, &ask).await.problem(403, "forbidden");
+    let found = app.post("/api/v1/patient-access-log/search", &officer, &ask).await.expect(200);
+    let items = found["items"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> =
+        items.iter().map(|i| (i["role"].as_str().unwrap(), i["result"].as_str().unwrap())).collect();
+    // Her own try above is there too: refused tries are accesses to account for.
+    let expected =
+        [("quality_advisor", "shown"), ("handler", "shown"), ("analyst", "refused"), ("privacy_officer", "refused")];
+    assert_eq!(seen, expected, "{found}");
+    assert!(items.iter().all(|i| i["deviation"]["reference"] == hers["reference"]), "only hers");
+    assert_eq!(items[0]["user"]["name"], "Kristian Kvalitet");
+    assert!(!found.to_string().contains(&kari));
+    // As CSV for the letter to the patient.
+    let csv = app
+        .request_with(
+            reqwest::Method::POST,
+            "/api/v1/patient-access-log/search",
+            Some(&officer),
+            Some(&ask),
+            &[("accept", "text/csv")],
+        )
+        .await;
+    let text = csv.body.as_str().unwrap().to_owned();
+    assert!(text.starts_with("tidspunkt,person,rolle,organisasjon,avvik,handling,begrunnelse"), "{text}");
+    assert_eq!(text.lines().count(), 5);
+    // The question itself is logged.
+    let mut conn = app.conn();
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM patient_access_log WHERE action = 'innsyn'"), 2);
+
+    // Routine control: per person and day, more than the threshold (1 here) flagged.
+    let summary =
+        app.get(&format!("/api/v1/patient-access-log/summary?from={today}&to={today}"), &officer).await.expect(200);
+    let day_of =
+        |name: &str| summary["items"].as_array().unwrap().iter().find(|i| i["user"]["name"] == name).unwrap().clone();
+    let (kristian, line) = (day_of("Kristian Kvalitet"), day_of("Line Leder"));
+    assert_eq!((kristian["reveals"].as_u64(), kristian["unusual"].as_bool()), (Some(2), Some(true)), "{summary}");
+    assert_eq!((line["reveals"].as_u64(), line["unusual"].as_bool()), (Some(1), Some(false)));
+    assert_eq!(summary["threshold"], 1);
+    assert!(
+        summary["items"].as_array().unwrap().iter().all(|i| i["user"]["name"] != "Anders Analytiker"),
+        "only her own organisation's people"
+    );
+}
+
+#[actix_web::test]
+async fn the_access_log_is_deleted_after_its_retention_time_by_the_job_only() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let number = numbers("090909", 1).remove(0);
+    let d = app.post("/api/v1/deviations", &nurse, &with_patient(form(stolav["id"].as_str().unwrap()), &number)).await;
+    let id = d.expect(201)["id"].as_str().unwrap().to_owned();
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    app.post(&format!("/api/v1/deviations/{id}/patient/reveal"), &advisor, &json!({"reason": "answer"}))
+        .await
+        .expect(200);
+    let mut conn = app.conn();
+    let all = "SELECT COUNT(*) AS n FROM patient_access_log";
+    app.clock.advance(chrono::Duration::days(729));
+    assert_eq!(samavvik::patients::purge_access_log(&mut conn, &app.config, app.clock.now_naive()).unwrap(), 0);
+    app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(samavvik::patients::purge_access_log(&mut conn, &app.config, app.clock.now_naive()).unwrap(), 1);
+    assert_eq!(count(&mut conn, all), 0);
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM patient_access_log_purge"), 0, "the cut-off is gone again");
 }
