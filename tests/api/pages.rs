@@ -25,8 +25,13 @@ fn csrf_in(body: &str) -> String {
 
 impl WebClient {
     pub fn new(app: &TestApp) -> Self {
+        Self::at(&app.address)
+    }
+
+    /// A browser session against the server at `base`.
+    pub fn at(base: &str) -> Self {
         let client = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
-        WebClient { client, base: app.address.clone() }
+        WebClient { client, base: base.to_owned() }
     }
 
     async fn page(resp: reqwest::Response) -> Page {

@@ -466,3 +466,248 @@ async fn the_access_log_is_deleted_after_its_retention_time_by_the_job_only() {
     assert_eq!(count(&mut conn, all), 0);
     assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM patient_access_log_purge"), 0, "the cut-off is gone again");
 }
+
+/// The service as a process of its own, logging at debug into `dir/serve.log`, mailing into
+/// `dir/mail`, on the test's database, with the same keys.
+struct Process {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    async fn start(app: &TestApp, dir: &std::path::Path) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::fs::File::create(dir.join("serve.log")).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_samavvik"))
+            .arg("serve")
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &app.config.database_url)
+            .env("SAMAVVIK_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SAMAVVIK_JWT_SECRET", &app.config.jwt_secret)
+            .env("SAMAVVIK_SEED_DEMO", "never")
+            .env("SAMAVVIK_BACKGROUND_JOBS", "false")
+            .env("SAMAVVIK_MAIL_WORKER", "true")
+            .env("SAMAVVIK_MAIL_TRANSPORT", "file")
+            .env("SAMAVVIK_MAIL_DIR", dir.join("mail"))
+            .env("SAMAVVIK_MAIL_POLL_INTERVAL_MS", "20")
+            .env("SAMAVVIK_PATIENT_IDENTITY", "optional")
+            .env("SAMAVVIK_PATIENT_KEYS", &app.config.patient_keys)
+            .env("SAMAVVIK_PATIENT_HASH_KEY", &app.config.patient_hash_key)
+            .env("SAMAVVIK_LOG_FORMAT", "json")
+            .env("RUST_LOG", "debug")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the samavvik binary");
+        let process = Process { child, base: format!("http://127.0.0.1:{port}") };
+        let started = std::time::Instant::now();
+        while reqwest::get(format!("{}/ready", process.base)).await.map(|r| r.status()).ok()
+            != Some(reqwest::StatusCode::OK)
+        {
+            assert!(started.elapsed() < std::time::Duration::from_secs(30), "samavvik serve did not become ready");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        process
+    }
+
+    /// A JSON call; the body as text, whatever it is.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        accept: &str,
+    ) -> (u16, String) {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("accept", accept);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    async fn token(&self, email: &str) -> String {
+        let body = json!({"email": email, "password": DEMO_PASSWORD});
+        let resp =
+            reqwest::Client::new().post(format!("{}/api/v1/auth/token", self.base)).json(&body).send().await.unwrap();
+        resp.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Every way a number is written: plain, grouped, dotted, hyphenated.
+fn spellings(n: &str) -> Vec<String> {
+    let (birth, person) = n.split_at(6);
+    let dotted = format!("{}.{}.{}", &birth[..2], &birth[2..4], &birth[4..]);
+    vec![n.to_owned(), format!("{birth} {person}"), format!("{dotted} {person}"), format!("{birth}-{person}")]
+}
+
+#[actix_web::test]
+async fn no_number_is_found_anywhere_but_sealed() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::start(&app, dir.path()).await;
+    let numbers = numbers("111111", 4);
+    let (nurse, advisor, officer, admin) = (
+        server.token(NURSE).await,
+        server.token(HOSPITAL_ADVISOR).await,
+        server.token("personvern@stolav.example").await,
+        server.token(ADMIN).await,
+    );
+    let post = reqwest::Method::POST;
+    let get = reqwest::Method::GET;
+    let json_ = "application/json";
+    let (_, orgs) = server.call(get.clone(), "/api/v1/organisations?kind=hospital", &nurse, None, json_).await;
+    let stolav: Value = serde_json::from_str(&orgs).unwrap();
+    let stolav = stolav["items"].as_array().unwrap().iter().find(|o| o["name"] == "St. Olavs hospital HF").unwrap()
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut seen = String::new();
+
+    // Through the API: two reports, one with a wrong number (refused, not repeated).
+    let mut ids = vec![];
+    for n in &numbers[..2] {
+        let (status, body) =
+            server.call(post.clone(), "/api/v1/deviations", &nurse, Some(&with_patient(form(&stolav), n)), json_).await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(serde_json::from_str::<Value>(&body).unwrap()["id"].as_str().unwrap().to_owned());
+        seen += &body;
+    }
+    let mut wrong = numbers[2].clone();
+    wrong.replace_range(10.., if wrong.ends_with('0') { "1" } else { "0" });
+    let (status, body) = server
+        .call(post.clone(), "/api/v1/deviations", &nurse, Some(&with_patient(form(&stolav), &wrong)), json_)
+        .await;
+    assert_eq!(status, 422);
+    seen += &body;
+    // Through the web form: one sent, one refused for its text.
+    let web = crate::pages::WebClient::at(&server.base);
+    web.login(NURSE).await;
+    let csrf = web.csrf("/avvik/ny").await;
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("kind", "deviation"),
+        ("category", "medication"),
+        ("recipient_organisation_id", stolav.as_str()),
+        ("occurred_at", "2026-01-12"),
+        ("description", "Legemiddellisten manglet."),
+        ("harm_class", "no_harm"),
+        ("handover_related", "false"),
+        ("patient.national_id", numbers[3].as_str()),
+    ];
+    let sent = web.post("/avvik/ny", &fields).await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    fields.retain(|(k, _)| *k != "description");
+    let refused = web.post("/avvik/ny", &fields).await;
+    assert_eq!(refused.status, 422);
+    seen += &refused.body;
+
+    // Looks: reveal, related, the case page's button, innsyn.
+    for id in &ids {
+        let (status, _) = server
+            .call(
+                post.clone(),
+                &format!("/api/v1/deviations/{id}/patient/reveal"),
+                &advisor,
+                Some(&json!({"reason": "investigation"})),
+                json_,
+            )
+            .await;
+        assert_eq!(status, 200);
+        seen += &server.call(get.clone(), &format!("/api/v1/deviations/{id}/related"), &advisor, None, json_).await.1;
+        seen += &server.call(get.clone(), &format!("/api/v1/deviations/{id}"), &advisor, None, json_).await.1;
+        seen += &server.call(get.clone(), &format!("/api/v1/deviations/{id}/events"), &nurse, None, json_).await.1;
+        server
+            .call(post.clone(), &format!("/api/v1/deviations/{id}/acknowledge"), &advisor, Some(&json!({})), json_)
+            .await;
+        server
+            .call(
+                post.clone(),
+                &format!("/api/v1/deviations/{id}/answer"),
+                &advisor,
+                Some(&json!({"answer": "Rettet."})),
+                json_,
+            )
+            .await;
+    }
+    let innsyn = json!({"national_id": numbers[0], "from": "2026-01-01", "to": "2026-12-31"});
+    seen +=
+        &server.call(post.clone(), "/api/v1/patient-access-log/search", &officer, Some(&innsyn), "text/csv").await.1;
+    // Every list and export.
+    let today = samavvik::domain::calendar::oslo_today(app.clock.now());
+    let tertial = samavvik::domain::period::Period::tertial_of(today).to_string();
+    for path in [
+        "/api/v1/deviations?box=sent".to_owned(),
+        "/api/v1/deviations?box=received".to_owned(),
+        format!("/api/v1/stats?from={today}&to={today}&group_by=category"),
+        format!("/api/v1/reports/{tertial}.csv"),
+        format!("/api/v1/reports/{tertial}.html"),
+    ] {
+        seen += &server.call(get.clone(), &path, &advisor, None, "*/*").await.1;
+    }
+    seen += &format!(
+        "{:?}",
+        server.call(get.clone(), &format!("/api/v1/reports/{tertial}.xlsx"), &advisor, None, "*/*").await.1.as_bytes()
+    );
+    seen += &web.get("/avvik?boks=sendt").await.body;
+    // The jobs, and every queued mail delivered by the process's worker.
+    let mut conn = app.conn();
+    samavvik::jobs::auto_close_due(&mut conn, &app.config, &app.clock).unwrap();
+    samavvik::patients::erase_due(&mut conn, &app.config, app.clock.now_naive()).unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let (_, outbox) = server.call(get.clone(), "/api/v1/admin/outbox", &admin, None, json_).await;
+        let outbox: Value = serde_json::from_str(&outbox).unwrap();
+        if outbox["pending"] == 0 && outbox["sent"].as_i64() > Some(0) {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "mail not delivered: {outbox}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut mails = 0;
+    for entry in std::fs::read_dir(dir.path().join("mail")).unwrap() {
+        seen += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        mails += 1;
+    }
+    assert!(mails >= 4, "{mails} mails");
+    drop(server);
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(log.contains("samavvik lytter"), "the process's log, at debug, is read");
+    seen += &log;
+
+    // The database itself: SQLite's files byte by byte, or PostgreSQL's dump.
+    let stored = match &app.config.database_url {
+        url if url.starts_with("postgres") => {
+            let out = std::process::Command::new("pg_dump").arg(url).output().expect("pg_dump (postgresql-client)");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+        url => {
+            let path = url.trim_start_matches("sqlite://");
+            let mut bytes = std::fs::read(path).unwrap();
+            bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    };
+    assert!(stored.contains("patient_access_log"), "the dump is the database");
+    let all = seen + &stored;
+    for n in numbers.iter().chain([&wrong]) {
+        for spelling in spellings(n) {
+            assert!(!all.contains(&spelling), "«{spelling}» found");
+        }
+    }
+}
