@@ -711,3 +711,65 @@ async fn no_number_is_found_anywhere_but_sealed() {
         }
     }
 }
+
+#[actix_web::test]
+async fn rotation_while_reports_come_in_loses_no_identity() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let form = form(stolav["id"].as_str().unwrap());
+    let numbers = numbers("121212", 40);
+    let mut config = app.config.clone();
+    config.patient_keys =
+        format!("{},k2={}", config.patient_keys, "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f91");
+    let keyring = std::sync::Arc::new(samavvik::patients::keys::Keyring::from_config(&config).unwrap().unwrap());
+    // The server keeps sealing with k1 (it has not restarted) while the rotation runs beside it.
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (started, running) = std::sync::mpsc::channel();
+    let rotating = {
+        let (keyring, url, finished) = (keyring.clone(), app.config.db_url(), finished.clone());
+        std::thread::spawn(move || {
+            let mut conn = samavvik::db::open_one(&url).unwrap();
+            let (mut rotated, mut runs) = (0, 0);
+            // Round after round for as long as reports come in, and once more after.
+            loop {
+                let last = finished.load(std::sync::atomic::Ordering::SeqCst);
+                rotated += samavvik::patients::rotate(&mut conn, &keyring, 3).unwrap().rotated;
+                runs += 1;
+                let _ = started.send(());
+                if last {
+                    return (rotated, runs);
+                }
+            }
+        })
+    };
+    running.recv().unwrap();
+    let bodies: Vec<Value> = numbers.iter().map(|n| with_patient(form.clone(), n)).collect();
+    let submissions = bodies.iter().map(|body| app.post("/api/v1/deviations", &nurse, body));
+    for done in futures_util::future::join_all(submissions).await {
+        done.expect(201);
+    }
+    finished.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (during, runs) = rotating.join().unwrap();
+    assert!(runs > 1, "the rotation ran beside the reports");
+    let mut conn = app.conn();
+    let after = samavvik::patients::rotate(&mut conn, &keyring, 7).unwrap();
+    assert_eq!(during + after.rotated, 40, "each re-sealed once: {during} during, {} after", after.rotated);
+    assert_eq!(after.failed, 0);
+    let rows = samavvik::db::patients::sealed_with_other_key(&mut conn, "none", &"".into(), 100).unwrap();
+    assert_eq!(rows.len(), 40);
+    let mut opened: Vec<String> = rows
+        .into_iter()
+        .map(|row| {
+            assert_eq!(row.key_id.as_deref(), Some("k2"));
+            let sealed =
+                samavvik::patients::keys::Sealed { key_id: row.key_id.unwrap(), ciphertext: row.ciphertext.unwrap() };
+            let plain = keyring.open(row.deviation_id.as_str(), &sealed).unwrap();
+            serde_json::from_slice::<Value>(&plain).unwrap()["national_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    opened.sort();
+    let mut expected = numbers.clone();
+    expected.sort();
+    assert_eq!(opened, expected, "every identity there, and the right one");
+}
