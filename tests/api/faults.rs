@@ -3,7 +3,7 @@
 //! nothing may be stored twice, and every due mail must arrive exactly once.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,40 +28,20 @@ struct Server {
 impl Server {
     /// The release-independent binary Cargo built for these tests, on `app`'s database.
     async fn start(app: &TestApp, port: u16, smtp_port: u16, mail_worker: bool, dir: &std::path::Path) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_samavvik"))
-            .arg("serve")
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &app.config.database_url)
-            .env("SAMAVVIK_LISTEN", format!("127.0.0.1:{port}"))
-            .env("SAMAVVIK_JWT_SECRET", &app.config.jwt_secret)
-            .env("SAMAVVIK_SEED_DEMO", "never")
-            .env("SAMAVVIK_BACKGROUND_JOBS", "false")
+        let child = serve_command(app, port, dir)
             .env("SAMAVVIK_MAIL_WORKER", mail_worker.to_string())
             .env("SAMAVVIK_MAIL_TRANSPORT", "smtp")
             .env("SAMAVVIK_SMTP_HOST", "127.0.0.1")
             .env("SAMAVVIK_SMTP_PORT", smtp_port.to_string())
             .env("SAMAVVIK_SMTP_TLS", "none")
-            .env("SAMAVVIK_MAIL_POLL_INTERVAL_MS", "20")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the samavvik binary");
         let server = Server { child, base: format!("http://127.0.0.1:{port}") };
-        // Ready when /ready answers 200: polled, bounded, never a fixed sleep.
-        let client = reqwest::Client::new();
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = client.get(format!("{}/ready", server.base)).send().await {
-                if r.status() == 200 {
-                    return server;
-                }
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "samavvik serve did not become ready");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_ready(&server.base).await;
+        server
     }
 
     fn kill_9(&mut self) {

@@ -287,3 +287,37 @@ pub fn fnr() -> String {
         .next()
         .unwrap()
 }
+
+/// `samavvik serve` as a process of its own, the binary Cargo built for these tests, on `app`'s
+/// database, listening on `port`, with the settings such tests share (no demo seeding, no
+/// background jobs); the test adds its own.
+pub fn serve_command(app: &TestApp, port: u16, dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_samavvik"));
+    command
+        .arg("serve")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("SAMAVVIK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SAMAVVIK_JWT_SECRET", &app.config.jwt_secret)
+        .env("SAMAVVIK_SEED_DEMO", "never")
+        .env("SAMAVVIK_BACKGROUND_JOBS", "false")
+        .env("SAMAVVIK_MAIL_POLL_INTERVAL_MS", "20");
+    command
+}
+
+/// Ready when /ready answers 200: polled, bounded, never a fixed sleep.
+pub async fn wait_ready(base: &str) {
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("{base}/ready")).send().await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "samavvik serve did not become ready");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

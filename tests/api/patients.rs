@@ -39,6 +39,36 @@ fn with_patient(mut form: Value, national_id: &str) -> Value {
     form
 }
 
+/// A report about a patient born on `birth`, whose identity the hospital's advisor has seen once.
+async fn one_revealed(app: &TestApp, birth: &str) {
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let number = numbers(birth, 1).remove(0);
+    let d = app.post("/api/v1/deviations", &nurse, &with_patient(form(stolav["id"].as_str().unwrap()), &number)).await;
+    let id = d.expect(201)["id"].as_str().unwrap().to_owned();
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    app.post(&format!("/api/v1/deviations/{id}/patient/reveal"), &advisor, &json!({"reason": "answer"}))
+        .await
+        .expect(200);
+}
+
+/// Every stored identity opened with `keyring` (each must be sealed with `key`): the numbers, sorted.
+fn opened_numbers(conn: &mut DbConnection, keyring: &samavvik::patients::keys::Keyring, key: &str) -> Vec<String> {
+    let rows = samavvik::db::patients::sealed_with_other_key(conn, "none", &"".into(), 1000).unwrap();
+    let mut opened: Vec<String> = rows
+        .into_iter()
+        .map(|row| {
+            assert_eq!(row.key_id.as_deref(), Some(key));
+            let sealed =
+                samavvik::patients::keys::Sealed { key_id: row.key_id.unwrap(), ciphertext: row.ciphertext.unwrap() };
+            let plain = keyring.open(row.deviation_id.as_str(), &sealed).unwrap();
+            serde_json::from_slice::<Value>(&plain).unwrap()["national_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    opened.sort();
+    opened
+}
+
 #[derive(QueryableByName, Debug)]
 struct Count {
     #[diesel(sql_type = BigInt)]
@@ -213,15 +243,7 @@ async fn related_deviations_are_found_by_the_keyed_hash_within_what_the_caller_m
 #[actix_web::test]
 async fn the_access_log_refuses_changes_except_the_retention_purge() {
     let app = app_with(PatientIdentity::Optional).await;
-    let nurse = app.login(NURSE).await;
-    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
-    let number = numbers("030303", 1).remove(0);
-    let d = app.post("/api/v1/deviations", &nurse, &with_patient(form(stolav["id"].as_str().unwrap()), &number)).await;
-    let id = d.expect(201)["id"].as_str().unwrap().to_owned();
-    let advisor = app.login(HOSPITAL_ADVISOR).await;
-    app.post(&format!("/api/v1/deviations/{id}/patient/reveal"), &advisor, &json!({"reason": "answer"}))
-        .await
-        .expect(200);
+    one_revealed(&app, "030303").await;
 
     let mut conn = app.conn();
     let all = "SELECT COUNT(*) AS n FROM patient_access_log";
@@ -358,20 +380,9 @@ async fn rotation_reseals_every_identity_with_the_active_key_and_can_run_again()
     let mut only_new = config.clone();
     only_new.patient_keys = "k2=a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f91".into();
     let new = samavvik::patients::keys::Keyring::from_config(&only_new).unwrap().unwrap();
-    let mut opened: Vec<String> = samavvik::db::patients::sealed_with_other_key(&mut conn, "none", &"".into(), 10)
-        .unwrap()
-        .into_iter()
-        .map(|row| {
-            let sealed =
-                samavvik::patients::keys::Sealed { key_id: row.key_id.unwrap(), ciphertext: row.ciphertext.unwrap() };
-            let plain = new.open(row.deviation_id.as_str(), &sealed).unwrap();
-            serde_json::from_slice::<Value>(&plain).unwrap()["national_id"].as_str().unwrap().to_owned()
-        })
-        .collect();
-    opened.sort();
     let mut expected = ids.clone();
     expected.sort();
-    assert_eq!(opened, expected);
+    assert_eq!(opened_numbers(&mut conn, &new, "k2"), expected);
 }
 
 #[actix_web::test]
@@ -448,15 +459,7 @@ async fn the_privacy_officer_answers_innsyn_with_exactly_that_patients_accesses_
 #[actix_web::test]
 async fn the_access_log_is_deleted_after_its_retention_time_by_the_job_only() {
     let app = app_with(PatientIdentity::Optional).await;
-    let nurse = app.login(NURSE).await;
-    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
-    let number = numbers("090909", 1).remove(0);
-    let d = app.post("/api/v1/deviations", &nurse, &with_patient(form(stolav["id"].as_str().unwrap()), &number)).await;
-    let id = d.expect(201)["id"].as_str().unwrap().to_owned();
-    let advisor = app.login(HOSPITAL_ADVISOR).await;
-    app.post(&format!("/api/v1/deviations/{id}/patient/reveal"), &advisor, &json!({"reason": "answer"}))
-        .await
-        .expect(200);
+    one_revealed(&app, "090909").await;
     let mut conn = app.conn();
     let all = "SELECT COUNT(*) AS n FROM patient_access_log";
     app.clock.advance(chrono::Duration::days(729));
@@ -485,20 +488,10 @@ impl Process {
     async fn start(app: &TestApp, dir: &std::path::Path) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = std::fs::File::create(dir.join("serve.log")).unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_samavvik"))
-            .arg("serve")
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &app.config.database_url)
-            .env("SAMAVVIK_LISTEN", format!("127.0.0.1:{port}"))
-            .env("SAMAVVIK_JWT_SECRET", &app.config.jwt_secret)
-            .env("SAMAVVIK_SEED_DEMO", "never")
-            .env("SAMAVVIK_BACKGROUND_JOBS", "false")
+        let child = serve_command(app, port, dir)
             .env("SAMAVVIK_MAIL_WORKER", "true")
             .env("SAMAVVIK_MAIL_TRANSPORT", "file")
             .env("SAMAVVIK_MAIL_DIR", dir.join("mail"))
-            .env("SAMAVVIK_MAIL_POLL_INTERVAL_MS", "20")
             .env("SAMAVVIK_PATIENT_IDENTITY", "optional")
             .env("SAMAVVIK_PATIENT_KEYS", &app.config.patient_keys)
             .env("SAMAVVIK_PATIENT_HASH_KEY", &app.config.patient_hash_key)
@@ -509,13 +502,7 @@ impl Process {
             .spawn()
             .expect("the samavvik binary");
         let process = Process { child, base: format!("http://127.0.0.1:{port}") };
-        let started = std::time::Instant::now();
-        while reqwest::get(format!("{}/ready", process.base)).await.map(|r| r.status()).ok()
-            != Some(reqwest::StatusCode::OK)
-        {
-            assert!(started.elapsed() < std::time::Duration::from_secs(30), "samavvik serve did not become ready");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_ready(&process.base).await;
         process
     }
 
@@ -756,20 +743,7 @@ async fn rotation_while_reports_come_in_loses_no_identity() {
     let after = samavvik::patients::rotate(&mut conn, &keyring, 7).unwrap();
     assert_eq!(during + after.rotated, 40, "each re-sealed once: {during} during, {} after", after.rotated);
     assert_eq!(after.failed, 0);
-    let rows = samavvik::db::patients::sealed_with_other_key(&mut conn, "none", &"".into(), 100).unwrap();
-    assert_eq!(rows.len(), 40);
-    let mut opened: Vec<String> = rows
-        .into_iter()
-        .map(|row| {
-            assert_eq!(row.key_id.as_deref(), Some("k2"));
-            let sealed =
-                samavvik::patients::keys::Sealed { key_id: row.key_id.unwrap(), ciphertext: row.ciphertext.unwrap() };
-            let plain = keyring.open(row.deviation_id.as_str(), &sealed).unwrap();
-            serde_json::from_slice::<Value>(&plain).unwrap()["national_id"].as_str().unwrap().to_owned()
-        })
-        .collect();
-    opened.sort();
     let mut expected = numbers.clone();
     expected.sort();
-    assert_eq!(opened, expected, "every identity there, and the right one");
+    assert_eq!(opened_numbers(&mut conn, &keyring, "k2"), expected, "every identity there, and the right one");
 }
