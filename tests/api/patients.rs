@@ -486,9 +486,15 @@ impl Drop for Process {
 
 impl Process {
     async fn start(app: &TestApp, dir: &std::path::Path) -> Process {
+        Self::start_with(app, dir, &[]).await
+    }
+
+    async fn start_with(app: &TestApp, dir: &std::path::Path, settings: &[(&str, &str)]) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = std::fs::File::create(dir.join("serve.log")).unwrap();
-        let child = serve_command(app, port, dir)
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.log")).unwrap();
+        let mut command = serve_command(app, port, dir);
+        command.envs(settings.iter().copied());
+        let child = command
             .env("SAMAVVIK_MAIL_WORKER", "true")
             .env("SAMAVVIK_MAIL_TRANSPORT", "file")
             .env("SAMAVVIK_MAIL_DIR", dir.join("mail"))
@@ -746,4 +752,64 @@ async fn rotation_while_reports_come_in_loses_no_identity() {
     let mut expected = numbers.clone();
     expected.sort();
     assert_eq!(opened_numbers(&mut conn, &keyring, "k2"), expected, "every identity there, and the right one");
+}
+
+#[actix_web::test]
+async fn erasure_killed_halfway_finishes_after_a_restart_and_erases_each_identity_once() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let form = form(stolav["id"].as_str().unwrap());
+    const CASES: usize = 600;
+    // People born on the first days of January 1990, as many as it takes.
+    let numbers: Vec<String> = (1..=28).flat_map(|day| numbers(&format!("{day:02}0190"), 500)).take(CASES).collect();
+    assert_eq!(numbers.len(), CASES);
+    let mut ids = vec![];
+    for chunk in numbers.chunks(50) {
+        let bodies: Vec<Value> = chunk.iter().map(|n| with_patient(form.clone(), n)).collect();
+        let made =
+            futures_util::future::join_all(bodies.iter().map(|b| app.post("/api/v1/deviations", &nurse, b))).await;
+        let made: Vec<String> = made.into_iter().map(|r| r.expect(201)["id"].as_str().unwrap().to_owned()).collect();
+        let reason = json!({"reason": "Gjelder intern rutine."});
+        for done in futures_util::future::join_all(made.iter().map(|id| app.act(&advisor, id, "reject", &reason))).await
+        {
+            done.expect(200);
+        }
+        ids.extend(made);
+    }
+    // The process runs the erasure job at once (retention 0 days); it is killed while erasing.
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = [
+        ("SAMAVVIK_BACKGROUND_JOBS", "true"),
+        ("SAMAVVIK_JOB_INTERVAL_SECONDS", "1"),
+        ("SAMAVVIK_PATIENT_IDENTITY_RETENTION_DAYS", "0"),
+    ];
+    let mut conn = app.conn();
+    let erased = "SELECT COUNT(*) AS n FROM patient_identities WHERE erased_at IS NOT NULL";
+    let mut first = Process::start_with(&app, dir.path(), &jobs).await;
+    let started = std::time::Instant::now();
+    while count(&mut conn, erased) == 0 {
+        let log = || std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the job did not start erasing: {}", log());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let at_kill = count(&mut conn, erased) as usize;
+    println!("erasure: killed with {at_kill} of {CASES} erased");
+    assert!(at_kill < CASES, "killed halfway, not after");
+
+    let _second = Process::start_with(&app, dir.path(), &jobs).await;
+    let started = std::time::Instant::now();
+    while count(&mut conn, erased) < CASES as i64 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "the rest was not erased");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let kept = "SELECT COUNT(*) AS n FROM patient_identities WHERE ciphertext IS NOT NULL OR patient_hash IS NOT NULL";
+    assert_eq!(count(&mut conn, kept), 0);
+    let events = "SELECT COUNT(*) AS n FROM deviation_events WHERE kind = 'patient_identity_erased'";
+    assert_eq!(count(&mut conn, events), CASES as i64, "one event per erasure, none twice");
+    let twice = "SELECT COUNT(*) AS n FROM (SELECT deviation_id FROM deviation_events WHERE kind = 'patient_identity_erased' GROUP BY deviation_id HAVING COUNT(*) > 1) t";
+    assert_eq!(count(&mut conn, twice), 0);
 }
