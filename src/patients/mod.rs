@@ -235,8 +235,21 @@ pub fn reveal(
         key_id: identity.key_id.clone().unwrap_or_default(),
         ciphertext: identity.ciphertext.clone().unwrap_or_default(),
     };
-    let opened = keyring.open(id.as_str(), &sealed).map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
-    let opened: Identity = serde_json::from_slice(&opened).map_err(ApiError::internal)?;
+    let opened = keyring.open(id.as_str(), &sealed).map_err(|e| anyhow::anyhow!("{e}"));
+    let opened = opened.and_then(|plain| serde_json::from_slice::<Identity>(&plain).map_err(anyhow::Error::from));
+    let opened = match opened {
+        Ok(opened) => opened,
+        Err(cause) => {
+            look.log(conn, "unreadable", identity.patient_hash.as_deref())?;
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "patient_identity_unreadable",
+                "Pasientidentiteten kan ikke leses: den er endret, flyttet eller låst med en nøkkel tjenesten ikke har. \
+                 Feilen er logget; driften må se på nøklene.",
+            )
+            .with_cause(cause));
+        }
+    };
     look.log(conn, "shown", identity.patient_hash.as_deref())?;
     Ok(Revealed { national_id: opened.national_id, name: opened.name })
 }

@@ -176,8 +176,9 @@ async fn only_those_who_handle_the_case_see_the_identity_on_purpose_and_every_lo
             "{who}"
         );
     }
-    // The reporter herself, analysts and admins: as if there were no such deviation.
-    for who in [NURSE, ANALYST, ADMIN] {
+    // The reporter herself, analysts, admins, and a quality advisor of an organisation that is no
+    // party (another helsefellesskap's hospital): as if there were no such deviation.
+    for who in [NURSE, ANALYST, ADMIN, "kvalitet@hnt.example"] {
         let token = app.login(who).await;
         app.post(&reveal, &token, &why).await.problem(404, "not_found");
     }
@@ -204,7 +205,7 @@ async fn only_those_who_handle_the_case_see_the_identity_on_purpose_and_every_lo
         format!("SELECT COUNT(*) AS n FROM patient_access_log WHERE action = 'reveal' AND result = '{result}'")
     };
     assert_eq!(count(&mut conn, &sql("shown")), 3);
-    assert_eq!(count(&mut conn, &sql("refused")), 3);
+    assert_eq!(count(&mut conn, &sql("refused")), 4);
     assert_eq!(
         count(&mut conn, &format!("SELECT COUNT(*) AS n FROM patient_access_log WHERE deviation_id = '{id}' AND reason = 'investigation' AND patient_hash IS NOT NULL")),
         3
@@ -812,4 +813,36 @@ async fn erasure_killed_halfway_finishes_after_a_restart_and_erases_each_identit
     assert_eq!(count(&mut conn, events), CASES as i64, "one event per erasure, none twice");
     let twice = "SELECT COUNT(*) AS n FROM (SELECT deviation_id FROM deviation_events WHERE kind = 'patient_identity_erased' GROUP BY deviation_id HAVING COUNT(*) > 1) t";
     assert_eq!(count(&mut conn, twice), 0);
+}
+
+#[actix_web::test]
+async fn a_changed_or_swapped_identity_gives_a_clear_error_and_is_logged() {
+    let app = app_with(PatientIdentity::Optional).await;
+    let nurse = app.login(NURSE).await;
+    let stolav = app.organisation(&nurse, "St. Olavs hospital HF").await;
+    let form = form(stolav["id"].as_str().unwrap());
+    let [one, two] = <[String; 2]>::try_from(numbers("140414", 2)).unwrap();
+    let a = app.post("/api/v1/deviations", &nurse, &with_patient(form.clone(), &one)).await.expect(201);
+    let b = app.post("/api/v1/deviations", &nurse, &with_patient(form, &two)).await.expect(201);
+    let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let mut conn = app.conn();
+    // Someone with database access moves one patient's sealed identity onto the other case.
+    let swap = format!(
+        "UPDATE patient_identities SET ciphertext = (SELECT ciphertext FROM patient_identities WHERE deviation_id = '{a}') WHERE deviation_id = '{b}'"
+    );
+    diesel::sql_query(swap).execute(&mut conn).unwrap();
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let why = json!({"reason": "investigation"});
+    let moved = app.post(&format!("/api/v1/deviations/{b}/patient/reveal"), &advisor, &why).await;
+    let moved = moved.problem(500, "patient_identity_unreadable");
+    assert!(!moved.to_string().contains(&one) && !moved.to_string().contains(&two));
+    // The untouched one still opens; a key name the service does not have is the same clear error.
+    app.post(&format!("/api/v1/deviations/{a}/patient/reveal"), &advisor, &why).await.expect(200);
+    diesel::sql_query(format!("UPDATE patient_identities SET key_id = 'gone' WHERE deviation_id = '{a}'"))
+        .execute(&mut conn)
+        .unwrap();
+    app.post(&format!("/api/v1/deviations/{a}/patient/reveal"), &advisor, &why)
+        .await
+        .problem(500, "patient_identity_unreadable");
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM patient_access_log WHERE result = 'unreadable'"), 2);
 }
