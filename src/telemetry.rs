@@ -9,6 +9,7 @@ use tracing_actix_web::RequestId;
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogFormat;
+use crate::error::ApiError;
 
 /// The root span of a request: method, route template and request id — not the concrete path or
 /// query string, which can carry what a user typed (a search may name a patient).
@@ -29,8 +30,22 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         )
     }
 
+    /// The status always; for a refusal (4xx) only its problem code, since its text may repeat what
+    /// a user typed; a server error (5xx) in full, with its cause, as an error event.
     fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+        let (status, error) = match outcome {
+            Ok(res) => (res.status(), res.response().error()),
+            Err(e) => (e.as_response_error().status_code(), Some(e)),
+        };
+        span.record("http.status_code", status.as_u16());
+        span.record("otel.status_code", if status.is_server_error() { "ERROR" } else { "OK" });
+        let Some(error) = error else { return };
+        let code = error.as_error::<ApiError>().map(|e| e.code).unwrap_or("http_error");
+        span.record("exception.message", code);
+        if status.is_server_error() {
+            let _entered = span.enter();
+            tracing::error!(status = status.as_u16(), error = ?error, "request failed");
+        }
     }
 }
 
@@ -39,7 +54,10 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Installs the global subscriber once; later calls (tests) are ignored.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // One line per request when its span closes: method, route template, status, request id and
+    // time taken — the operators' access log, with nothing a user typed.
+    let builder =
+        fmt().with_env_filter(filter).with_writer(std::io::stderr).with_span_events(fmt::format::FmtSpan::CLOSE);
     let _ = match format {
         LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Text => builder.try_init(),

@@ -29,7 +29,8 @@ impl Period {
     /// "2026-T2", "2026-05" or "2026".
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let bad = || format!("Ugyldig periode «{s}». Bruk for eksempel 2026-T2, 2026-05 eller 2026.");
+        // The value is not repeated: it is whatever was typed, and errors are logged.
+        let bad = || "Ugyldig periode. Bruk for eksempel 2026-T2, 2026-05 eller 2026.".to_owned();
         let (year, rest) = match s.split_once('-') {
             Some((y, r)) => (y, Some(r)),
             None => (s, None),

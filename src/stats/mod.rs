@@ -168,11 +168,12 @@ impl Labels {
 pub fn parse_group_by(list: Option<&str>) -> Result<Vec<String>, ApiError> {
     let dims: Vec<String> =
         list.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    if let Some(bad) = dims.iter().find(|d| !dimensions().any(|known| known == d.as_str())) {
+    if dims.iter().any(|d| !dimensions().any(|known| known == d.as_str())) {
         return Err(ApiError::field(
             "group_by",
             "invalid_value",
-            format!("Ukjent gruppering «{bad}». Bruk {}.", dimensions().collect::<Vec<_>>().join(", ")),
+            // The value is not repeated: it is whatever was typed, and errors are logged.
+            format!("Ukjent gruppering. Bruk {}.", dimensions().collect::<Vec<_>>().join(", ")),
         ));
     }
     Ok(dims)

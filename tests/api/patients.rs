@@ -658,6 +658,15 @@ async fn no_number_is_found_anywhere_but_sealed() {
         server.call(get.clone(), &format!("/api/v1/reports/{tertial}.xlsx"), &advisor, None, "*/*").await.1.as_bytes()
     );
     seen += &web.get("/avvik?boks=sendt").await.body;
+    // A number typed where it does not belong: refused, and neither the answer nor the log repeats it.
+    for path in [
+        format!("/api/v1/stats?period={}", numbers[0]),
+        format!("/api/v1/stats?period={tertial}&group_by={}", numbers[0]),
+        format!("/api/v1/deviations?status={}", numbers[0]),
+        format!("/api/v1/deviations?q={}", numbers[0]),
+    ] {
+        seen += &server.call(get.clone(), &path, &advisor, None, json_).await.1;
+    }
     // The jobs, and every queued mail delivered by the process's worker.
     let mut conn = app.conn();
     samavvik::jobs::auto_close_due(&mut conn, &app.config, &app.clock).unwrap();
@@ -681,6 +690,7 @@ async fn no_number_is_found_anywhere_but_sealed() {
     drop(server);
     let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
     assert!(log.contains("samavvik lytter"), "the process's log, at debug, is read");
+    assert!(log.contains("/api/v1/deviations/{id}/patient/reveal"), "with a line per request, by route template");
     seen += &log;
 
     // The database itself: SQLite's files byte by byte, or PostgreSQL's dump.
