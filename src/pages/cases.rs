@@ -113,7 +113,7 @@ fn detail_page(
 ) -> Result<String, ApiError> {
     let caller = &viewer.caller;
     let row = access::load(c, caller, id)?;
-    let row_for_patient = row.clone();
+    let may_handle_patient = crate::patients::may_see(caller, &row);
     let names = Names::for_deviations(c, std::slice::from_ref(&row))?;
     let d = view::deviation(row, &names, caller, deidentified(caller), state.clock.now());
     let rows = db::events::for_deviation(c, id)?;
@@ -130,7 +130,7 @@ fn detail_page(
     let all_categories = categories::list_active(c)?;
     // The button is offered to those who may use it, on a deviation with an identity still kept.
     let patient_kept = state.patients.keyring.is_some()
-        && crate::patients::may_see(caller, &row_for_patient)
+        && may_handle_patient
         && db::patients::find(c, id)?.is_some_and(|p| p.erased_at.is_none());
     render(
         "detail.html",
