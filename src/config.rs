@@ -91,6 +91,15 @@ pub enum PatientIdentity {
     Required,
 }
 
+/// Who signs the tokens the API takes: this service (`local`: passwords, for development and the
+/// demo) or an OpenID provider (`oidc`: HelseID), see `auth::oidc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    Local,
+    Oidc,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupCommit {
@@ -151,6 +160,14 @@ pub struct Config {
     pub patient_identity_retention_days: i64,
     pub patient_access_log_retention_days: i64,
     pub patient_reveals_per_day_alert: usize,
+    pub auth_mode: AuthMode,
+    pub oidc_issuer: String,
+    pub oidc_audience: String,
+    /// Scopes every API token must carry, separated by spaces or commas.
+    pub oidc_scopes: String,
+    pub oidc_min_security_level: u8,
+    pub oidc_accept_bearer: bool,
+    pub oidc_organisation_claim: String,
 }
 
 impl Default for Config {
@@ -204,6 +221,13 @@ impl Default for Config {
             patient_identity_retention_days: 30,
             patient_access_log_retention_days: 730,
             patient_reveals_per_day_alert: 20,
+            auth_mode: AuthMode::Local,
+            oidc_issuer: String::new(),
+            oidc_audience: String::new(),
+            oidc_scopes: String::new(),
+            oidc_min_security_level: 4,
+            oidc_accept_bearer: false,
+            oidc_organisation_claim: "helseid://claims/client/claims/orgnr_parent".into(),
         }
     }
 }
@@ -265,6 +289,9 @@ impl Config {
                 .into());
         }
         crate::patients::keys::Keyring::from_config(self)?;
+        if self.auth_mode == AuthMode::Oidc {
+            crate::auth::oidc::Settings::from_config(self)?;
+        }
         Ok(())
     }
 
@@ -287,6 +314,11 @@ impl Config {
             .iter()
             .map(|a| a.parse().map_err(|_| format!("SAMAVVIK_TRUSTED_PROXIES: «{a}» er ikke en IP-adresse")))
             .collect()
+    }
+
+    /// The scopes an API token must carry.
+    pub fn oidc_scope_list(&self) -> Vec<String> {
+        self.oidc_scopes.split([',', ' ']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
     }
 
     /// The improvement group's addresses for escalations.

@@ -42,11 +42,21 @@ pub struct ApiError {
     pub fields: Vec<FieldError>,
     cause: Option<anyhow::Error>,
     retry_after: Option<u32>,
+    /// `WWW-Authenticate` for a 401 or a 403 for lack of scope (RFC 6750 §3, RFC 9449 §7.1).
+    challenge: Option<String>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into(), fields: Vec::new(), cause: None, retry_after: None }
+        ApiError {
+            status,
+            code,
+            detail: detail.into(),
+            fields: Vec::new(),
+            cause: None,
+            retry_after: None,
+            challenge: None,
+        }
     }
 
     pub fn with_cause(mut self, cause: impl Into<anyhow::Error>) -> Self {
@@ -60,7 +70,18 @@ impl ApiError {
         let mut e = Self::new(self.status, self.code, self.detail.clone());
         e.fields = self.fields.clone();
         e.retry_after = self.retry_after;
+        e.challenge = self.challenge.clone();
         e
+    }
+
+    /// How the client should authenticate: the `WWW-Authenticate` header's value.
+    pub fn challenge(mut self, value: impl Into<String>) -> Self {
+        self.challenge = Some(value.into());
+        self
+    }
+
+    pub fn has_challenge(&self) -> bool {
+        self.challenge.is_some()
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -192,6 +213,9 @@ impl ResponseError for ApiError {
         resp.content_type(PROBLEM_JSON);
         if let Some(secs) = self.retry_after {
             resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Some(challenge) = &self.challenge {
+            resp.insert_header((header::WWW_AUTHENTICATE, challenge.clone()));
         }
         resp.json(self.problem())
     }

@@ -98,6 +98,7 @@ fn reporters(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<(UserId,
                     created_at: now,
                     updated_at: now,
                     session_epoch: 0,
+                    hpr_number: None,
                 };
                 users::insert(conn, &row)?;
                 row.id

@@ -56,7 +56,8 @@ pub async fn run_forever(pool: Pool, config: std::sync::Arc<Config>, clock: Cloc
             let now = clock.now_naive();
             let purged = purge_idempotency_keys(c, &clock)?
                 + crate::patients::erase_due(c, &config, now)?
-                + crate::patients::purge_access_log(c, &config, now)?;
+                + crate::patients::purge_access_log(c, &config, now)?
+                + db::identities::forget_proofs(c, now)?;
             let reminded = crate::mail::reminders::enqueue_due(c, &config, &clock)?
                 + crate::mail::reminders::enqueue_tertial_report(c, &config, &clock)?;
             Ok((closed, purged, reminded))

@@ -36,7 +36,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::LocalTokens;
 use crate::clock::Clock;
-use crate::config::{Config, GroupCommit, Profile, SeedDemo};
+use crate::config::{AuthMode, Config, GroupCommit, Profile, SeedDemo};
 use crate::state::AppState;
 
 pub struct Application {
@@ -87,6 +87,12 @@ impl Application {
             GroupCommit::Auto => url.is_sqlite(),
         };
         let group_commit = group_commit.then(|| db::group_commit::Committer::start(url)).transpose()?;
+        let oidc = match config.auth_mode {
+            AuthMode::Oidc => {
+                Some(Arc::new(auth::oidc::Oidc::new(&config, clock.clone()).map_err(anyhow::Error::msg)?))
+            }
+            AuthMode::Local => None,
+        };
         let state = web::Data::new(AppState {
             pool,
             config: config.clone(),
@@ -97,6 +103,7 @@ impl Application {
             callers: auth::caller::callers(),
             login_failures: auth::limits::failures(),
             patients: Arc::new(patients::Patients::from_config(&config).map_err(anyhow::Error::msg)?),
+            oidc,
         });
         let login_limit = auth::limits::login_limiter(
             state.config.login_attempts_per_minute,

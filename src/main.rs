@@ -115,9 +115,12 @@ enum UserCommand {
         /// Unit name inside the organisation.
         #[arg(long)]
         unit: Option<String>,
-        /// reporter, handler, quality_advisor, analyst or admin.
+        /// reporter, handler, quality_advisor, analyst, admin or privacy_officer.
         #[arg(long)]
         role: String,
+        /// HPR number, which finds the person at their first HelseID login.
+        #[arg(long)]
+        hpr_number: Option<String>,
     },
 }
 
@@ -153,11 +156,15 @@ fn run() -> anyhow::Result<()> {
             println!("Demodata er lagt inn. Passord for alle demobrukere: {}", seed::DEMO_PASSWORD);
             Ok(())
         }
-        Command::User { command: UserCommand::Add { email, name, org_number, unit, role } } => {
+        Command::User { command: UserCommand::Add { email, name, org_number, unit, role, hpr_number } } => {
             let mut conn = db::open_one(&config.db_url())?;
             let (organisation_id, unit_id) = db::find_org_and_unit(&mut conn, &org_number, unit.as_deref())?;
-            let password = read_password()?;
-            let new = NewUser { name, email, organisation_id, unit_id, role, password: Some(password) };
+            // With HelseID nobody logs in with a password.
+            let password = match config.auth_mode {
+                samavvik::config::AuthMode::Local => Some(read_password()?),
+                samavvik::config::AuthMode::Oidc => None,
+            };
+            let new = NewUser { name, email, organisation_id, unit_id, role, password, hpr_number };
             let user = users::create(&mut conn, new).map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
             println!("Opprettet bruker {} ({})", user.email, user.id);
             Ok(())

@@ -190,6 +190,12 @@ fn demo_org_number(n: usize) -> OrgNumber {
         .unwrap_or_else(|| OrgNumber::complete("99000000").expect("a valid prefix"))
 }
 
+/// The demo organisation number of the organisation with this slug (e.g. `stolav`), which the
+/// HelseID tests put into their tokens.
+pub fn demo_org_number_of(slug: &str) -> Option<String> {
+    demo_orgs().iter().position(|o| o.slug == slug).map(|n| demo_org_number(n).to_string())
+}
+
 /// Seeds only into an empty database. Returns whether it seeded.
 pub fn seed_demo_if_empty(conn: &mut DbConnection) -> anyhow::Result<bool> {
     if orgs::count(conn)? > 0 {
@@ -267,6 +273,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
                 created_at: now,
                 updated_at: now,
                 session_epoch: 0,
+                hpr_number: None,
             };
             users::insert(conn, &row)?;
         }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub callers: Callers,
     pub login_failures: crate::auth::limits::Failures,
     pub patients: Arc<crate::patients::Patients>,
+    /// HelseID, in `oidc` mode: the API then takes its tokens and no others.
+    pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
 }
 
 impl AppState {

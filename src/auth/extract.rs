@@ -12,10 +12,14 @@ use super::caller::{Actor, Caller};
 use crate::db;
 use crate::domain::{Code, Role};
 use crate::error::ApiError;
+use crate::ids::UserId;
 use crate::state::AppState;
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
-    let missing = || ApiError::unauthorized("missing_token", "Du må logge inn for å bruke denne tjenesten.");
+    let missing = || {
+        ApiError::unauthorized("missing_token", "Du må logge inn for å bruke denne tjenesten.")
+            .challenge("Bearer realm=\"samavvik\"")
+    };
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(missing)?;
     let value = value.to_str().map_err(|_| missing())?;
     match value.split_once(' ') {
@@ -30,17 +34,24 @@ impl Caller {
     /// The active user a token names; shared by the API (bearer header) and the web pages (cookie).
     pub async fn from_token(state: web::Data<AppState>, token: &str) -> Result<Self, ApiError> {
         let verified = state.verifier.verify(token)?;
-        let current = |caller: Caller| match verified.session_epoch {
+        Caller::of_user(&state, &verified.user_id, verified.session_epoch).await
+    }
+
+    /// The active user with this id, as a caller; with `session_epoch`, only if their sessions
+    /// have not been ended since.
+    pub async fn of_user(state: &AppState, user_id: &UserId, session_epoch: Option<i32>) -> Result<Self, ApiError> {
+        let current = |caller: Caller| match session_epoch {
             Some(epoch) if epoch != caller.session_epoch => {
                 Err(ApiError::unauthorized("session_ended", "Du er logget ut. Logg inn på nytt."))
             }
             _ => Ok(caller),
         };
-        if let Some(caller) = state.callers.get(&verified.user_id) {
+        if let Some(caller) = state.callers.get(user_id) {
             return current(caller);
         }
+        let id = user_id.clone();
         let (user, community) = db::run(&state.pool, move |conn| {
-            let user = db::users::find_active(conn, &verified.user_id).map_err(|e| match e {
+            let user = db::users::find_active(conn, &id).map_err(|e| match e {
                 diesel::result::Error::NotFound => {
                     ApiError::unauthorized("invalid_token", "Brukeren finnes ikke lenger eller er deaktivert.")
                 }
@@ -85,10 +96,13 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
-            Caller::from_token(state, &token?).await
+            match &state.oidc {
+                Some(oidc) => super::oidc::authenticate(&state, oidc, &req).await,
+                None => Caller::from_token(state.clone(), &bearer(&req)?).await,
+            }
         })
     }
 }

@@ -12,6 +12,13 @@ use crate::state::AppState;
 /// endpoint does not tell which addresses exist; after too many failures for one address, that
 /// account is closed to password guessing for a while, whoever guesses and from where.
 pub async fn authenticate(state: &AppState, email: &str, password: String) -> Result<UserRow, ApiError> {
+    if state.oidc.is_some() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "local_login_disabled",
+            "Innlogging med passord er slått av her. Logg inn med HelseID.",
+        ));
+    }
     let account = email.trim().to_lowercase();
     let limit = state.config.login_failures_per_account;
     if state.login_failures.get(&account).is_some_and(|n| n >= limit) {

@@ -4,6 +4,7 @@ pub mod caller;
 pub mod extract;
 pub mod limits;
 pub mod login;
+pub mod oidc;
 pub mod password;
 pub mod token;
 

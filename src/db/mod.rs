@@ -7,6 +7,7 @@ pub mod events;
 pub mod group_commit;
 pub mod health_communities;
 pub mod idempotency;
+pub mod identities;
 pub mod names;
 pub mod organisations;
 pub mod outbox;

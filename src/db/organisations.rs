@@ -55,6 +55,16 @@ pub fn find(conn: &mut DbConnection, id: &OrganisationId) -> QueryResult<Organis
     organisations::table.find(id).select(OrganisationRow::as_select()).first(conn)
 }
 
+/// The active organisation with this organisation number (HelseID names the client's organisation by it).
+pub fn find_by_number(conn: &mut DbConnection, org_number: &str) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::org_number.eq(org_number))
+        .filter(organisations::active.eq(true))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn org_number_taken(conn: &mut DbConnection, org_number: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(organisations::table.filter(organisations::org_number.eq(org_number))))
         .get_result(conn)

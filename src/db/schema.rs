@@ -51,6 +51,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         session_epoch -> Integer,
+        hpr_number -> Nullable<Text>,
     }
 }
 
@@ -227,6 +228,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_identities (issuer, subject, organisation_id) {
+        issuer -> Text,
+        subject -> Text,
+        organisation_id -> Text,
+        user_id -> Text,
+        pid_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dpop_proofs (jti_hash) {
+        jti_hash -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(deviation_events -> deviations (deviation_id));
 diesel::joinable!(patient_identities -> deviations (deviation_id));
 
@@ -243,4 +263,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     patient_access_log_purge,
     routing_rules,
     idempotency_keys,
+    user_identities,
+    dpop_proofs,
 );

@@ -20,6 +20,8 @@ pub struct UserRow {
     pub updated_at: NaiveDateTime,
     /// Tokens carry the epoch they were issued in; moving it on ends every session of the user.
     pub session_epoch: i32,
+    /// The person's HPR number (Helsepersonellregisteret), which finds them at their first HelseID login.
+    pub hpr_number: Option<String>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -30,6 +32,7 @@ pub struct UserChanges {
     pub role: Option<String>,
     pub password_hash: Option<Option<String>>,
     pub active: Option<bool>,
+    pub hpr_number: Option<Option<String>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 

@@ -22,6 +22,7 @@ pub struct User {
     pub unit_id: Option<UnitId>,
     pub role: String,
     pub active: bool,
+    pub hpr_number: Option<String>,
 }
 
 impl From<UserRow> for User {
@@ -34,6 +35,7 @@ impl From<UserRow> for User {
             unit_id: u.unit_id,
             role: u.role,
             active: u.active,
+            hpr_number: u.hpr_number,
         }
     }
 }
@@ -50,6 +52,7 @@ pub struct NewUser {
     pub role: String,
     #[validate(length(min = 10, max = 1024, message = "Passordet må ha minst 10 tegn."))]
     pub password: Option<String>,
+    pub hpr_number: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -63,6 +66,8 @@ pub struct UserPatch {
     #[validate(length(min = 10, max = 1024, message = "Passordet må ha minst 10 tegn."))]
     pub password: Option<String>,
     pub active: Option<bool>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    pub hpr_number: Option<Option<String>>,
 }
 
 fn parse_role(role: &str) -> Result<Role, ApiError> {
@@ -88,6 +93,15 @@ fn check_unit(
     }
 }
 
+/// An HPR number (Helsepersonellregisteret) is up to nine digits.
+fn hpr_number(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.len() <= 9 && v.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(v.to_owned())),
+        Some(_) => Err(ApiError::field("hpr_number", "invalid_value", "HPR-nummeret er et tall med høyst ni sifre.")),
+    }
+}
+
 fn hash(password: Option<&str>) -> Result<Option<String>, ApiError> {
     password.map(password::hash).transpose().map_err(ApiError::internal)
 }
@@ -108,6 +122,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
         created_at: now,
         updated_at: now,
         session_epoch: 0,
+        hpr_number: hpr_number(new.hpr_number.as_deref())?,
     };
     conn.transaction(|conn| {
         orgs::find(conn, &row.organisation_id).map_err(|e| match e {
@@ -141,6 +156,7 @@ pub fn update(conn: &mut DbConnection, id: &UserId, patch: UserPatch) -> Result<
             role: role.map(|r| r.code().to_owned()),
             password_hash: password_hash.map(Some),
             active: patch.active,
+            hpr_number: patch.hpr_number.as_ref().map(|h| hpr_number(h.as_deref())).transpose()?,
             updated_at: Some(now()),
         };
         users::update(conn, id, &changes)?;

@@ -57,10 +57,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 enum Outcome {
     Acknowledged(String),
     /// The connection broke before a complete 201 arrived: the client cannot know.

@@ -288,6 +288,29 @@ pub fn fnr() -> String {
         .unwrap()
 }
 
+/// Everything the app's database holds, for a search: SQLite's files byte by byte, or
+/// PostgreSQL's dump.
+pub fn stored_database(app: &TestApp) -> String {
+    match &app.config.database_url {
+        url if url.starts_with("postgres") => {
+            let out = std::process::Command::new("pg_dump").arg(url).output().expect("pg_dump (postgresql-client)");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+        url => {
+            let path = url.trim_start_matches("sqlite://");
+            let mut bytes = std::fs::read(path).unwrap();
+            bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    }
+}
+
+/// A port nobody listens on just now, for a server that must know its address before it starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// `samavvik serve` as a process of its own, the binary Cargo built for these tests, on `app`'s
 /// database, listening on `port`, with the settings such tests share (no demo seeding, no
 /// background jobs); the test adds its own.

@@ -693,20 +693,7 @@ async fn no_number_is_found_anywhere_but_sealed() {
     assert!(log.contains("/api/v1/deviations/{id}/patient/reveal"), "with a line per request, by route template");
     seen += &log;
 
-    // The database itself: SQLite's files byte by byte, or PostgreSQL's dump.
-    let stored = match &app.config.database_url {
-        url if url.starts_with("postgres") => {
-            let out = std::process::Command::new("pg_dump").arg(url).output().expect("pg_dump (postgresql-client)");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        }
-        url => {
-            let path = url.trim_start_matches("sqlite://");
-            let mut bytes = std::fs::read(path).unwrap();
-            bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
-    };
+    let stored = stored_database(&app);
     assert!(stored.contains("patient_access_log"), "the dump is the database");
     let all = seen + &stored;
     for n in numbers.iter().chain([&wrong]) {

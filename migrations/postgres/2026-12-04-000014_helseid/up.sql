@@ -1,0 +1,25 @@
+-- HelseID (#17). A person is pre-registered by their organisation's admin, found at first login
+-- by HPR number (or e-mail, where the provider gives one), and from then on by the provider's
+-- subject. One HelseID person may act for several organisations, each through its own user row.
+ALTER TABLE users ADD COLUMN hpr_number TEXT;
+CREATE UNIQUE INDEX users_hpr_number ON users (organisation_id, hpr_number) WHERE hpr_number IS NOT NULL;
+
+-- pid_hash: a keyed hash of the national identity number, never the number itself.
+CREATE TABLE user_identities (
+    issuer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    organisation_id TEXT NOT NULL REFERENCES organisations (id),
+    user_id TEXT NOT NULL REFERENCES users (id),
+    pid_hash TEXT,
+    created_at TIMESTAMP NOT NULL,
+    last_seen_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (issuer, subject, organisation_id)
+);
+
+-- DPoP proofs seen (RFC 9449 §11.1), shared by every instance: a proof's jti is stored until its
+-- iat window has passed, and a second insert of the same one is a replay.
+CREATE TABLE dpop_proofs (
+    jti_hash TEXT PRIMARY KEY,
+    expires_at TIMESTAMP NOT NULL
+);
+CREATE INDEX dpop_proofs_expiry ON dpop_proofs (expires_at);

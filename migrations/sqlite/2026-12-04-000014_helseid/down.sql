@@ -1,0 +1,4 @@
+DROP TABLE dpop_proofs;
+DROP TABLE user_identities;
+DROP INDEX users_hpr_number;
+ALTER TABLE users DROP COLUMN hpr_number;

@@ -1,0 +1,166 @@
+//! Who a HelseID token's bearer is here. The organisation comes from the client's organisation
+//! number claim; a person (a token with `pid`) is the user their organisation's admin registered,
+//! linked at the first login by HPR number (or e-mail) and from then on by the provider's subject.
+//! The national identity number is never stored or logged: a keyed hash is kept beside the link.
+
+use actix_web::http::StatusCode;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::{dpop, AccessClaims, Oidc};
+use crate::auth::Caller;
+use crate::db::{self, identities, organisations};
+use crate::error::ApiError;
+use crate::ids::{OrganisationId, UserId};
+use crate::state::AppState;
+
+pub const PID: &str = "helseid://claims/identity/pid";
+pub const SECURITY_LEVEL: &str = "helseid://claims/identity/security_level";
+pub const HPR_NUMBER: &str = "helseid://claims/hpr/hpr_number";
+
+/// Recently linked (subject, organisation) → user, so a request does not look the link up every time.
+pub type Identities = moka::sync::Cache<(String, OrganisationId), UserId>;
+
+pub fn identities() -> Identities {
+    moka::sync::Cache::builder().max_capacity(100_000).time_to_live(std::time::Duration::from_secs(60)).build()
+}
+
+fn refused(code: &'static str, detail: String) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, code, detail)
+}
+
+/// What a claim says, fit to repeat in a message: short and printable, else a placeholder.
+fn shown(value: &str) -> &str {
+    match value.len() <= 100 && value.chars().all(|c| c.is_ascii_graphic()) {
+        true => value,
+        false => "(ugyldig verdi)",
+    }
+}
+
+pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims) -> Result<Caller, ApiError> {
+    let org_number = claims.text(&oidc.settings.organisation_claim).ok_or_else(|| {
+        refused("unknown_organisation", "Tilgangstokenet sier ikke hvilken organisasjon det gjelder.".into())
+    })?;
+    let number = org_number.to_owned();
+    let organisation = db::run(&state.pool, move |c| Ok(organisations::find_by_number(c, &number)?)).await?;
+    let organisation = organisation.ok_or_else(|| {
+        refused(
+            "unknown_organisation",
+            format!("Organisasjonsnummer {} er ikke medlem av helsefellesskapet i samavvik.", shown(org_number)),
+        )
+    })?;
+    if claims.text(PID).is_none() {
+        let client = claims.text("client_id").unwrap_or("(uten client_id)");
+        return Err(refused(
+            "unknown_client",
+            format!("Klienten «{}» er ikke registrert i samavvik for {}.", shown(client), organisation.name),
+        ));
+    }
+    let level = match claims.0.get(SECURITY_LEVEL) {
+        Some(serde_json::Value::String(s)) => s.parse::<u8>().ok(),
+        Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
+        _ => None,
+    };
+    if level.is_none_or(|l| l < oidc.settings.min_security_level) {
+        return Err(refused(
+            "security_level_too_low",
+            format!(
+                "Innloggingen har for lavt sikkerhetsnivå. samavvik krever nivå {} (for eksempel BankID).",
+                oidc.settings.min_security_level
+            ),
+        ));
+    }
+    let subject = claims.text("sub").ok_or_else(|| super::invalid_token("tokenet mangler sub."))?.to_owned();
+    let key = (subject.clone(), organisation.id.clone());
+    let user_id = match oidc.identities.get(&key) {
+        Some(id) => id,
+        None => {
+            let link = Link {
+                issuer: oidc.settings.issuer.clone(),
+                subject,
+                organisation: organisation.id.clone(),
+                hpr_number: claims.text(HPR_NUMBER).map(str::to_owned),
+                email: claims.text("email").map(str::to_owned),
+                pid_hash: pid_hash(&state.config.jwt_secret, claims.text(PID).unwrap_or_default()),
+                now: state.clock.now_naive(),
+            };
+            let found = db::run(&state.pool, move |c| Ok(link.user(c)?)).await?;
+            let id = found.ok_or_else(|| {
+                refused(
+                    "not_registered",
+                    format!(
+                        "Du er ikke registrert som bruker i {}. Be administratoren der om tilgang, og oppgi HPR-nummeret ditt.",
+                        organisation.name
+                    ),
+                )
+            })?;
+            oidc.identities.insert(key, id.clone());
+            id
+        }
+    };
+    Caller::of_user(state, &user_id, None).await
+}
+
+struct Link {
+    issuer: String,
+    subject: String,
+    organisation: OrganisationId,
+    hpr_number: Option<String>,
+    email: Option<String>,
+    pid_hash: String,
+    now: chrono::NaiveDateTime,
+}
+
+impl Link {
+    /// The user already linked, or the pre-registered one, linked now.
+    fn user(self, conn: &mut db::DbConnection) -> diesel::QueryResult<Option<UserId>> {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            if let Some(id) = identities::find(conn, &self.issuer, &self.subject, &self.organisation)? {
+                return Ok(Some(id));
+            }
+            let Some(id) = identities::pre_registered(
+                conn,
+                &self.organisation,
+                self.hpr_number.as_deref(),
+                self.email.as_deref(),
+            )?
+            else {
+                return Ok(None);
+            };
+            identities::insert(
+                conn,
+                &identities::IdentityRow {
+                    issuer: self.issuer,
+                    subject: self.subject,
+                    organisation_id: self.organisation,
+                    user_id: id.clone(),
+                    pid_hash: Some(self.pid_hash),
+                    created_at: self.now,
+                    last_seen_at: self.now,
+                },
+            )?;
+            Ok(Some(id))
+        })
+    }
+}
+
+/// The keyed hash kept in place of the national identity number.
+fn pid_hash(secret: &str, pid: &str) -> String {
+    // HMAC takes a key of any length.
+    #[allow(clippy::expect_used)]
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(b"helseid-pid\n");
+    mac.update(pid.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Records a proof as used; a second use, here or on another instance, is refused.
+pub async fn remember_proof(state: &AppState, proof: dpop::Proof) -> Result<(), ApiError> {
+    let expires = proof.expires_at.naive_utc();
+    let fresh = db::run(&state.pool, move |c| Ok(identities::remember_proof(c, &proof.replay_key, expires)?)).await?;
+    match fresh {
+        true => Ok(()),
+        false => Err(dpop::invalid("beviset er brukt før (jti).")),
+    }
+}

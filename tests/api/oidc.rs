@@ -1,0 +1,334 @@
+//! HelseID (#17) for the API, against a real OpenID provider process (`idp`): DPoP-bound tokens
+//! from the provider work; every rule of `auth::oidc` refuses what breaks it, with its own code.
+
+use diesel::prelude::*;
+use reqwest::Method;
+use samavvik::config::AuthMode;
+use samavvik::db::schema::users;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::idp::{self, Client, Key, Provider, AUDIENCE, HELSEID, READ};
+
+const NURSE_PID: &str = "13097248022";
+const NURSE_HPR: &str = "565501872";
+
+struct World {
+    app: TestApp,
+    provider: Provider,
+    /// The municipality's client its people log in through (orgnr: Trondheim).
+    web: Client,
+    /// A quality system's client (client credentials, orgnr: Trondheim), not registered here.
+    machine: Client,
+    trondheim: String,
+}
+
+fn org_number(slug: &str) -> String {
+    samavvik::seed::demo_org_number_of(slug).unwrap()
+}
+
+/// A provider with the nurse (pre-registered here by HPR number), a stranger and a person with a
+/// low security level; and samavvik in `oidc` mode pointed at it.
+async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+async fn world_with(adjust: impl FnOnce(&mut samavvik::config::Config)) -> World {
+    let trondheim = org_number("trondheim");
+    let web = Client::new("trondheim-epj");
+    let machine = Client::new(idp::CLIENT);
+    let accounts = json!({
+        "nurse": idp::person("Siri Sykepleier", NURSE_PID, NURSE_HPR, "4"),
+        "stranger": idp::person("Ukjent Person", "01017012345", "999999999", "4"),
+        "low": idp::person("Lav Sikkerhet", "01017054321", NURSE_HPR, "3"),
+        "impostor": idp::person("Falsk Sykepleier", "01017054322", NURSE_HPR, "4"),
+    });
+    let clients = json!([web.person_metadata(&trondheim), machine.machine_metadata(&trondheim)]);
+    let provider = Provider::start(vec![Key::new("RS256")], clients, accounts);
+    let port = free_port();
+    let issuer = provider.issuer();
+    let app = spawn_app_with(|c| {
+        c.listen = format!("127.0.0.1:{port}");
+        c.public_base_url = format!("http://127.0.0.1:{port}");
+        c.auth_mode = AuthMode::Oidc;
+        c.oidc_issuer = issuer;
+        c.oidc_audience = AUDIENCE.into();
+        c.oidc_scopes = READ.into();
+        adjust(c);
+    })
+    .await;
+    let mut conn = app.conn();
+    let nurse = diesel::update(users::table.filter(users::email.eq(NURSE)))
+        .set(users::hpr_number.eq(NURSE_HPR))
+        .execute(&mut conn);
+    assert_eq!(nurse.unwrap(), 1);
+    World { app, provider, web, machine, trondheim }
+}
+
+impl World {
+    /// A request as a HelseID client makes it: the token and a fresh proof by the client's key.
+    async fn call(&self, client: &Client, method: Method, path: &str, token: &str, body: Option<&Value>) -> Response {
+        let proof = self.proof(client, method.as_str(), path, token);
+        self.send(method, path, &format!("DPoP {token}"), Some(&proof), body).await
+    }
+
+    fn proof(&self, client: &Client, method: &str, path: &str, token: &str) -> String {
+        let url = format!("{}{}", self.app.address, path.split('?').next().unwrap());
+        client.proof_at(method, &url, Some(token), self.app.clock.now().timestamp())
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &str,
+        proof: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut headers = vec![("authorization", auth)];
+        if let Some(p) = proof {
+            headers.push(("dpop", p));
+        }
+        self.app.request_with(method, path, None, body, &headers).await
+    }
+
+    /// A token minted with the provider's own key for the nurse, with these claims changed.
+    fn minted(&self, changes: Value) -> String {
+        let mut claims = self.provider.claims(json!({
+            "sub": "nurse",
+            "cnf": {"jkt": self.web.dpop.public_jwk().thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256).unwrap()},
+            format!("{HELSEID}client/claims/orgnr_parent"): self.trondheim,
+            format!("{HELSEID}identity/pid"): NURSE_PID,
+            format!("{HELSEID}identity/security_level"): "4",
+            format!("{HELSEID}hpr/hpr_number"): NURSE_HPR,
+        }));
+        for (k, v) in changes.as_object().unwrap() {
+            match v {
+                Value::Null => claims.as_object_mut().unwrap().remove(k),
+                v => claims.as_object_mut().unwrap().insert(k.clone(), v.clone()),
+            };
+        }
+        self.provider.mint(&claims)
+    }
+}
+
+fn challenge(r: &Response) -> String {
+    r.headers.get("www-authenticate").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn a_nurse_with_a_dpop_bound_token_from_the_provider_reads_and_reports() {
+    let w = world().await;
+    let token = w.web.person_token(&w.provider, "nurse").await;
+    let me = w.call(&w.web, Method::GET, "/api/v1/me", &token, None).await.expect(200);
+    assert_eq!(me["email"], NURSE, "the pre-registered user, found by HPR number: {me}");
+    assert_eq!(me["organisation"]["name"], "Trondheim kommune");
+    let stolav = w.call(&w.web, Method::GET, "/api/v1/organisations", &token, None).await.expect(200);
+    let stolav = stolav["items"].as_array().unwrap().iter().find(|o| o["name"] == "St. Olavs hospital HF").unwrap();
+    let created = w
+        .call(&w.web, Method::POST, "/api/v1/deviations", &token, Some(&form(stolav["id"].as_str().unwrap())))
+        .await
+        .expect(201);
+    assert_eq!(created["status"], "submitted");
+
+    // The user is now linked to the provider's subject: another person who claims the same HPR
+    // number does not get it.
+    let impostor = w.web.person_token(&w.provider, "impostor").await;
+    w.call(&w.web, Method::GET, "/api/v1/me", &impostor, None).await.problem(403, "not_registered");
+
+    // Local passwords and tokens are off.
+    let local = w
+        .app
+        .request(Method::POST, "/api/v1/auth/token", None, Some(&json!({"email": NURSE, "password": DEMO_PASSWORD})))
+        .await;
+    local.problem(404, "local_login_disabled");
+}
+
+#[actix_web::test]
+async fn a_dpop_proof_must_be_fresh_and_made_for_this_request_by_the_tokens_key() {
+    let w = world().await;
+    let token = w.web.person_token(&w.provider, "nurse").await;
+    let path = "/api/v1/me";
+    let proof = w.proof(&w.web, "GET", path, &token);
+    let auth = format!("DPoP {token}");
+    w.send(Method::GET, path, &auth, Some(&proof), None).await.expect(200);
+
+    let refused = |r: Response, why: &str| {
+        assert!(challenge(&r).contains("error=\"invalid_dpop_proof\""), "{why}: {:?}", r.headers);
+        let body = r.problem(401, "invalid_dpop_proof");
+        assert!(body["detail"].as_str().unwrap().contains(why), "{body}");
+    };
+    refused(w.send(Method::GET, path, &auth, Some(&proof), None).await, "brukt før");
+    let other_url = w.proof(&w.web, "GET", "/api/v1/categories", &token);
+    refused(w.send(Method::GET, path, &auth, Some(&other_url), None).await, "annen adresse");
+    let other_method = w.proof(&w.web, "POST", path, &token);
+    refused(w.send(Method::GET, path, &auth, Some(&other_method), None).await, "annen metode");
+    let old =
+        w.web.proof_at("GET", &format!("{}{path}", w.app.address), Some(&token), w.app.clock.now().timestamp() - 120);
+    refused(w.send(Method::GET, path, &auth, Some(&old), None).await, "for gammelt");
+    let other_token = w.proof(&w.web, "GET", path, "another token");
+    refused(w.send(Method::GET, path, &auth, Some(&other_token), None).await, "ath");
+    let other_key = w.proof(&w.machine, "GET", path, &token);
+    refused(w.send(Method::GET, path, &auth, Some(&other_key), None).await, "annen nøkkel");
+    refused(w.send(Method::GET, path, &auth, None, None).await, "mangler DPoP-bevis");
+
+    // The bound token as a plain bearer token is refused even where bearer tokens are taken.
+    let r = w.send(Method::GET, path, &format!("Bearer {token}"), None, None).await;
+    assert!(challenge(&r).starts_with("DPoP "), "{:?}", r.headers);
+    r.problem(401, "invalid_token");
+}
+
+#[actix_web::test]
+async fn tokens_that_break_a_rule_are_refused_each_with_its_reason() {
+    let w = world().await;
+    let path = "/api/v1/me";
+    let go = |token: String| {
+        let w = &w;
+        async move {
+            let proof = w.proof(&w.web, "GET", path, &token);
+            w.send(Method::GET, path, &format!("DPoP {token}"), Some(&proof), None).await
+        }
+    };
+    // The control: a token minted the same way, unchanged, is taken.
+    go(w.minted(json!({}))).await.expect(200);
+
+    let now = chrono::Utc::now().timestamp();
+    for (changes, why) in [
+        (json!({"iss": "https://helseid-sts.nhn.no"}), "iss"),
+        (json!({"aud": "nhn:other-api"}), "aud"),
+        (json!({"aud": null}), "aud"),
+        (json!({"exp": now - 31}), "utløpt"),
+        (json!({"nbf": now + 60}), "ikke gyldig ennå"),
+    ] {
+        let r = go(w.minted(changes.clone())).await;
+        assert!(challenge(&r).contains("error=\"invalid_token\""), "{changes}: {:?}", r.headers);
+        let body = r.problem(401, "invalid_token");
+        assert!(body["detail"].as_str().unwrap().contains(why), "{changes}: {body}");
+    }
+    // Within the 30 s leeway an expired token still works.
+    go(w.minted(json!({"exp": now - 20}))).await.expect(200);
+
+    // Unsigned, or signed with the provider's public key as an HMAC secret.
+    let claims = w.provider.claims(json!({"sub": "nurse"}));
+    let b64 = |v: &Value| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string());
+    let kid = w.provider.keys[0].kid();
+    let none = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "at+jwt", "kid": kid})), b64(&claims));
+    let body = go(none).await.problem(401, "invalid_token");
+    assert!(
+        body["detail"].as_str().unwrap().contains("gyldig JWT")
+            || body["detail"].as_str().unwrap().contains("algoritmen"),
+        "{body}"
+    );
+    let public_pem = rsa_public_pem(&w.provider.keys[0]);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(kid.to_owned());
+    header.typ = Some("at+jwt".into());
+    let hs =
+        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(public_pem.as_bytes())).unwrap();
+    let body = go(hs).await.problem(401, "invalid_token");
+    assert!(body["detail"].as_str().unwrap().contains("algoritmen"), "{body}");
+    // Another typ (an ID token, say) is not an access token.
+    let id_token = w.provider.keys[0].sign("JOSE+JSON", &w.provider.claims(json!({"sub": "nurse"})));
+    go(id_token).await.problem(401, "invalid_token");
+
+    // Valid tokens that say too little.
+    let r = go(w.minted(json!({"scope": "openid profile"}))).await;
+    assert!(challenge(&r).contains("insufficient_scope"), "{:?}", r.headers);
+    r.problem(403, "insufficient_scope");
+    let body = go(w.minted(json!({format!("{HELSEID}identity/security_level"): "3"})))
+        .await
+        .problem(403, "security_level_too_low");
+    assert!(body["detail"].as_str().unwrap().contains("nivå 4"), "{body}");
+    let body = go(w.minted(json!({format!("{HELSEID}client/claims/orgnr_parent"): "912345679"})))
+        .await
+        .problem(403, "unknown_organisation");
+    assert!(body["detail"].as_str().unwrap().contains("912345679"), "the message names the number: {body}");
+    let body = go(w.minted(json!({"cnf": null}))).await.problem(401, "invalid_token");
+    assert!(body["detail"].as_str().unwrap().contains("cnf.jkt"), "{body}");
+    let no_token = w.app.request(Method::GET, path, None, None).await;
+    assert!(challenge(&no_token).starts_with("DPoP algs="), "{:?}", no_token.headers);
+    no_token.problem(401, "missing_token");
+}
+
+/// The public half of an RSA key as PEM, as an attacker would take it from the JWKS.
+fn rsa_public_pem(key: &Key) -> String {
+    let out = std::process::Command::new("node")
+        .args(["-e", "const c=require('crypto');process.stdout.write(c.createPublicKey({key:JSON.parse(process.argv[1]),format:'jwk'}).export({type:'spki',format:'pem'}))"])
+        .arg(key.public.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[actix_web::test]
+async fn a_key_rotation_at_the_provider_needs_no_restart_and_cached_keys_outlive_the_provider() {
+    let mut w = world().await;
+    let old_key = w.provider.keys[0].clone();
+    let before = w.web.person_token(&w.provider, "nurse").await;
+    w.call(&w.web, Method::GET, "/api/v1/me", &before, None).await.expect(200);
+
+    // The provider now signs with a new key and still publishes the old one.
+    w.provider = w.provider.restart_with(vec![Key::new("RS256"), old_key]);
+    let after = w.web.person_token(&w.provider, "nurse").await;
+    // Keys were fetched less than a minute ago: an unknown key id does not make us ask again.
+    let body = w.call(&w.web, Method::GET, "/api/v1/me", &after, None).await.problem(401, "invalid_token");
+    assert!(body["detail"].as_str().unwrap().contains("ukjent"), "{body}");
+    w.app.clock.advance(chrono::Duration::seconds(61));
+    w.call(&w.web, Method::GET, "/api/v1/me", &after, None).await.expect(200);
+    w.call(&w.web, Method::GET, "/api/v1/me", &before, None).await.expect(200);
+
+    // The provider goes down: tokens signed with cached keys keep working; one naming a key we
+    // have never seen cannot be checked, which is the provider's outage, not the caller's fault.
+    let port = w.provider.port;
+    let stranger = Key::new("RS256");
+    let unknown = stranger.sign("at+jwt", &w.provider.claims(json!({"sub": "nurse"})));
+    w.provider.stop();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the provider is down");
+    w.call(&w.web, Method::GET, "/api/v1/me", &after, None).await.expect(200);
+    w.app.clock.advance(chrono::Duration::seconds(61));
+    w.call(&w.web, Method::GET, "/api/v1/me", &unknown, None).await.problem(503, "identity_provider_unavailable");
+    w.call(&w.web, Method::GET, "/api/v1/me", &before, None).await.expect(200);
+}
+
+#[actix_web::test]
+async fn only_people_their_organisation_registered_get_in() {
+    let w = world().await;
+    let stranger = w.web.person_token(&w.provider, "stranger").await;
+    let body = w.call(&w.web, Method::GET, "/api/v1/me", &stranger, None).await.problem(403, "not_registered");
+    assert!(body["detail"].as_str().unwrap().contains("Trondheim kommune"), "names the organisation: {body}");
+    let low = w.web.person_token(&w.provider, "low").await;
+    w.call(&w.web, Method::GET, "/api/v1/me", &low, None).await.problem(403, "security_level_too_low");
+
+    // A machine client (no person in the token) must be registered for its organisation.
+    let token = w.machine.machine_token(&w.provider).await;
+    let body = w.call(&w.machine, Method::GET, "/api/v1/me", &token, None).await.problem(403, "unknown_client");
+    assert!(body["detail"].as_str().unwrap().contains(idp::CLIENT), "names the client: {body}");
+}
+
+#[actix_web::test]
+async fn plain_bearer_tokens_are_taken_only_where_configured() {
+    let w = world_with(|c| c.oidc_accept_bearer = true).await;
+    let unbound = w.minted(json!({"cnf": null}));
+    w.send(Method::GET, "/api/v1/me", &format!("Bearer {unbound}"), None, None).await.expect(200);
+    let w = world().await;
+    let unbound = w.minted(json!({"cnf": null}));
+    w.send(Method::GET, "/api/v1/me", &format!("Bearer {unbound}"), None, None).await.problem(401, "invalid_token");
+}
+
+#[actix_web::test]
+async fn the_persons_national_identity_number_is_stored_nowhere() {
+    let w = world().await;
+    let token = w.web.person_token(&w.provider, "nurse").await;
+    w.call(&w.web, Method::GET, "/api/v1/me", &token, None).await.expect(200);
+    let stored = stored_database(&w.app);
+    assert!(stored.contains("user_identities"), "the dump is the database");
+    assert!(!stored.contains(NURSE_PID), "the fødselsnummer is in the database");
+    let mut conn = w.app.conn();
+    let hashes: Vec<Option<String>> = samavvik::db::schema::user_identities::table
+        .select(samavvik::db::schema::user_identities::pid_hash)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(hashes.len(), 1, "one link, made at the first login");
+    assert!(hashes[0].as_deref().is_some_and(|h| h.len() == 64), "a keyed hash in its place");
+}
