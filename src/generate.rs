@@ -99,6 +99,7 @@ fn reporters(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<(UserId,
                     updated_at: now,
                     session_epoch: 0,
                     hpr_number: None,
+                    machine: false,
                 };
                 users::insert(conn, &row)?;
                 row.id

@@ -122,6 +122,10 @@ id_type!(
     UserId
 );
 id_type!(
+    /// An organisation's system registered to call the API (its quality system).
+    ClientId
+);
+id_type!(
     /// A helsefellesskap: one hospital trust and its municipalities.
     HealthCommunityId
 );

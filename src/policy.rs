@@ -178,8 +178,9 @@ pub fn require_privacy_officer(caller: &Caller) -> Result<(), ApiError> {
 }
 
 /// Reporting is for the parties' people: not for analysts or admins.
+/// People report; an organisation's quality system receives and answers, it does not report.
 pub fn may_report(caller: &Caller) -> bool {
-    matches!(caller.role, Role::Reporter | Role::Handler | Role::QualityAdvisor)
+    caller.actor == Actor::Person && matches!(caller.role, Role::Reporter | Role::Handler | Role::QualityAdvisor)
 }
 
 pub fn require_report(caller: &Caller) -> Result<(), ApiError> {
@@ -211,9 +212,19 @@ pub fn require_routing(caller: &Caller, organisation_id: &OrganisationId) -> Res
 fn require_advisor_of(caller: &Caller, organisation_id: &OrganisationId, refusal: &str) -> Result<(), ApiError> {
     match caller.role {
         Role::Admin => Ok(()),
-        Role::QualityAdvisor if caller.organisation_id == *organisation_id => Ok(()),
+        // A machine client reads and acts on cases like a quality advisor, but keeps no directory.
+        Role::QualityAdvisor if caller.organisation_id == *organisation_id && caller.actor == Actor::Person => Ok(()),
         _ => Err(forbidden(refusal)),
     }
+}
+
+/// An organisation's machine clients (its quality system): its own quality advisor, or an admin.
+pub fn require_clients(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
+    require_advisor_of(
+        caller,
+        organisation_id,
+        "Bare organisasjonens kvalitetsrådgiver eller en administrator kan registrere klienter.",
+    )
 }
 
 /// Who may list the people a case of `organisation_id` can be assigned to: its quality advisors
@@ -228,15 +239,11 @@ pub fn require_assigning(caller: &Caller, organisation_id: &OrganisationId) -> R
 
 /// Who a quality advisor may assign a case to: active handlers and quality advisors of the
 /// receiving organisation.
-pub fn may_be_assigned(
-    role: &str,
-    active: bool,
-    organisation_id: &OrganisationId,
-    receiving_organisation_id: &OrganisationId,
-) -> bool {
-    active
-        && organisation_id == receiving_organisation_id
-        && (role == Role::Handler.code() || role == Role::QualityAdvisor.code())
+pub fn may_be_assigned(user: &crate::db::users::UserRow, receiving_organisation_id: &OrganisationId) -> bool {
+    user.active
+        && !user.machine
+        && user.organisation_id == *receiving_organisation_id
+        && (user.role == Role::Handler.code() || user.role == Role::QualityAdvisor.code())
 }
 
 /// What statistics were asked for: one organisation (with the helsefellesskap it belongs to,

@@ -274,6 +274,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
                 updated_at: now,
                 session_epoch: 0,
                 hpr_number: None,
+                machine: false,
             };
             users::insert(conn, &row)?;
         }

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod categories;
+pub mod clients;
 pub mod deviations;
 pub mod health;
 pub mod health_communities;
@@ -17,7 +18,7 @@ pub mod units;
 pub mod users;
 
 use actix_governor::Governor;
-use actix_web::web::{self, get, patch, post, put};
+use actix_web::web::{self, delete, get, patch, post, put};
 
 use crate::config::Config;
 use crate::deviations::actions::{AcknowledgeInput, AnswerInput, ForwardInput, ReasonInput};
@@ -51,6 +52,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/organisations/{id}").route(patch().to(organisations::update)))
                 .service(web::resource("/organisations/{id}/units").route(post().to(units::create)))
                 .service(web::resource("/organisations/{id}/handlers").route(get().to(users::assignable)))
+                .service(
+                    web::resource("/organisations/{id}/clients")
+                        .route(get().to(clients::list))
+                        .route(post().to(clients::create)),
+                )
+                .service(web::resource("/organisations/{id}/clients/{client_id}").route(delete().to(clients::revoke)))
                 .service(web::resource("/units/{id}").route(patch().to(units::update)))
                 .service(web::resource("/users").route(get().to(users::list)).route(post().to(users::create)))
                 .service(web::resource("/users/{id}").route(patch().to(users::update)))

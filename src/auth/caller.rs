@@ -5,12 +5,18 @@ use crate::domain::Role;
 use crate::ids::{HealthCommunityId, OrganisationId, UnitId, UserId};
 
 /// Who is calling: a person, or an organisation's system (its quality system) with scoped
-/// credentials. Machine clients come with the integration issue; the policy already asks.
+/// credentials (`integration_clients`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
     Person,
     Machine,
 }
+
+/// What a machine client may be given. `deviations:read` is what the organisation's quality
+/// advisor sees; `deviations:write` adds what they may do on a case (acknowledge, forward, answer,
+/// comment, ...). A machine never reports and keeps no directory (`policy`).
+pub const CLIENT_SCOPES: [&str; 2] = ["deviations:read", "deviations:write"];
+pub const CLIENT_WRITE: &str = "deviations:write";
 
 #[derive(Debug, Clone)]
 pub struct Caller {

@@ -71,7 +71,7 @@ impl Caller {
             unit_id: user.unit_id,
             role,
             session_epoch: user.session_epoch,
-            actor: Actor::Person,
+            actor: if user.machine { Actor::Machine } else { Actor::Person },
             health_community_id: community,
         };
         state.callers.insert(caller.user_id.clone(), caller.clone());

@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod categories;
+pub mod clients;
 pub mod deviations;
 pub mod events;
 pub mod group_commit;

@@ -52,6 +52,7 @@ diesel::table! {
         updated_at -> Timestamp,
         session_epoch -> Integer,
         hpr_number -> Nullable<Text>,
+        machine -> Bool,
     }
 }
 
@@ -241,6 +242,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    integration_clients (id) {
+        id -> Text,
+        organisation_id -> Text,
+        user_id -> Text,
+        name -> Text,
+        helseid_client_id -> Text,
+        scopes -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     dpop_proofs (jti_hash) {
         jti_hash -> Text,
         expires_at -> Timestamp,
@@ -265,4 +280,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     user_identities,
     dpop_proofs,
+    integration_clients,
 );

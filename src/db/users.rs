@@ -22,6 +22,8 @@ pub struct UserRow {
     pub session_epoch: i32,
     /// The person's HPR number (Helsepersonellregisteret), which finds them at their first HelseID login.
     pub hpr_number: Option<String>,
+    /// An organisation's system (see `integration_clients`), not a person: never assigned, never mailed.
+    pub machine: bool,
 }
 
 #[derive(Debug, Default, AsChangeset)]

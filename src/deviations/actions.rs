@@ -225,8 +225,7 @@ fn acknowledge<'a>(
     let handler = match input.handler_id.as_ref().and_then(UserId::non_blank) {
         None => None,
         Some(h) => {
-            let user =
-                users::find(c, &h).ok().filter(|u| policy::may_be_assigned(&u.role, u.active, &u.organisation_id, org));
+            let user = users::find(c, &h).ok().filter(|u| policy::may_be_assigned(u, org));
             let user = user.ok_or_else(|| {
                 ApiError::field("handler_id", "unknown_handler", "Saksbehandleren finnes ikke i din organisasjon.")
             })?;

@@ -1,5 +1,6 @@
 //! Organisations, their units and their users: the directory every deviation is routed through.
 
+pub mod clients;
 pub mod organisations;
 pub mod users;
 

@@ -123,6 +123,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
         updated_at: now,
         session_epoch: 0,
         hpr_number: hpr_number(new.hpr_number.as_deref())?,
+        machine: false,
     };
     conn.transaction(|conn| {
         orgs::find(conn, &row.organisation_id).map_err(|e| match e {
@@ -180,7 +181,7 @@ pub struct Assignee {
 pub fn assignable(conn: &mut DbConnection, organisation_id: &OrganisationId) -> Result<Vec<Assignee>, ApiError> {
     let mut people: Vec<Assignee> = users::list(conn, Some(organisation_id))?
         .into_iter()
-        .filter(|u| crate::policy::may_be_assigned(&u.role, u.active, &u.organisation_id, organisation_id))
+        .filter(|u| crate::policy::may_be_assigned(u, organisation_id))
         .map(|u| Assignee { id: u.id, name: u.name, unit_id: u.unit_id, role: u.role })
         .collect();
     people.sort_by(|a, b| a.name.cmp(&b.name));

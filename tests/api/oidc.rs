@@ -12,6 +12,7 @@ use crate::idp::{self, Client, Key, Provider, AUDIENCE, HELSEID, READ};
 
 const NURSE_PID: &str = "13097248022";
 const NURSE_HPR: &str = "565501872";
+const ADVISOR_HPR: &str = "565501873";
 
 struct World {
     app: TestApp,
@@ -42,6 +43,7 @@ async fn world_with(adjust: impl FnOnce(&mut samavvik::config::Config)) -> World
         "stranger": idp::person("Ukjent Person", "01017012345", "999999999", "4"),
         "low": idp::person("Lav Sikkerhet", "01017054321", NURSE_HPR, "3"),
         "impostor": idp::person("Falsk Sykepleier", "01017054322", NURSE_HPR, "4"),
+        "advisor": idp::person("Kari Kvalitet", "01017054323", ADVISOR_HPR, "4"),
     });
     let clients = json!([web.person_metadata(&trondheim), machine.machine_metadata(&trondheim)]);
     let provider = Provider::start(vec![Key::new("RS256")], clients, accounts);
@@ -58,10 +60,12 @@ async fn world_with(adjust: impl FnOnce(&mut samavvik::config::Config)) -> World
     })
     .await;
     let mut conn = app.conn();
-    let nurse = diesel::update(users::table.filter(users::email.eq(NURSE)))
-        .set(users::hpr_number.eq(NURSE_HPR))
-        .execute(&mut conn);
-    assert_eq!(nurse.unwrap(), 1);
+    for (email, hpr) in [(NURSE, NURSE_HPR), (MUNI_ADVISOR, ADVISOR_HPR)] {
+        let updated = diesel::update(users::table.filter(users::email.eq(email)))
+            .set(users::hpr_number.eq(hpr))
+            .execute(&mut conn);
+        assert_eq!(updated.unwrap(), 1);
+    }
     World { app, provider, web, machine, trondheim }
 }
 
@@ -331,4 +335,66 @@ async fn the_persons_national_identity_number_is_stored_nowhere() {
         .unwrap();
     assert_eq!(hashes.len(), 1, "one link, made at the first login");
     assert!(hashes[0].as_deref().is_some_and(|h| h.len() == 64), "a keyed hash in its place");
+}
+
+#[actix_web::test]
+async fn a_quality_system_registered_by_its_organisation_sees_what_the_organisation_sees() {
+    let w = world().await;
+    let nurse = w.web.person_token(&w.provider, "nurse").await;
+    let orgs = w.call(&w.web, Method::GET, "/api/v1/organisations", &nurse, None).await.expect(200);
+    let id_of = |name: &str| {
+        orgs["items"].as_array().unwrap().iter().find(|o| o["name"] == name).unwrap()["id"].as_str().unwrap().to_owned()
+    };
+    let (stolav, trondheim) = (id_of("St. Olavs hospital HF"), id_of("Trondheim kommune"));
+    let sent = w.call(&w.web, Method::POST, "/api/v1/deviations", &nurse, Some(&form(&stolav))).await.expect(201);
+    let machine = w.machine.machine_token(&w.provider).await;
+    w.call(&w.machine, Method::GET, "/api/v1/me", &machine, None).await.problem(403, "unknown_client");
+
+    // Trondheim's quality advisor, logged in with HelseID, registers the quality system.
+    let advisor = w.web.person_token(&w.provider, "advisor").await;
+    let clients = format!("/api/v1/organisations/{trondheim}/clients");
+    let bad = json!({"name": "EQS", "helseid_client_id": idp::CLIENT, "scopes": ["deviations:delete"]});
+    let body = w.call(&w.web, Method::POST, &clients, &advisor, Some(&bad)).await.problem(422, "validation_failed");
+    assert_eq!(body["fields"][0]["field"], "scopes");
+    let read = json!({"name": "Kvalitetssystemet", "helseid_client_id": idp::CLIENT, "scopes": ["deviations:read"]});
+    let client = w.call(&w.web, Method::POST, &clients, &advisor, Some(&read)).await.expect(201);
+    assert_eq!(client["scopes"], json!(["deviations:read"]));
+    w.call(&w.web, Method::POST, &clients, &advisor, Some(&read)).await.problem(409, "client_taken");
+    w.call(&w.web, Method::POST, &clients, &nurse, Some(&read)).await.problem(403, "forbidden");
+
+    // It reads what Trondheim sent, and nothing it could not.
+    let me = w.call(&w.machine, Method::GET, "/api/v1/me", &machine, None).await.expect(200);
+    assert_eq!(me["name"], "Kvalitetssystemet");
+    let path = format!("/api/v1/deviations/{}", sent["id"].as_str().unwrap());
+    w.call(&w.machine, Method::GET, &path, &machine, None).await.expect(200);
+    let list = w.call(&w.machine, Method::GET, "/api/v1/deviations", &machine, None).await.expect(200);
+    assert!(ids(&list).contains(&sent["id"].as_str().unwrap().to_owned()));
+    let comment = json!({"text": "Registrert i kvalitetssystemet."});
+    let body = w
+        .call(&w.machine, Method::POST, &format!("{path}/comments"), &machine, Some(&comment))
+        .await
+        .problem(403, "insufficient_scope");
+    assert!(body["detail"].as_str().unwrap().contains("lesetilgang"), "{body}");
+    w.call(&w.machine, Method::GET, &format!("/api/v1/organisations/{trondheim}/clients"), &machine, None)
+        .await
+        .problem(403, "forbidden");
+    let listed = w.call(&w.web, Method::GET, &clients, &advisor, None).await.expect(200);
+    assert!(listed["items"][0]["last_used_at"].is_string(), "{listed}");
+
+    // Revoked, it is refused at once; registered again with write access, it may comment but not report.
+    let revoke = format!("{clients}/{}", client["id"].as_str().unwrap());
+    w.call(&w.web, Method::DELETE, &revoke, &advisor, None).await.expect(204);
+    w.call(&w.machine, Method::GET, "/api/v1/me", &machine, None).await.problem(403, "unknown_client");
+    let write = json!({"name": "Kvalitetssystemet", "helseid_client_id": idp::CLIENT, "scopes": ["deviations:write"]});
+    let again = w.call(&w.web, Method::POST, &clients, &advisor, Some(&write)).await.expect(201);
+    assert_eq!(again["scopes"], json!(["deviations:read", "deviations:write"]));
+    w.call(&w.machine, Method::POST, &format!("{path}/comments"), &machine, Some(&comment)).await.expect(201);
+    w.call(&w.machine, Method::POST, "/api/v1/deviations", &machine, Some(&form(&stolav)))
+        .await
+        .problem(403, "forbidden");
+    let handlers = w
+        .call(&w.web, Method::GET, &format!("/api/v1/organisations/{trondheim}/handlers"), &advisor, None)
+        .await
+        .expect(200);
+    assert!(!handlers.to_string().contains("Kvalitetssystemet"), "a machine is never given a case: {handlers}");
 }

@@ -1,3 +1,5 @@
+DROP TABLE integration_clients;
+ALTER TABLE users DROP COLUMN machine;
 DROP TABLE dpop_proofs;
 DROP TABLE user_identities;
 DROP INDEX users_hpr_number;

@@ -23,3 +23,23 @@ CREATE TABLE dpop_proofs (
     expires_at TIMESTAMP NOT NULL
 );
 CREATE INDEX dpop_proofs_expiry ON dpop_proofs (expires_at);
+
+-- Machine clients: an organisation's quality system calling the API with its own HelseID client
+-- (client credentials, no person). Each acts through a user row of its own (`users.machine`), so
+-- the access log, the timeline and the policy see it as it is; it reads what its organisation's
+-- quality advisor reads, and writes only with `deviations:write`.
+ALTER TABLE users ADD COLUMN machine BOOLEAN NOT NULL DEFAULT false;
+CREATE TABLE integration_clients (
+    id TEXT PRIMARY KEY,
+    organisation_id TEXT NOT NULL REFERENCES organisations (id),
+    user_id TEXT NOT NULL UNIQUE REFERENCES users (id),
+    name TEXT NOT NULL,
+    helseid_client_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    active BOOLEAN NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    last_used_at TIMESTAMP
+);
+CREATE INDEX integration_clients_organisation ON integration_clients (organisation_id);
+-- A revoked client's id may be registered again.
+CREATE UNIQUE INDEX integration_clients_helseid ON integration_clients (helseid_client_id) WHERE active;

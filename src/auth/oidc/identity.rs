@@ -9,7 +9,7 @@ use sha2::Sha256;
 
 use super::{dpop, AccessClaims, Oidc};
 use crate::auth::Caller;
-use crate::db::{self, identities, organisations};
+use crate::db::{self, clients, identities, organisations};
 use crate::error::ApiError;
 use crate::ids::{OrganisationId, UserId};
 use crate::state::AppState;
@@ -18,8 +18,10 @@ pub const PID: &str = "helseid://claims/identity/pid";
 pub const SECURITY_LEVEL: &str = "helseid://claims/identity/security_level";
 pub const HPR_NUMBER: &str = "helseid://claims/hpr/hpr_number";
 
-/// Recently linked (subject, organisation) → user, so a request does not look the link up every time.
-pub type Identities = moka::sync::Cache<(String, OrganisationId), UserId>;
+/// Recently linked (subject or client id, organisation) → (user, may write), so a request does not
+/// look the link up every time. A revoked client is dropped from the caller cache at once, and its
+/// deactivated user refused.
+pub type Identities = moka::sync::Cache<(String, OrganisationId), (UserId, bool)>;
 
 pub fn identities() -> Identities {
     moka::sync::Cache::builder().max_capacity(100_000).time_to_live(std::time::Duration::from_secs(60)).build()
@@ -37,7 +39,8 @@ fn shown(value: &str) -> &str {
     }
 }
 
-pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims) -> Result<Caller, ApiError> {
+/// The caller a verified token names; `writes` when the request would change something.
+pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims, writes: bool) -> Result<Caller, ApiError> {
     let org_number = claims.text(&oidc.settings.organisation_claim).ok_or_else(|| {
         refused("unknown_organisation", "Tilgangstokenet sier ikke hvilken organisasjon det gjelder.".into())
     })?;
@@ -50,11 +53,7 @@ pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims) -> Res
         )
     })?;
     if claims.text(PID).is_none() {
-        let client = claims.text("client_id").unwrap_or("(uten client_id)");
-        return Err(refused(
-            "unknown_client",
-            format!("Klienten «{}» er ikke registrert i samavvik for {}.", shown(client), organisation.name),
-        ));
+        return machine(state, oidc, claims, organisation, writes).await;
     }
     let level = match claims.0.get(SECURITY_LEVEL) {
         Some(serde_json::Value::String(s)) => s.parse::<u8>().ok(),
@@ -73,7 +72,7 @@ pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims) -> Res
     let subject = claims.text("sub").ok_or_else(|| super::invalid_token("tokenet mangler sub."))?.to_owned();
     let key = (subject.clone(), organisation.id.clone());
     let user_id = match oidc.identities.get(&key) {
-        Some(id) => id,
+        Some((id, _)) => id,
         None => {
             let link = Link {
                 issuer: oidc.settings.issuer.clone(),
@@ -94,10 +93,54 @@ pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims) -> Res
                     ),
                 )
             })?;
-            oidc.identities.insert(key, id.clone());
+            oidc.identities.insert(key, (id.clone(), true));
             id
         }
     };
+    Caller::of_user(state, &user_id, None).await
+}
+
+/// An organisation's system: a token without a person, from a HelseID client registered here for
+/// the organisation the token names.
+async fn machine(
+    state: &AppState,
+    oidc: &Oidc,
+    claims: &AccessClaims,
+    organisation: organisations::OrganisationRow,
+    writes: bool,
+) -> Result<Caller, ApiError> {
+    let client_id = claims.text("client_id").unwrap_or("(uten client_id)").to_owned();
+    let unknown = || {
+        refused(
+            "unknown_client",
+            format!("Klienten «{}» er ikke registrert i samavvik for {}.", shown(&client_id), organisation.name),
+        )
+    };
+    let key = (client_id.clone(), organisation.id.clone());
+    let (user_id, may_write) = match oidc.identities.get(&key) {
+        Some(found) => found,
+        None => {
+            let (id, now) = (client_id.clone(), state.clock.now_naive());
+            let client = db::run(&state.pool, move |c| {
+                let client = clients::by_helseid_client(c, &id)?;
+                if let Some(client) = &client {
+                    clients::used(c, &client.id, now)?;
+                }
+                Ok(client)
+            })
+            .await?;
+            let client = client.filter(|c| c.organisation_id == organisation.id).ok_or_else(unknown)?;
+            let found = (client.user_id, client.scopes.split(' ').any(|s| s == crate::auth::caller::CLIENT_WRITE));
+            oidc.identities.insert(key, found.clone());
+            found
+        }
+    };
+    if writes && !may_write {
+        return Err(refused(
+            "insufficient_scope",
+            format!("Klienten «{}» har bare lesetilgang (deviations:read) i samavvik.", shown(&client_id)),
+        ));
+    }
     Caller::of_user(state, &user_id, None).await
 }
 

@@ -212,7 +212,8 @@ pub async fn authenticate(state: &AppState, oidc: &Oidc, req: &HttpRequest) -> R
             oidc.settings.scopes.join(" ")
         )));
     }
-    identity::caller(state, oidc, &claims).await
+    let writes = !matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
+    identity::caller(state, oidc, &claims, writes).await
 }
 
 enum Scheme {
