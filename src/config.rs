@@ -168,6 +168,11 @@ pub struct Config {
     pub oidc_min_security_level: u8,
     pub oidc_accept_bearer: bool,
     pub oidc_organisation_claim: String,
+    /// The web pages' client in HelseID, and its private key (PKCS#8 PEM) for private_key_jwt.
+    pub oidc_client_id: String,
+    pub oidc_client_key_file: String,
+    /// What the web login asks for, separated by spaces.
+    pub oidc_client_scopes: String,
 }
 
 impl Default for Config {
@@ -228,6 +233,12 @@ impl Default for Config {
             oidc_min_security_level: 4,
             oidc_accept_bearer: false,
             oidc_organisation_claim: "helseid://claims/client/claims/orgnr_parent".into(),
+            oidc_client_id: String::new(),
+            oidc_client_key_file: String::new(),
+            oidc_client_scopes:
+                "openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level \
+                                 helseid://scopes/hpr/hpr_number"
+                    .into(),
         }
     }
 }

@@ -52,7 +52,33 @@ fn login_page(req: &HttpRequest, state: &AppState, email: &str, next: &str, mess
 }
 
 pub async fn page(req: HttpRequest, state: Data<AppState>, next: Query<Next>) -> PageResult {
-    login_page(&req, &state, "", &safe_next(next.into_inner().neste), None)
+    let next = safe_next(next.into_inner().neste);
+    match state.oidc {
+        Some(_) => oidc_page(&req, &state, &next, None).await,
+        None => login_page(&req, &state, "", &next, None),
+    }
+}
+
+/// The login page with HelseID: which organisation the person acts for (HelseID's multi-tenant
+/// rules), then the provider's own login.
+pub async fn oidc_page(req: &HttpRequest, state: &AppState, next: &str, message: Option<&str>) -> PageResult {
+    let orgs = crate::db::run(&state.pool, |c| Ok(crate::db::organisations::list(c, None, false, None)?)).await?;
+    let mut orgs: Vec<_> = orgs.into_iter().map(|o| context! { id => o.id.to_string(), name => o.name }).collect();
+    orgs.sort_by_key(|o| o.get_attr("name").ok().map(|n| n.to_string()));
+    let (secret, fresh) = browser_secret(req);
+    let body = render(
+        "login.html",
+        context! { viewer => (), csrf => csrf_token(state, &secret), next, message, helseid => true, organisations => orgs },
+    )?;
+    let mut resp = html(body);
+    if fresh {
+        resp.add_cookie(&session::cookie(req, state, CSRF_COOKIE, secret, 365 * 24 * 3600))
+            .map_err(|_| super::WebError::internal("cookie"))?;
+    }
+    if message.is_some() {
+        *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(resp)
 }
 
 pub async fn submit(req: HttpRequest, state: Data<AppState>, form: Posted) -> PageResult {
@@ -81,9 +107,13 @@ pub async fn logout(
     if let Ok(viewer) = viewer {
         viewer.caller.end_sessions(&state).await?;
     }
-    let mut resp = see_other("/logg-inn");
-    let mut gone = session::cookie(&req, &state, SESSION_COOKIE, String::new(), 0);
-    gone.make_removal();
-    resp.add_cookie(&gone).map_err(|_| super::WebError::internal("cookie"))?;
+    // With HelseID the provider's session ends too, and the provider sends the browser back here.
+    let to = super::helseid::after_logout(&req, &state).await.unwrap_or_else(|| "/logg-inn".into());
+    let mut resp = see_other(&to);
+    for name in [SESSION_COOKIE, super::helseid::ID_TOKEN_COOKIE] {
+        let mut gone = session::cookie(&req, &state, name, String::new(), 0);
+        gone.make_removal();
+        resp.add_cookie(&gone).map_err(|_| super::WebError::internal("cookie"))?;
+    }
     Ok(resp)
 }

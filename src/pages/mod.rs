@@ -5,6 +5,7 @@
 
 mod cases;
 mod form;
+mod helseid;
 mod login;
 mod render;
 pub mod session;
@@ -36,6 +37,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, login_limit: &LoginLimit) {
                 .route(post().to(login::submit).wrap(Governor::new(login_limit))),
         )
         .service(web::resource("/logg-ut").route(post().to(login::logout)))
+        .service(web::resource("/logg-inn/helseid").route(post().to(helseid::start).wrap(Governor::new(login_limit))))
+        .service(web::resource("/logg-inn/helseid/svar").route(get().to(helseid::callback)))
+        .service(web::resource("/oidc/jwks.json").route(get().to(helseid::jwks)))
         .service(web::resource("/avvik").route(get().to(cases::list)))
         .service(web::resource("/avvik/ny").route(get().to(form::page)).route(post().to(form::submit)))
         .service(web::resource("/avvik/{id}").route(get().to(cases::detail)))

@@ -132,15 +132,19 @@ impl Provider {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("provider.json");
         std::fs::write(&file, config.to_string()).unwrap();
+        let log = dir.path().join("provider.log");
         let mut child = node(&["serve", file.to_str().unwrap()])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("node");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let port = line.trim().strip_prefix("listening ").and_then(|p| p.parse().ok());
-        let port = port.unwrap_or_else(|| panic!("provider did not start: {line:?}"));
+        let port = port.unwrap_or_else(|| {
+            let _ = child.wait();
+            panic!("provider did not start: {line:?}\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+        });
         Provider { child, port, keys, config, _dir: dir }
     }
 
@@ -189,7 +193,7 @@ pub struct Client {
 }
 
 /// A browser of its own: the provider's session cookies stay with one login.
-fn browser() -> reqwest::Client {
+pub fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
 }
 
@@ -284,20 +288,8 @@ impl Client {
             ("nonce", &state),
             ("resource", AUDIENCE),
         ];
-        let mut location = {
-            let url = reqwest::Url::parse_with_params(&format!("{issuer}/auth"), query).unwrap();
-            let r = http.get(url).send().await.unwrap();
-            next(&issuer, &r)
-        };
-        // Login, then consent, each an interaction the provider redirects to; then the code.
-        for prompt in ["login", "consent"] {
-            assert!(location.contains("/interaction/"), "expected the {prompt} page, got {location}");
-            let form = [("prompt", prompt), ("login", subject), ("password", "x")];
-            let r = http.post(&location).form(&form).send().await.unwrap();
-            let back = next(&issuer, &r);
-            let r = http.get(&back).send().await.unwrap();
-            location = next(&issuer, &r);
-        }
+        let url = reqwest::Url::parse_with_params(&format!("{issuer}/auth"), query).unwrap();
+        let location = log_in_at_provider(&http, &issuer, url.as_str(), subject).await;
         assert!(location.starts_with(REDIRECT), "expected the code, got {location}");
         let url = reqwest::Url::parse(&location).unwrap();
         let code = url.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()).unwrap();
@@ -315,6 +307,26 @@ impl Client {
             .await;
         body["access_token"].as_str().unwrap().to_owned()
     }
+}
+
+/// Follows an authorization request through the provider's login and consent pages as `subject`;
+/// returns where the provider finally sends the browser (the client's redirect URI).
+pub async fn log_in_at_provider(http: &reqwest::Client, issuer: &str, authorize: &str, subject: &str) -> String {
+    let r = http.get(authorize).send().await.unwrap();
+    let mut location = next(issuer, &r);
+    assert!(location.contains("/interaction/"), "expected the login page, got {location}");
+    // Consent is asked once per client and person; a second login goes straight back.
+    for prompt in ["login", "consent"] {
+        if !location.contains("/interaction/") {
+            break;
+        }
+        let form = [("prompt", prompt), ("login", subject), ("password", "x")];
+        let r = http.post(&location).form(&form).send().await.unwrap();
+        let back = next(issuer, &r);
+        let r = http.get(&back).send().await.unwrap();
+        location = next(issuer, &r);
+    }
+    location
 }
 
 fn next(issuer: &str, r: &reqwest::Response) -> String {

@@ -22,6 +22,25 @@ struct World {
     /// A quality system's client (client credentials, orgnr: Trondheim), not registered here.
     machine: Client,
     trondheim: String,
+    /// Holds samavvik's own client key file.
+    _keys: tempfile::TempDir,
+}
+
+const WEB_CLIENT: &str = "samavvik-web";
+
+/// samavvik's own web client as the provider registers it: its public key under the key id
+/// samavvik puts in its assertions (the key's thumbprint), and its two addresses.
+fn web_client_metadata(key: &Key, base: &str) -> Value {
+    let mut public = key.public.clone();
+    public["kid"] = json!(key.public_jwk().thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256).unwrap());
+    json!({
+        "client_id": WEB_CLIENT, "token_endpoint_auth_method": "private_key_jwt",
+        "token_endpoint_auth_signing_alg": "ES256", "jwks": {"keys": [public]},
+        "grant_types": ["authorization_code"], "response_types": ["code"],
+        "redirect_uris": [format!("{base}/logg-inn/helseid/svar")],
+        "post_logout_redirect_uris": [format!("{base}/logg-inn")],
+        "authorization_details_types": ["helseid_authorization"],
+    })
 }
 
 fn org_number(slug: &str) -> String {
@@ -45,17 +64,29 @@ async fn world_with(adjust: impl FnOnce(&mut samavvik::config::Config)) -> World
         "impostor": idp::person("Falsk Sykepleier", "01017054322", NURSE_HPR, "4"),
         "advisor": idp::person("Kari Kvalitet", "01017054323", ADVISOR_HPR, "4"),
     });
-    let clients = json!([web.person_metadata(&trondheim), machine.machine_metadata(&trondheim)]);
-    let provider = Provider::start(vec![Key::new("RS256")], clients, accounts);
     let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let own = Key::new("ES256");
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("samavvik-web.pem");
+    std::fs::write(&key_file, &own.pem).unwrap();
+    let clients = json!([
+        web.person_metadata(&trondheim),
+        machine.machine_metadata(&trondheim),
+        web_client_metadata(&own, &base)
+    ]);
+    let provider = Provider::start(vec![Key::new("RS256")], clients, accounts);
     let issuer = provider.issuer();
     let app = spawn_app_with(|c| {
         c.listen = format!("127.0.0.1:{port}");
-        c.public_base_url = format!("http://127.0.0.1:{port}");
+        c.public_base_url = base;
         c.auth_mode = AuthMode::Oidc;
         c.oidc_issuer = issuer;
         c.oidc_audience = AUDIENCE.into();
         c.oidc_scopes = READ.into();
+        c.oidc_client_id = WEB_CLIENT.into();
+        c.oidc_client_key_file = key_file.display().to_string();
+        c.oidc_client_scopes = "openid profile".into();
         adjust(c);
     })
     .await;
@@ -66,7 +97,7 @@ async fn world_with(adjust: impl FnOnce(&mut samavvik::config::Config)) -> World
             .execute(&mut conn);
         assert_eq!(updated.unwrap(), 1);
     }
-    World { app, provider, web, machine, trondheim }
+    World { app, provider, web, machine, trondheim, _keys: keys }
 }
 
 impl World {
@@ -397,4 +428,118 @@ async fn a_quality_system_registered_by_its_organisation_sees_what_the_organisat
         .await
         .expect(200);
     assert!(!handlers.to_string().contains("Kvalitetssystemet"), "a machine is never given a case: {handlers}");
+}
+
+/// The CSRF token of the page's (first) form.
+fn csrf(html: &str) -> String {
+    let re = regex::Regex::new(r#"name="csrf" value="([0-9a-f]+)""#).unwrap();
+    re.captures(html).unwrap_or_else(|| panic!("no csrf in {html}"))[1].to_owned()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers().get("location").unwrap_or_else(|| panic!("no redirect: {}", r.status())).to_str().unwrap().to_owned()
+}
+
+impl World {
+    /// A browser at the login page: chooses `organisation` and is sent to the provider.
+    async fn start_login(&self, browser: &reqwest::Client, organisation: &str) -> String {
+        let page = browser.get(format!("{}/logg-inn?neste=/avvik/ny", self.app.address)).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Logg inn med HelseID") && !html.contains("Passord"), "{html}");
+        let org = self.org_id(organisation);
+        let form = [("csrf", csrf(&html)), ("organisation_id", org), ("neste", "/avvik/ny".into())];
+        let r = browser.post(format!("{}/logg-inn/helseid", self.app.address)).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let to = location(&r);
+        assert!(to.starts_with(&format!("{}/auth?", self.provider.issuer())) && to.contains("request_uri="), "{to}");
+        to
+    }
+
+    fn org_id(&self, name: &str) -> String {
+        use samavvik::db::schema::organisations;
+        let mut conn = self.app.conn();
+        organisations::table.filter(organisations::name.eq(name)).select(organisations::id).first(&mut conn).unwrap()
+    }
+}
+
+#[actix_web::test]
+async fn a_nurse_logs_in_to_the_pages_with_helseid_for_her_organisation_and_out_again() {
+    let w = world().await;
+    let browser = idp::browser();
+    let authorize = w.start_login(&browser, "Trondheim kommune").await;
+    let back = idp::log_in_at_provider(&browser, &w.provider.issuer(), &authorize, "nurse").await;
+    assert!(back.starts_with(&format!("{}/logg-inn/helseid/svar?", w.app.address)), "{back}");
+    let r = browser.get(&back).send().await.unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    assert_eq!(location(&r), "/avvik/ny");
+    let form = browser.get(format!("{}/avvik/ny", w.app.address)).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.unwrap();
+    assert!(html.contains("Siri Sykepleier"), "signed in as the pre-registered nurse");
+
+    // The answer cannot be used twice, or in another browser.
+    let again = browser.get(&back).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(again.text().await.unwrap().contains("Innloggingen kunne ikke fullføres"));
+
+    // Logging out ends our session and sends the browser to the provider's, which comes back.
+    let r = browser.post(format!("{}/logg-ut", w.app.address)).form(&[("csrf", csrf(&html))]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let end = location(&r);
+    assert!(
+        end.starts_with(&format!("{}/session/end?", w.provider.issuer())) && end.contains("id_token_hint="),
+        "{end}"
+    );
+    let after = browser.get(format!("{}/avvik/ny", w.app.address)).send().await.unwrap();
+    assert_eq!(after.status(), 303, "the session is gone");
+    assert!(location(&after).starts_with("/logg-inn"));
+}
+
+#[actix_web::test]
+async fn a_login_that_goes_wrong_at_the_provider_ends_on_a_page_that_says_so() {
+    let w = world().await;
+    // Cancelled at the provider.
+    let browser = idp::browser();
+    w.start_login(&browser, "Trondheim kommune").await;
+    let cancelled = browser
+        .get(format!("{}/logg-inn/helseid/svar?error=access_denied&state=x", w.app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 400);
+    let html = cancelled.text().await.unwrap();
+    assert!(html.contains("svaret hører ikke til") && html.contains("Logg inn med HelseID"), "a wrong state: {html}");
+
+    // Cancelled at the provider's login page: the answer carries our state and access_denied.
+    let browser = idp::browser();
+    let authorize = w.start_login(&browser, "Trondheim kommune").await;
+    let interaction = location(&browser.get(&authorize).send().await.unwrap());
+    let issuer = w.provider.issuer();
+    let absolute = |to: String| if to.starts_with('/') { format!("{issuer}{to}") } else { to };
+    let mut to = absolute(format!("{interaction}/abort"));
+    while to.starts_with(&issuer) {
+        to = absolute(location(&browser.get(&to).send().await.unwrap()));
+    }
+    assert!(to.contains("error=access_denied"), "{to}");
+    let r = browser.get(&to).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Innloggingen ble avbrutt"));
+
+    // A person chooses an organisation that has not registered her.
+    let browser = idp::browser();
+    let authorize = w.start_login(&browser, "St. Olavs hospital HF").await;
+    let back = idp::log_in_at_provider(&browser, &w.provider.issuer(), &authorize, "nurse").await;
+    let r = browser.get(&back).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("ikke registrert som bruker i St. Olavs hospital HF"), "{html}");
+
+    // No organisation chosen.
+    let browser = idp::browser();
+    let page = browser.get(format!("{}/logg-inn", w.app.address)).send().await.unwrap().text().await.unwrap();
+    let form = [("csrf", csrf(&page)), ("organisation_id", String::new())];
+    let r = browser.post(format!("{}/logg-inn/helseid", w.app.address)).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Velg organisasjonen"));
 }

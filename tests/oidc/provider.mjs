@@ -57,6 +57,24 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
     dPoP: { enabled: true },
     pushedAuthorizationRequests: { enabled: true },
     rpInitiatedLogout: { enabled: true },
+    // HelseID's multi-tenant clients name the organisation a person acts for in
+    // authorization_details; the access token then carries its number as orgnr_parent.
+    richAuthorizationRequests: {
+      enabled: true,
+      types: {
+        helseid_authorization: {
+          validate(ctx, detail) {
+            const value = detail?.practitioner_role?.organization?.identifier?.value;
+            if (typeof value !== 'string' || !/^NO:ORGNR:[0-9]{9}$/.test(value)) {
+              throw new errors.InvalidAuthorizationDetails('practitioner_role.organization.identifier.value must be NO:ORGNR:<9 digits>');
+            }
+          },
+        },
+      },
+      authorizationDetailsForGrantSource: (ctx, code) => (ctx.oidc.params.authorization_details ? JSON.parse(ctx.oidc.params.authorization_details) : undefined),
+      authorizationDetailsForAccessToken: (ctx, token, source) => source?.rar,
+      authorizationDetailsForIntrospection: (ctx, token) => token.rar,
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => cfg.audience,
@@ -72,7 +90,9 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   async extraTokenClaims(ctx, token) {
     const client = await ctx.oidc.provider.Client.find(token.clientId);
     const extra = {};
-    if (client?.orgnr_parent) extra[`${HELSEID}client/claims/orgnr_parent`] = client.orgnr_parent;
+    const chosen = token.rar?.find((d) => d.type === 'helseid_authorization')?.practitioner_role?.organization?.identifier?.value;
+    if (chosen) extra[`${HELSEID}client/claims/orgnr_parent`] = chosen.split(':').pop();
+    else if (client?.orgnr_parent) extra[`${HELSEID}client/claims/orgnr_parent`] = client.orgnr_parent;
     if (client?.orgnr_child) extra[`${HELSEID}client/claims/orgnr_child`] = client.orgnr_child;
     const account = token.accountId && cfg.accounts[token.accountId];
     if (account) {

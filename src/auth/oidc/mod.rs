@@ -10,6 +10,7 @@
 pub mod dpop;
 pub mod identity;
 pub mod keys;
+pub mod login;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -65,6 +66,7 @@ impl Settings {
         if c.oidc_organisation_claim.trim().is_empty() {
             return Err("SAMAVVIK_OIDC_ORGANISATION_CLAIM kan ikke være tom".into());
         }
+        login::WebClient::from_config(c)?;
         Ok(Settings {
             issuer,
             audience: c.oidc_audience.trim().to_owned(),
@@ -125,13 +127,15 @@ pub struct Oidc {
     pub settings: Settings,
     pub keys: keys::ProviderKeys,
     pub identities: identity::Identities,
+    pub web: login::WebClient,
 }
 
 impl Oidc {
     pub fn new(config: &Config, clock: Clock) -> Result<Self, String> {
         let settings = Settings::from_config(config)?;
         let keys = keys::ProviderKeys::new(&settings.issuer, clock)?;
-        Ok(Oidc { settings, keys, identities: identity::identities() })
+        let web = login::WebClient::from_config(config)?;
+        Ok(Oidc { settings, keys, identities: identity::identities(), web })
     }
 
     /// The claims of a token that passes every rule in the module's comment but DPoP.
@@ -255,12 +259,25 @@ mod tests {
     use super::*;
     use crate::config::AuthMode;
 
+    /// A throwaway P-256 key for these tests only.
+    const TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQghpGScYWuQwwhRKxC
+tHfDze7ZDuo1JkCIzlO7VELffMehRANCAATlhIVED8nifJWrqq8L4WkIBtSTp0wC
+LPdNtFSCiE+Uug7mR0Ss2l2zEpJ8dfaGdmcriz7JxXXJYQt8FLEKzVb9
+-----END PRIVATE KEY-----
+";
+
     fn oidc(adjust: impl FnOnce(&mut Config)) -> Result<Settings, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("client.pem");
+        std::fs::write(&key, TEST_KEY).unwrap();
         let mut c = Config {
             auth_mode: AuthMode::Oidc,
             oidc_issuer: "https://helseid-sts.test.nhn.no".into(),
             oidc_audience: "nhn:samavvik".into(),
             oidc_scopes: "nhn:samavvik/api".into(),
+            oidc_client_id: "samavvik-web".into(),
+            oidc_client_key_file: key.display().to_string(),
             ..Config::default()
         };
         adjust(&mut c);
@@ -281,6 +298,9 @@ mod tests {
         assert!(oidc(|c| c.oidc_scopes = ", ".into()).unwrap_err().contains("OIDC_SCOPES"));
         assert!(oidc(|c| c.oidc_min_security_level = 5).unwrap_err().contains("OIDC_MIN_SECURITY_LEVEL"));
         assert!(oidc(|c| c.oidc_organisation_claim = String::new()).unwrap_err().contains("ORGANISATION_CLAIM"));
+        assert!(oidc(|c| c.oidc_client_id = String::new()).unwrap_err().contains("OIDC_CLIENT_ID"));
+        assert!(oidc(|c| c.oidc_client_key_file = "/nowhere.pem".into()).unwrap_err().contains("OIDC_CLIENT_KEY_FILE"));
+        assert!(oidc(|c| c.oidc_client_key_file = "/etc/hostname".into()).unwrap_err().contains("PEM"));
         let s = oidc(|c| c.oidc_scopes = "a, b c".into()).unwrap();
         assert_eq!(s.scopes, ["a", "b", "c"]);
     }

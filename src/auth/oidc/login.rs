@@ -1,0 +1,323 @@
+//! Logging in to the web pages with HelseID: authorization code flow with PAR (RFC 9126), PKCE
+//! S256, `state` and `nonce`, client authentication by `private_key_jwt` (RFC 7523), and the
+//! organisation the person acts for sent in `authorization_details` as NHN's multi-tenant clients
+//! do. The ID token says who the person is; the access token (for our own API) names the
+//! organisation HelseID agreed to, which must be the one asked for. `openidconnect` has neither PAR
+//! nor client assertions nor RAR, so the few requests are made here, on `jsonwebtoken`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{AccessClaims, Oidc, ALGORITHMS, LEEWAY_SECONDS};
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// How long a started login may take at the provider.
+pub const PENDING_SECONDS: i64 = 15 * 60;
+
+/// samavvik's own client at HelseID, for the pages.
+pub struct WebClient {
+    pub client_id: String,
+    key: EncodingKey,
+    alg: Algorithm,
+    /// The public key as HelseID Selvbetjening takes it (with `kid`), served at `/oidc/jwks.json`.
+    pub public_jwk: Jwk,
+    scopes: String,
+    pub redirect_uri: String,
+    pub after_logout_uri: String,
+}
+
+impl WebClient {
+    pub fn from_config(c: &Config) -> Result<Self, String> {
+        if c.oidc_client_id.trim().is_empty() {
+            return Err("SAMAVVIK_OIDC_CLIENT_ID må være web-klientens klient-ID i HelseID".into());
+        }
+        let file = c.oidc_client_key_file.trim();
+        let pem = std::fs::read(file).map_err(|e| format!("SAMAVVIK_OIDC_CLIENT_KEY_FILE «{file}»: {e}"))?;
+        // An EC P-256 key signs ES256, an RSA key RS256; anything else is refused by name.
+        let (key, alg, mut jwk) = [Algorithm::ES256, Algorithm::RS256]
+            .into_iter()
+            .find_map(|alg| {
+                let key = match alg {
+                    Algorithm::ES256 => EncodingKey::from_ec_pem(&pem).ok()?,
+                    _ => EncodingKey::from_rsa_pem(&pem).ok()?,
+                };
+                let jwk = Jwk::from_encoding_key(&key, alg).ok()?;
+                Some((key, alg, jwk))
+            })
+            .ok_or_else(|| format!("SAMAVVIK_OIDC_CLIENT_KEY_FILE «{file}» er ikke en privat EC P-256- eller RSA-nøkkel i PEM (PKCS#8)"))?;
+        let kid = jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| format!("SAMAVVIK_OIDC_CLIENT_KEY_FILE: {e}"))?;
+        jwk.common.key_id = Some(kid);
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        let base = c.public_base_url.trim_end_matches('/');
+        Ok(WebClient {
+            client_id: c.oidc_client_id.trim().to_owned(),
+            key,
+            alg,
+            public_jwk: jwk,
+            scopes: c.oidc_client_scopes.split_whitespace().collect::<Vec<_>>().join(" "),
+            redirect_uri: format!("{base}/logg-inn/helseid/svar"),
+            after_logout_uri: format!("{base}/logg-inn"),
+        })
+    }
+
+    /// A client assertion for the provider (RFC 7523 §3): short-lived, used once.
+    fn assertion(&self, issuer: &str, now: DateTime<Utc>) -> Result<String, ApiError> {
+        let now = now.timestamp();
+        let claims = json!({
+            "iss": self.client_id, "sub": self.client_id, "aud": issuer,
+            "jti": uuid::Uuid::new_v4().to_string(), "iat": now, "nbf": now, "exp": now + 60,
+        });
+        let mut header = Header::new(self.alg);
+        header.kid = self.public_jwk.common.key_id.clone();
+        header.typ = Some("client-authentication+jwt".into());
+        encode(&header, &claims, &self.key).map_err(ApiError::internal)
+    }
+}
+
+/// A login on its way through the provider, kept in a signed cookie until the answer comes back.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Pending {
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+    pub org_number: String,
+    pub next: String,
+    pub started: i64,
+}
+
+fn random() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+fn refused(detail: &str) -> ApiError {
+    ApiError::new(actix_web::http::StatusCode::BAD_REQUEST, "login_failed", detail.to_owned())
+}
+
+fn provider_error(cause: impl Into<anyhow::Error>) -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::BAD_GATEWAY,
+        "identity_provider_unavailable",
+        "HelseID svarte ikke som ventet. Prøv å logge inn igjen om litt.",
+    )
+    .with_cause(cause)
+}
+
+/// Pushes the authorization request (PAR) and returns where to send the browser, with what to
+/// remember until it comes back.
+pub async fn start(
+    oidc: &Oidc,
+    web: &WebClient,
+    org_number: &str,
+    next: String,
+    now: DateTime<Utc>,
+) -> Result<(String, Pending), ApiError> {
+    let discovery = oidc.keys.discovery().await?;
+    let (Some(par), Some(authorize)) =
+        (discovery.pushed_authorization_request_endpoint.as_deref(), discovery.authorization_endpoint.as_deref())
+    else {
+        return Err(provider_error(anyhow::anyhow!("the provider offers no PAR or authorization endpoint")));
+    };
+    let pending = Pending {
+        state: random(),
+        nonce: random(),
+        verifier: random(),
+        org_number: org_number.to_owned(),
+        next,
+        started: now.timestamp(),
+    };
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(pending.verifier.as_bytes()));
+    let details = json!([{
+        "type": "helseid_authorization",
+        "practitioner_role": {"organization": {"identifier": {
+            "system": "urn:oid:1.0.6523", "type": "ENH", "value": format!("NO:ORGNR:{org_number}"),
+        }}},
+    }])
+    .to_string();
+    let assertion = web.assertion(&oidc.settings.issuer, now)?;
+    let form = [
+        ("client_id", web.client_id.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", &web.redirect_uri),
+        ("scope", &web.scopes),
+        ("state", &pending.state),
+        ("nonce", &pending.nonce),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("resource", &oidc.settings.audience),
+        ("authorization_details", &details),
+        ("prompt", "login"),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        ("client_assertion", &assertion),
+    ];
+    let answer: Value = post_form(oidc, par, &form).await?;
+    let request_uri = answer
+        .get("request_uri")
+        .and_then(Value::as_str)
+        .ok_or_else(|| provider_error(anyhow::anyhow!("PAR gave no request_uri")))?;
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", &web.client_id)
+        .append_pair("request_uri", request_uri)
+        .finish();
+    Ok((format!("{authorize}?{query}"), pending))
+}
+
+async fn post_form(oidc: &Oidc, url: &str, form: &[(&str, &str)]) -> Result<Value, ApiError> {
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let response = oidc
+        .keys
+        .http()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .map_err(provider_error)?;
+    let status = response.status();
+    let answer: Value = response.json().await.map_err(provider_error)?;
+    if !status.is_success() {
+        // The provider's own words stay in our log; the person gets ours.
+        return Err(provider_error(anyhow::anyhow!(
+            "{url}: HTTP {status}: {}",
+            answer.get("error").cloned().unwrap_or_default()
+        )));
+    }
+    Ok(answer)
+}
+
+/// What the provider's redirect back carries.
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The person and organisation of a finished login, as claims `identity::caller` takes, and the
+/// ID token for the provider's logout.
+pub async fn finish(
+    oidc: &Oidc,
+    web: &WebClient,
+    pending: &Pending,
+    callback: &Callback,
+    now: DateTime<Utc>,
+) -> Result<(AccessClaims, String), ApiError> {
+    if callback.state.as_deref() != Some(pending.state.as_str()) {
+        return Err(refused(
+            "Innloggingen kunne ikke fullføres: svaret hører ikke til innloggingen du startet her. Prøv igjen.",
+        ));
+    }
+    if now.timestamp() - pending.started > PENDING_SECONDS {
+        return Err(refused("Innloggingen tok for lang tid. Prøv igjen."));
+    }
+    match callback.error.as_deref() {
+        Some("access_denied") => return Err(refused("Innloggingen ble avbrutt. Du kan prøve igjen.")),
+        Some(_) => return Err(refused("HelseID avviste innloggingen. Prøv igjen, eller kontakt brukerstøtte.")),
+        None => {}
+    }
+    // RFC 9207: an answer from another issuer is not ours.
+    if callback.iss.as_deref().is_some_and(|iss| iss != oidc.settings.issuer) {
+        return Err(refused("Innloggingen kom fra en annen utsteder enn HelseID. Prøv igjen."));
+    }
+    let code = callback.code.as_deref().ok_or_else(|| refused("Svaret fra HelseID manglet kode. Prøv igjen."))?;
+    let discovery = oidc.keys.discovery().await?;
+    let token_endpoint = discovery
+        .token_endpoint
+        .as_deref()
+        .ok_or_else(|| provider_error(anyhow::anyhow!("the provider names no token endpoint")))?;
+    let assertion = web.assertion(&oidc.settings.issuer, now)?;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", web.redirect_uri.as_str()),
+        ("code_verifier", &pending.verifier),
+        ("resource", &oidc.settings.audience),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        ("client_assertion", &assertion),
+    ];
+    let tokens = post_form(oidc, token_endpoint, &form).await?;
+    let id_token =
+        tokens.get("id_token").and_then(Value::as_str).ok_or_else(|| provider_error(anyhow::anyhow!("no id_token")))?;
+    let access_token = tokens
+        .get("access_token")
+        .and_then(Value::as_str)
+        .ok_or_else(|| provider_error(anyhow::anyhow!("no access_token")))?;
+    let mut person = id_token_claims(oidc, web, id_token, &pending.nonce).await?;
+    let access = oidc.validate(access_token).await.map_err(|e| provider_error(anyhow::anyhow!("{e:?}")))?;
+    let claim = &oidc.settings.organisation_claim;
+    if access.text(claim) != Some(pending.org_number.as_str()) {
+        return Err(refused(
+            "HelseID ga ikke innlogging for organisasjonen du valgte. Velg organisasjonen på nytt, eller kontakt administratoren der.",
+        ));
+    }
+    person.insert(claim.clone(), Value::String(pending.org_number.clone()));
+    Ok((AccessClaims(person), id_token.to_owned()))
+}
+
+/// The ID token's claims, once signature, issuer, audience, time and nonce hold.
+async fn id_token_claims(
+    oidc: &Oidc,
+    web: &WebClient,
+    token: &str,
+    nonce: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    let invalid = |why: &str| provider_error(anyhow::anyhow!("ID token refused: {why}"));
+    let header = decode_header(token).map_err(|_| invalid("not a JWT"))?;
+    if !ALGORITHMS.contains(&header.alg) {
+        return Err(invalid("algorithm"));
+    }
+    let kid = header.kid.as_deref().ok_or_else(|| invalid("no kid"))?;
+    let jwk = oidc.keys.key(kid).await?.ok_or_else(|| invalid("unknown key"))?;
+    let key = DecodingKey::from_jwk(&jwk).map_err(|_| invalid("key"))?;
+    let mut validation = Validation::new(header.alg);
+    validation.set_issuer(&[&oidc.settings.issuer]);
+    validation.set_audience(&[&web.client_id]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.leeway = LEEWAY_SECONDS;
+    let claims = decode::<Map<String, Value>>(token, &key, &validation).map_err(|e| invalid(&e.to_string()))?.claims;
+    if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
+        return Err(invalid("nonce"));
+    }
+    Ok(claims)
+}
+
+/// Where the browser goes to end the provider's session too, and comes back to the login page.
+pub async fn logout_url(oidc: &Oidc, web: &WebClient, id_token: Option<&str>) -> Option<String> {
+    let end = oidc.keys.discovery().await.ok()?.end_session_endpoint?;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("client_id", &web.client_id).append_pair("post_logout_redirect_uri", &web.after_logout_uri);
+    if let Some(hint) = id_token {
+        query.append_pair("id_token_hint", hint);
+    }
+    Some(format!("{end}?{}", query.finish()))
+}
+
+/// A value signed with the service's secret, for a cookie the browser keeps but must not change.
+pub fn seal(secret: &str, value: &impl Serialize) -> Result<String, ApiError> {
+    let json = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    let body = URL_SAFE_NO_PAD.encode(&json);
+    Ok(format!("{body}.{}", hex::encode(mac(secret, &body).finalize().into_bytes())))
+}
+
+pub fn open<T: serde::de::DeserializeOwned>(secret: &str, sealed: &str) -> Option<T> {
+    let (body, tag) = sealed.split_once('.')?;
+    mac(secret, body).verify_slice(&hex::decode(tag).ok()?).ok()?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
+}
+
+fn mac(secret: &str, body: &str) -> Hmac<Sha256> {
+    // HMAC takes a key of any length.
+    #[allow(clippy::expect_used)]
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(b"samavvik-oidc-login\n");
+    mac.update(body.as_bytes());
+    mac
+}
