@@ -100,6 +100,7 @@ fn reporters(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<(UserId,
                     session_epoch: 0,
                     hpr_number: None,
                     machine: false,
+                    pending: false,
                 };
                 users::insert(conn, &row)?;
                 row.id

@@ -228,6 +228,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
                         created_at: now,
                         updated_at: now,
                         health_community_id: demo.community.map(|c| community_ids[c].clone()),
+                        self_enrolment: false,
                     };
                     orgs::insert(conn, &row)?;
                     row.id
@@ -275,6 +276,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
                 session_epoch: 0,
                 hpr_number: None,
                 machine: false,
+                pending: false,
             };
             users::insert(conn, &row)?;
         }

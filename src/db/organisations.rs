@@ -18,6 +18,8 @@ pub struct OrganisationRow {
     pub updated_at: NaiveDateTime,
     /// None for an organisation of the region itself, party to no case.
     pub health_community_id: Option<HealthCommunityId>,
+    /// Whether people it has not registered may ask for access at a HelseID login.
+    pub self_enrolment: bool,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -29,6 +31,7 @@ pub struct OrganisationChanges {
     pub active: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
     pub health_community_id: Option<Option<HealthCommunityId>>,
+    pub self_enrolment: Option<bool>,
 }
 
 /// Organisations, optionally of one kind and of one helsefellesskap.

@@ -23,6 +23,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         health_community_id -> Nullable<Text>,
+        self_enrolment -> Bool,
     }
 }
 
@@ -53,6 +54,7 @@ diesel::table! {
         session_epoch -> Integer,
         hpr_number -> Nullable<Text>,
         machine -> Bool,
+        pending -> Bool,
     }
 }
 

@@ -24,6 +24,8 @@ pub struct UserRow {
     pub hpr_number: Option<String>,
     /// An organisation's system (see `integration_clients`), not a person: never assigned, never mailed.
     pub machine: bool,
+    /// Asked for access at a HelseID login (self-enrolment) and not yet approved by an admin.
+    pub pending: bool,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -35,6 +37,8 @@ pub struct UserChanges {
     pub password_hash: Option<Option<String>>,
     pub active: Option<bool>,
     pub hpr_number: Option<Option<String>>,
+    pub email: Option<String>,
+    pub pending: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
 }
 

@@ -114,6 +114,7 @@ pub fn create(conn: &mut DbConnection, organisation_id: &OrganisationId, new: Ne
             session_epoch: 0,
             hpr_number: None,
             machine: true,
+            pending: false,
         };
         users::insert(conn, &user)?;
         let row = ClientRow {

@@ -22,6 +22,8 @@ pub struct Organisation {
     pub active: bool,
     /// The helsefellesskap it belongs to; null for an organisation of the region itself.
     pub health_community_id: Option<HealthCommunityId>,
+    /// People it has not registered may ask for access at their first HelseID login.
+    pub self_enrolment: bool,
     pub units: Vec<Unit>,
 }
 
@@ -65,6 +67,7 @@ pub struct OrganisationPatch {
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "super::double_option")]
     pub health_community_id: Option<Option<HealthCommunityId>>,
+    pub self_enrolment: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -148,6 +151,7 @@ fn with_units(o: OrganisationRow, units: Vec<UnitRow>) -> Organisation {
         mailbox: o.mailbox,
         active: o.active,
         health_community_id: o.health_community_id,
+        self_enrolment: o.self_enrolment,
         units: units.into_iter().map(Unit::from).collect(),
     }
 }
@@ -180,6 +184,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
         health_community_id,
+        self_enrolment: false,
     };
     conn.transaction(|conn| {
         if orgs::org_number_taken(conn, &row.org_number)? {
@@ -205,6 +210,7 @@ pub fn update(
         kind: patch.kind.as_deref().map(parse_kind).transpose()?.map(|k| k.code().to_owned()),
         mailbox: patch.mailbox.map(|m| address("mailbox", &m)).transpose()?,
         active: patch.active,
+        self_enrolment: patch.self_enrolment,
         updated_at: Some(now()),
         health_community_id: match patch.health_community_id {
             Some(requested) => Some(community(conn, Some(requested), None)?),

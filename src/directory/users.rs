@@ -23,6 +23,8 @@ pub struct User {
     pub role: String,
     pub active: bool,
     pub hpr_number: Option<String>,
+    /// Asked for access at a HelseID login and waits for an admin to activate them.
+    pub pending: bool,
 }
 
 impl From<UserRow> for User {
@@ -36,6 +38,7 @@ impl From<UserRow> for User {
             role: u.role,
             active: u.active,
             hpr_number: u.hpr_number,
+            pending: u.pending,
         }
     }
 }
@@ -68,6 +71,9 @@ pub struct UserPatch {
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "super::double_option")]
     pub hpr_number: Option<Option<String>>,
+    /// A self-enrolled person's real address, which the admin sets when approving.
+    #[validate(email(message = "Må være en gyldig e-postadresse."), length(max = 254))]
+    pub email: Option<String>,
 }
 
 fn parse_role(role: &str) -> Result<Role, ApiError> {
@@ -124,6 +130,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
         session_epoch: 0,
         hpr_number: hpr_number(new.hpr_number.as_deref())?,
         machine: false,
+        pending: false,
     };
     conn.transaction(|conn| {
         orgs::find(conn, &row.organisation_id).map_err(|e| match e {
@@ -151,6 +158,14 @@ pub fn update(conn: &mut DbConnection, id: &UserId, patch: UserPatch) -> Result<
         if let Some(unit) = &patch.unit_id {
             check_unit(conn, &user.organisation_id, unit.as_ref())?;
         }
+        if let Some(email) = patch.email.as_deref().map(str::to_lowercase) {
+            if users::find_by_email(conn, email.trim())?.is_some_and(|other| other.id != user.id) {
+                return Err(ApiError::conflict(
+                    "email_taken",
+                    "Det finnes allerede en bruker med denne e-postadressen.",
+                ));
+            }
+        }
         let changes = UserChanges {
             name: patch.name.as_deref().map(|n| required_text("name", n)).transpose()?,
             unit_id: patch.unit_id.clone(),
@@ -158,6 +173,9 @@ pub fn update(conn: &mut DbConnection, id: &UserId, patch: UserPatch) -> Result<
             password_hash: password_hash.map(Some),
             active: patch.active,
             hpr_number: patch.hpr_number.as_ref().map(|h| hpr_number(h.as_deref())).transpose()?,
+            email: patch.email.as_deref().map(|e| address("email", e).map(|e| e.to_lowercase())).transpose()?,
+            // Activating a self-enrolled person is the admin's approval.
+            pending: (patch.active == Some(true)).then_some(false),
             updated_at: Some(now()),
         };
         users::update(conn, id, &changes)?;
@@ -200,4 +218,65 @@ pub fn authenticate(user: Option<UserRow>, given_password: &str) -> Result<UserR
         Some(u) if ok && u.active => Ok(u),
         _ => Err(ApiError::unauthorized("invalid_credentials", "Feil e-postadresse eller passord.")),
     }
+}
+
+/// Someone an organisation with self-enrolment did not register, at their first HelseID login:
+/// a reporter who may do nothing until an admin activates them, and a mail to the admins that
+/// someone waits (without who: the admins look in the user list). Returns the new user's id.
+pub fn enrol(
+    conn: &mut DbConnection,
+    organisation: &crate::db::organisations::OrganisationRow,
+    name: Option<&str>,
+    hpr: Option<&str>,
+    public_base_url: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<UserId, ApiError> {
+    let id = UserId::generate();
+    let name = name.and_then(|n| required_text("name", n).ok()).unwrap_or_else(|| "Ukjent navn (fra HelseID)".into());
+    let row = UserRow {
+        email: format!("helseid-{id}@samavvik.invalid"),
+        id,
+        name,
+        organisation_id: organisation.id.clone(),
+        unit_id: None,
+        role: Role::Reporter.code().to_owned(),
+        password_hash: None,
+        active: false,
+        created_at: now,
+        updated_at: now,
+        session_epoch: 0,
+        hpr_number: hpr_number(hpr).ok().flatten(),
+        machine: false,
+        pending: true,
+    };
+    users::insert(conn, &row)?;
+    let admins: Vec<String> = users::list(conn, None)?
+        .into_iter()
+        .filter(|u| u.active && !u.machine && u.role == Role::Admin.code())
+        .map(|u| u.email)
+        .collect();
+    let data = crate::mail::templates::MailData {
+        reference: "Tilgangsforespørsel".into(),
+        category: "Melder".into(),
+        status: "Venter på godkjenning".into(),
+        acknowledge_by: None,
+        answer_by: None,
+        deadline: None,
+        counterpart: organisation.name.clone(),
+        unit: None,
+        link: format!("{}/", public_base_url.trim_end_matches('/')),
+        task: String::new(),
+        task_passive: String::new(),
+        days: 0,
+    };
+    crate::mail::outbox::enqueue(
+        conn,
+        None,
+        &format!("access-request:{}", row.id),
+        "access_request",
+        &data,
+        &admins,
+        now,
+    )?;
+    Ok(row.id)
 }

@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "overdue.txt",
     "escalation.txt",
     "tertial_report.txt",
+    "access_request.txt",
 );
 
 /// Every kind of message, for tests that render them all.
@@ -46,6 +47,7 @@ pub const KINDS: &[&str] = &[
     "overdue",
     "escalation",
     "tertial_report",
+    "access_request",
 ];
 
 // Compiled in and parsed by a unit test (see `render.rs` for the same reasoning).

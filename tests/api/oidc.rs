@@ -543,3 +543,41 @@ async fn a_login_that_goes_wrong_at_the_provider_ends_on_a_page_that_says_so() {
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("Velg organisasjonen"));
 }
+
+#[actix_web::test]
+async fn where_the_organisation_allows_it_a_stranger_asks_for_access_and_waits_for_an_admin() {
+    use samavvik::db::schema::{organisations, outbox};
+    let w = world().await;
+    let mut conn = w.app.conn();
+    diesel::update(organisations::table.filter(organisations::name.eq("Trondheim kommune")))
+        .set(organisations::self_enrolment.eq(true))
+        .execute(&mut conn)
+        .unwrap();
+    let stranger = w.web.person_token(&w.provider, "stranger").await;
+    for _ in 0..2 {
+        let body = w.call(&w.web, Method::GET, "/api/v1/me", &stranger, None).await.problem(403, "pending_approval");
+        assert!(body["detail"].as_str().unwrap().contains("Trondheim kommune"), "{body}");
+    }
+    let waiting: Vec<(String, bool, bool, String)> = users::table
+        .filter(users::pending.eq(true))
+        .select((users::id, users::active, users::machine, users::role))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(waiting.len(), 1, "one request, however often she tries: {waiting:?}");
+    let (id, active, machine, role) = waiting[0].clone();
+    assert!(!active && !machine && role == "reporter");
+    let mails: Vec<(String, String)> = outbox::table
+        .filter(outbox::template.eq("access_request"))
+        .select((outbox::recipient, outbox::template))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(mails, vec![(ADMIN.to_owned(), "access_request".to_owned())], "the admins are told");
+
+    // The admin approves (activates) her; from then on she is a reporter in Trondheim.
+    let patch: samavvik::directory::users::UserPatch =
+        serde_json::from_value(json!({"active": true, "email": "ny.sykepleier@trondheim.example"})).unwrap();
+    samavvik::directory::users::update(&mut conn, &id.clone().into(), patch).unwrap();
+    let me = w.call(&w.web, Method::GET, "/api/v1/me", &stranger, None).await.expect(200);
+    assert_eq!((me["name"].as_str(), me["role"].as_str()), (Some("Ukjent Person"), Some("reporter")));
+    assert_eq!(me["email"], "ny.sykepleier@trondheim.example");
+}

@@ -1,3 +1,5 @@
+ALTER TABLE users DROP COLUMN pending;
+ALTER TABLE organisations DROP COLUMN self_enrolment;
 DROP TABLE integration_clients;
 ALTER TABLE users DROP COLUMN machine;
 DROP TABLE dpop_proofs;

@@ -43,3 +43,8 @@ CREATE TABLE integration_clients (
 CREATE INDEX integration_clients_organisation ON integration_clients (organisation_id);
 -- A revoked client's id may be registered again.
 CREATE UNIQUE INDEX integration_clients_helseid ON integration_clients (helseid_client_id) WHERE active;
+
+-- Self-enrolment: an organisation may let people it has not registered ask for access at their
+-- first HelseID login. They get a user row as reporter, pending until an admin activates it.
+ALTER TABLE organisations ADD COLUMN self_enrolment BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE users ADD COLUMN pending BOOLEAN NOT NULL DEFAULT false;

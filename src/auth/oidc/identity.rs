@@ -77,22 +77,38 @@ pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims, writes
             let link = Link {
                 issuer: oidc.settings.issuer.clone(),
                 subject,
-                organisation: organisation.id.clone(),
+                organisation: organisation.clone(),
                 hpr_number: claims.text(HPR_NUMBER).map(str::to_owned),
                 email: claims.text("email").map(str::to_owned),
+                name: claims.text("name").map(str::to_owned),
                 pid_hash: pid_hash(&state.config.jwt_secret, claims.text(PID).unwrap_or_default()),
+                public_base_url: state.config.public_base_url.clone(),
                 now: state.clock.now_naive(),
             };
-            let found = db::run(&state.pool, move |c| Ok(link.user(c)?)).await?;
-            let id = found.ok_or_else(|| {
+            let found = db::run(&state.pool, move |c| link.user(c)).await?;
+            let waiting = || {
                 refused(
-                    "not_registered",
+                    "pending_approval",
                     format!(
-                        "Du er ikke registrert som bruker i {}. Be administratoren der om tilgang, og oppgi HPR-nummeret ditt.",
+                        "Du har bedt om tilgang til samavvik for {}. En administrator må godkjenne deg før du kan \
+                         bruke tjenesten; spør kvalitetsrådgiveren eller IT-administratoren der hvis det tar tid.",
                         organisation.name
                     ),
                 )
-            })?;
+            };
+            let id = match found {
+                Found::User(id) => id,
+                Found::Pending => return Err(waiting()),
+                Found::Unknown => {
+                    return Err(refused(
+                        "not_registered",
+                        format!(
+                            "Du er ikke registrert som bruker i {}. Be administratoren der om tilgang, og oppgi HPR-nummeret ditt.",
+                            organisation.name
+                        ),
+                    ))
+                }
+            };
             oidc.identities.insert(key, (id.clone(), true));
             id
         }
@@ -147,43 +163,57 @@ async fn machine(
 struct Link {
     issuer: String,
     subject: String,
-    organisation: OrganisationId,
+    organisation: organisations::OrganisationRow,
     hpr_number: Option<String>,
     email: Option<String>,
+    name: Option<String>,
     pid_hash: String,
+    public_base_url: String,
     now: chrono::NaiveDateTime,
 }
 
+enum Found {
+    User(UserId),
+    /// Asked for access (now or before) and not yet approved.
+    Pending,
+    Unknown,
+}
+
 impl Link {
-    /// The user already linked, or the pre-registered one, linked now.
-    fn user(self, conn: &mut db::DbConnection) -> diesel::QueryResult<Option<UserId>> {
+    /// The user already linked; or the pre-registered one, linked now; or, where the organisation
+    /// allows it, a new pending one.
+    fn user(self, conn: &mut db::DbConnection) -> Result<Found, ApiError> {
         use diesel::Connection;
         conn.transaction(|conn| {
-            if let Some(id) = identities::find(conn, &self.issuer, &self.subject, &self.organisation)? {
-                return Ok(Some(id));
+            let org = &self.organisation;
+            if let Some(id) = identities::find(conn, &self.issuer, &self.subject, &org.id)? {
+                let pending = db::users::find(conn, &id)?.pending;
+                return Ok(if pending { Found::Pending } else { Found::User(id) });
             }
-            let Some(id) = identities::pre_registered(
-                conn,
-                &self.organisation,
-                self.hpr_number.as_deref(),
-                self.email.as_deref(),
-            )?
-            else {
-                return Ok(None);
+            let pre = identities::pre_registered(conn, &org.id, self.hpr_number.as_deref(), self.email.as_deref())?;
+            let (id, found) = match pre {
+                Some(id) => (id.clone(), Found::User(id)),
+                None if org.self_enrolment => {
+                    let hpr = self.hpr_number.as_deref();
+                    let name = self.name.as_deref();
+                    let id = crate::directory::users::enrol(conn, org, name, hpr, &self.public_base_url, self.now)?;
+                    (id, Found::Pending)
+                }
+                None => return Ok(Found::Unknown),
             };
             identities::insert(
                 conn,
                 &identities::IdentityRow {
                     issuer: self.issuer,
                     subject: self.subject,
-                    organisation_id: self.organisation,
-                    user_id: id.clone(),
+                    organisation_id: org.id.clone(),
+                    user_id: id,
                     pid_hash: Some(self.pid_hash),
                     created_at: self.now,
                     last_seen_at: self.now,
                 },
             )?;
-            Ok(Some(id))
+            Ok(found)
         })
     }
 }
