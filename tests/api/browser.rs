@@ -569,3 +569,56 @@ async fn the_form_works_without_javascript() {
         .unwrap();
     assert_eq!(b.axe().await[0]["id"], "image-alt");
 }
+
+/// HelseID (#17) in a real browser: the login page, the provider's own login page, a report, and
+/// logging out of both.
+#[actix_web::test]
+async fn a_nurse_logs_in_with_helseid_reports_and_logs_out_of_both() {
+    let w = crate::oidc::world().await;
+    let b = Browser::start(&w.app).await;
+    b.go("/logg-inn").await;
+    b.expect_text("h1", "Logg inn").await;
+    b.screenshots("30-logg-inn-helseid").await;
+    b.accessible("30-logg-inn-helseid").await;
+    // The organisation list is a combobox: type, and the first match is chosen.
+    b.click("#organisation_id").await;
+    b.type_text("Trondh").await;
+    b.press(Key::Enter).await;
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "BUTTON", "«Logg inn med HelseID» follows the organisation");
+    b.press(Key::Enter).await;
+
+    // The provider's own pages: log in, then consent.
+    let provider = w.provider.issuer();
+    b.expect_text("h1", "Sign-in").await;
+    let at_provider = b.client.current_url().await.unwrap().to_string();
+    assert!(at_provider.starts_with(&provider), "the browser went to the provider: {at_provider}");
+    b.fill("input[name=login]", "nurse").await;
+    b.fill("input[name=password]", "hemmelig").await;
+    b.click("button[type=submit]").await;
+    b.click("button[type=submit]").await;
+    b.expect_path(|p| p == "/avvik/ny").await;
+    b.expect_text("header", "Siri Sykepleier").await;
+
+    to_first_question(&b).await;
+    b.press(Key::Tab).await;
+    recipient_to_description(&b).await;
+    b.press(Key::Tab).await;
+    b.press_times(Key::Down, 2).await;
+    b.press(Key::Tab).await;
+    b.press(Key::Space).await;
+    tab_to_send_and_press(&b).await;
+    b.expect_path(|p| p.ends_with("?sendt=1")).await;
+
+    // «Logg ut» ends our session and the provider's: its page asks, then sends us back.
+    b.click("form.who button").await;
+    let started = Instant::now();
+    while !b.client.current_url().await.unwrap().as_str().starts_with(&provider) {
+        assert!(started.elapsed() < Duration::from_secs(15), "not sent to the provider's logout");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.click("button[name=logout]").await;
+    b.expect_path(|p| p == "/logg-inn").await;
+    b.go("/avvik/ny").await;
+    b.expect_path(|p| p.starts_with("/logg-inn")).await;
+}

@@ -14,9 +14,9 @@ const NURSE_PID: &str = "13097248022";
 const NURSE_HPR: &str = "565501872";
 const ADVISOR_HPR: &str = "565501873";
 
-struct World {
-    app: TestApp,
-    provider: Provider,
+pub struct World {
+    pub app: TestApp,
+    pub provider: Provider,
     /// The municipality's client its people log in through (orgnr: Trondheim).
     web: Client,
     /// A quality system's client (client credentials, orgnr: Trondheim), not registered here.
@@ -49,7 +49,7 @@ fn org_number(slug: &str) -> String {
 
 /// A provider with the nurse (pre-registered here by HPR number), a stranger and a person with a
 /// low security level; and samavvik in `oidc` mode pointed at it.
-async fn world() -> World {
+pub async fn world() -> World {
     world_with(|_| {}).await
 }
 

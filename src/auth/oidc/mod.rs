@@ -128,6 +128,8 @@ pub struct Oidc {
     pub keys: keys::ProviderKeys,
     pub identities: identity::Identities,
     pub web: login::WebClient,
+    /// The pages' Content-Security-Policy, which lets a login or logout form lead to the provider.
+    pub page_csp: actix_web::http::header::HeaderValue,
 }
 
 impl Oidc {
@@ -135,7 +137,9 @@ impl Oidc {
         let settings = Settings::from_config(config)?;
         let keys = keys::ProviderKeys::new(&settings.issuer, clock)?;
         let web = login::WebClient::from_config(config)?;
-        Ok(Oidc { settings, keys, identities: identity::identities(), web })
+        let page_csp = crate::headers::strict_with_provider(&settings.issuer)
+            .ok_or_else(|| "SAMAVVIK_OIDC_ISSUER kan ikke stå i en HTTP-header".to_owned())?;
+        Ok(Oidc { settings, keys, identities: identity::identities(), web, page_csp })
     }
 
     /// The claims of a token that passes every rule in the module's comment but DPoP.
