@@ -2,7 +2,6 @@
 //! advisor or an admin under its HelseID client id, with scopes. Each gets a user row of its own
 //! (`users.machine`) that acts as the organisation's quality advisor would, within its scopes.
 
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
@@ -89,7 +88,7 @@ pub fn create(conn: &mut DbConnection, organisation_id: &OrganisationId, new: Ne
         ));
     }
     let scopes = scopes(&new.scopes)?;
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         orgs::find(conn, organisation_id).map_err(|e| not_found_as("Organisasjonen finnes ikke.", e))?;
         if clients::helseid_client_taken(conn, &helseid_client_id)? {
             return Err(ApiError::conflict(
@@ -141,7 +140,7 @@ pub fn list(conn: &mut DbConnection, organisation_id: &OrganisationId) -> Result
 /// Revokes a client: its tokens stop working (its user is deactivated, its sessions ended).
 /// Returns it, so the caches that know it can forget it.
 pub fn revoke(conn: &mut DbConnection, organisation_id: &OrganisationId, id: &ClientId) -> Result<ClientRow, ApiError> {
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         let client = clients::find(conn, id)
             .ok()
             .filter(|c| c.organisation_id == *organisation_id)

@@ -352,19 +352,65 @@ async fn plain_bearer_tokens_are_taken_only_where_configured() {
 }
 
 #[actix_web::test]
-async fn the_persons_national_identity_number_is_stored_nowhere() {
+async fn the_persons_national_identity_number_is_stored_and_logged_nowhere() {
     let w = world().await;
-    let token = w.web.person_token(&w.provider, "nurse").await;
-    w.call(&w.web, Method::GET, "/api/v1/me", &token, None).await.expect(200);
+    // samavvik as a process of its own on the same database, logging everything it logs at debug.
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = dir.path().join("serve.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let c = &w.app.config;
+    let mut child = serve_command(&w.app, port, dir.path())
+        .env("PUBLIC_BASE_URL", &base)
+        .env("SAMAVVIK_AUTH_MODE", "oidc")
+        .env("SAMAVVIK_OIDC_ISSUER", &c.oidc_issuer)
+        .env("SAMAVVIK_OIDC_AUDIENCE", &c.oidc_audience)
+        .env("SAMAVVIK_OIDC_SCOPES", &c.oidc_scopes)
+        .env("SAMAVVIK_OIDC_CLIENT_ID", &c.oidc_client_id)
+        .env("SAMAVVIK_OIDC_CLIENT_KEY_FILE", &c.oidc_client_key_file)
+        .env("SAMAVVIK_LOG_FORMAT", "json")
+        .env("RUST_LOG", "debug")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .expect("the samavvik binary");
+    wait_ready(&base).await;
+    let http = reqwest::Client::new();
+    let call = |token: String, path: &'static str| {
+        let (http, base, web) = (&http, &base, &w.web);
+        async move {
+            let proof = web.proof_at("GET", &format!("{base}{path}"), Some(&token), chrono::Utc::now().timestamp());
+            let r = http
+                .get(format!("{base}{path}"))
+                .header("authorization", format!("DPoP {token}"))
+                .header("dpop", proof);
+            r.send().await.unwrap().status().as_u16()
+        }
+    };
+    let nurse = w.web.person_token(&w.provider, "nurse").await;
+    let status = call(nurse.clone(), "/api/v1/me").await;
+    assert_eq!(status, 200, "the first login links her; log: {}", std::fs::read_to_string(&log).unwrap());
+    assert_eq!(call(nurse, "/api/v1/deviations").await, 200);
+    let stranger = w.web.person_token(&w.provider, "stranger").await;
+    assert_eq!(call(stranger, "/api/v1/me").await, 403);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("/api/v1/me"), "the log has a line per request: {logged}");
     let stored = stored_database(&w.app);
     assert!(stored.contains("user_identities"), "the dump is the database");
-    assert!(!stored.contains(NURSE_PID), "the fødselsnummer is in the database");
+    for pid in [NURSE_PID, "01017012345"] {
+        assert!(!logged.contains(pid), "a fødselsnummer is in the log");
+        assert!(!stored.contains(pid), "a fødselsnummer is in the database");
+    }
     let mut conn = w.app.conn();
     let hashes: Vec<Option<String>> = samavvik::db::schema::user_identities::table
         .select(samavvik::db::schema::user_identities::pid_hash)
         .load(&mut conn)
         .unwrap();
-    assert_eq!(hashes.len(), 1, "one link, made at the first login");
+    assert_eq!(hashes.len(), 1, "one link, made at the first login; none for the stranger");
     assert!(hashes[0].as_deref().is_some_and(|h| h.len() == 64), "a keyed hash in its place");
 }
 

@@ -183,8 +183,9 @@ impl Link {
     /// The user already linked; or the pre-registered one, linked now; or, where the organisation
     /// allows it, a new pending one.
     fn user(self, conn: &mut db::DbConnection) -> Result<Found, ApiError> {
-        use diesel::Connection;
-        conn.transaction(|conn| {
+        // Reads, then writes: on SQLite the write lock is taken first, so a writer in between
+        // (another instance, the mail worker) cannot make the write fail (write_tx).
+        db::write_tx(conn, |conn| {
             let org = &self.organisation;
             if let Some(id) = identities::find(conn, &self.issuer, &self.subject, &org.id)? {
                 let pending = db::users::find(conn, &id)?.pending;
