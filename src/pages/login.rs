@@ -36,17 +36,27 @@ pub fn safe_next(next: Option<String>) -> String {
 }
 
 fn login_page(req: &HttpRequest, state: &AppState, email: &str, next: &str, message: Option<&str>) -> PageResult {
+    let refused = actix_web::http::StatusCode::UNAUTHORIZED;
+    with_form(req, state, message.map(|_| refused), |csrf| context! { viewer => (), csrf, email, next, message })
+}
+
+/// The login page with its CSRF token, the browser's secret set where it had none, and `status`
+/// when it shows a refusal.
+fn with_form(
+    req: &HttpRequest,
+    state: &AppState,
+    status: Option<actix_web::http::StatusCode>,
+    page: impl FnOnce(String) -> minijinja::Value,
+) -> PageResult {
     let (secret, fresh) = browser_secret(req);
-    let body =
-        render("login.html", context! { viewer => (), csrf => csrf_token(state, &secret), email, next, message })?;
-    let mut resp = html(body);
+    let mut resp = html(render("login.html", page(csrf_token(state, &secret)))?);
     if fresh {
         // A year: the secret only ties forms to this browser; it grants nothing by itself.
         resp.add_cookie(&session::cookie(req, state, CSRF_COOKIE, secret, 365 * 24 * 3600))
             .map_err(|_| super::WebError::internal("cookie"))?;
     }
-    if message.is_some() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
+    if let Some(status) = status {
+        *resp.status_mut() = status;
     }
     Ok(resp)
 }
@@ -65,20 +75,10 @@ pub async fn oidc_page(req: &HttpRequest, state: &AppState, next: &str, message:
     let orgs = crate::db::run(&state.pool, |c| Ok(crate::db::organisations::list(c, None, false, None)?)).await?;
     let mut orgs: Vec<_> = orgs.into_iter().map(|o| context! { id => o.id.to_string(), name => o.name }).collect();
     orgs.sort_by_key(|o| o.get_attr("name").ok().map(|n| n.to_string()));
-    let (secret, fresh) = browser_secret(req);
-    let body = render(
-        "login.html",
-        context! { viewer => (), csrf => csrf_token(state, &secret), next, message, helseid => true, organisations => orgs },
-    )?;
-    let mut resp = html(body);
-    if fresh {
-        resp.add_cookie(&session::cookie(req, state, CSRF_COOKIE, secret, 365 * 24 * 3600))
-            .map_err(|_| super::WebError::internal("cookie"))?;
-    }
-    if message.is_some() {
-        *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
-    }
-    Ok(resp)
+    let refused = actix_web::http::StatusCode::BAD_REQUEST;
+    with_form(req, state, message.map(|_| refused), |csrf| {
+        context! { viewer => (), csrf, next, message, helseid => true, organisations => orgs }
+    })
 }
 
 pub async fn submit(req: HttpRequest, state: Data<AppState>, form: Posted) -> PageResult {
