@@ -627,3 +627,24 @@ async fn where_the_organisation_allows_it_a_stranger_asks_for_access_and_waits_f
     assert_eq!((me["name"].as_str(), me["role"].as_str()), (Some("Ukjent Person"), Some("reporter")));
     assert_eq!(me["email"], "ny.sykepleier@trondheim.example");
 }
+
+#[actix_web::test]
+async fn a_person_registered_by_e_mail_is_found_by_it_and_keeps_the_hpr_number_helseid_gives() {
+    let w = world().await;
+    let token = w.minted(json!({
+        "sub": "sondre",
+        "email": "Sykepleier@stolav.example",
+        format!("{HELSEID}client/claims/orgnr_parent"): org_number("stolav"),
+        format!("{HELSEID}hpr/hpr_number"): "123456789",
+        format!("{HELSEID}identity/pid"): "01017054324",
+    }));
+    let me = w.call(&w.web, Method::GET, "/api/v1/me", &token, None).await.expect(200);
+    assert_eq!(me["name"], "Sondre Sykepleier");
+    let mut conn = w.app.conn();
+    let hpr: Option<String> = users::table
+        .filter(users::email.eq("sykepleier@stolav.example"))
+        .select(users::hpr_number)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(hpr.as_deref(), Some("123456789"));
+}

@@ -69,7 +69,12 @@ where
     }
     times.sort();
     let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-    Figures { rate: times.len() as f64 / secs as f64, p50: at(0.5), p99: at(0.99), errors: errors.load(Ordering::Relaxed) }
+    Figures {
+        rate: times.len() as f64 / secs as f64,
+        p50: at(0.5),
+        p99: at(0.99),
+        errors: errors.load(Ordering::Relaxed),
+    }
 }
 
 #[actix_web::main]
@@ -95,7 +100,8 @@ async fn main() {
     let key_file = dir.path().join("web.pem");
     std::fs::write(&key_file, &own.pem).unwrap();
     let accounts = json!({ "nurse": idp::person("Siri Sykepleier", "13097248022", "565501872", "4") });
-    let provider = idp::Provider::start(vec![idp::Key::new("RS256")], json!([web.person_metadata(&trondheim)]), accounts);
+    let provider =
+        idp::Provider::start(vec![idp::Key::new("RS256")], json!([web.person_metadata(&trondheim)]), accounts);
 
     let base = Config {
         database_url: database_url.clone(),
@@ -109,7 +115,10 @@ async fn main() {
     let mut conn = db::open_one(&base.db_url()).unwrap();
     samavvik::seed::seed_demo(&mut conn).unwrap();
     use samavvik::db::schema::users;
-    diesel::update(users::table.filter(users::email.eq(NURSE))).set(users::hpr_number.eq("565501872")).execute(&mut conn).unwrap();
+    diesel::update(users::table.filter(users::email.eq(NURSE)))
+        .set(users::hpr_number.eq("565501872"))
+        .execute(&mut conn)
+        .unwrap();
 
     let local_port = free_port();
     let local = start(Config { listen: format!("127.0.0.1:{local_port}"), ..base.clone() }).await;
@@ -139,16 +148,32 @@ async fn main() {
         .await
         .unwrap();
     let local_token = login["access_token"].as_str().unwrap().to_owned();
-    let orgs: serde_json::Value =
-        http.get(format!("{local}/api/v1/organisations")).bearer_auth(&local_token).send().await.unwrap().json().await.unwrap();
-    let stolav = orgs["items"].as_array().unwrap().iter().find(|o| o["name"] == "St. Olavs hospital HF").unwrap()["id"].clone();
+    let orgs: serde_json::Value = http
+        .get(format!("{local}/api/v1/organisations"))
+        .bearer_auth(&local_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stolav =
+        orgs["items"].as_array().unwrap().iter().find(|o| o["name"] == "St. Olavs hospital HF").unwrap()["id"].clone();
     let form = json!({
         "kind": "deviation", "recipient_organisation_id": stolav, "category": "discharge_summary",
         "occurred_at": "2026-01-12", "harm_class": "no_harm",
         "description": "Pasienten kom hjem uten epikrise.", "handover_related": true,
     });
-    let created: serde_json::Value =
-        http.post(format!("{local}/api/v1/deviations")).bearer_auth(&local_token).json(&form).send().await.unwrap().json().await.unwrap();
+    let created: serde_json::Value = http
+        .post(format!("{local}/api/v1/deviations"))
+        .bearer_auth(&local_token)
+        .json(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let path = format!("/api/v1/deviations/{}", created["id"].as_str().unwrap_or_else(|| panic!("{created}")));
     let dpop_token = web.person_token(&provider, "nurse").await;
 
@@ -160,7 +185,9 @@ async fn main() {
         n += 1;
     }
     println!("backend {backend}, {secs} s per step; client side: {n} ES256 proofs signed per second on one core");
-    println!("| clients | local token req/s | p50 | p99 | errors | DPoP token req/s | p50 | p99 | errors | DPoP ÷ local |");
+    println!(
+        "| clients | local token req/s | p50 | p99 | errors | DPoP token req/s | p50 | p99 | errors | DPoP ÷ local |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let web = Arc::new(web);
     for clients in [1, 8, 32] {
@@ -196,6 +223,9 @@ async fn main() {
     let _ = oidc;
     if let Some((admin, name)) = pg {
         let mut c = db::DbUrl::parse(&admin).unwrap().connect().unwrap();
-        let _ = diesel::connection::SimpleConnection::batch_execute(&mut c, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        let _ = diesel::connection::SimpleConnection::batch_execute(
+            &mut c,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
     }
 }

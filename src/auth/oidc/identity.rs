@@ -193,7 +193,10 @@ impl Link {
             }
             let pre = identities::pre_registered(conn, &org.id, self.hpr_number.as_deref(), self.email.as_deref())?;
             let (id, found) = match pre {
-                Some(id) => (id.clone(), Found::User(id)),
+                Some(id) => {
+                    remember_hpr(conn, &id, &org.id, self.hpr_number.as_deref())?;
+                    (id.clone(), Found::User(id))
+                }
                 None if org.self_enrolment => {
                     let hpr = self.hpr_number.as_deref();
                     let name = self.name.as_deref();
@@ -217,6 +220,25 @@ impl Link {
             Ok(found)
         })
     }
+}
+
+/// A user found by e-mail keeps the HPR number HelseID gave, for display, unless they have one or
+/// it is another user's in the organisation.
+fn remember_hpr(
+    conn: &mut db::DbConnection,
+    id: &UserId,
+    org: &OrganisationId,
+    hpr: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(hpr) = hpr.filter(|h| h.len() <= 9 && h.bytes().all(|b| b.is_ascii_digit())) else {
+        return Ok(());
+    };
+    let taken = db::users::list(conn, Some(org))?.iter().any(|u| u.hpr_number.as_deref() == Some(hpr));
+    if !taken && db::users::find(conn, id)?.hpr_number.is_none() {
+        let changes = db::users::UserChanges { hpr_number: Some(Some(hpr.to_owned())), ..Default::default() };
+        db::users::update(conn, id, &changes)?;
+    }
+    Ok(())
 }
 
 /// The keyed hash kept in place of the national identity number.
