@@ -70,7 +70,14 @@ people = call("GET", f"/api/v1/users?organisation_id={own['id']}", admin)["items
 handlers = [p["id"] for p in people if p["active"] and p["role"] in ("handler", "quality_advisor")]
 
 is_admin = me["role"] == "admin"
-print(f"FUZZ_OWN_ORGANISATION={scratch['id'] if is_admin else own['id']}")
+own_id = scratch["id"] if is_admin else own["id"]
+# A machine client of the organisation the role works in, for the client operations' paths.
+client = call("POST", f"/api/v1/organisations/{own_id}/clients", admin, {
+    "name": "Fuzz-klient", "helseid_client_id": f"fuzz-{suffix}", "scopes": ["deviations:read"]})
+print(f"FUZZ_OWN_ORGANISATION={own_id}")
+print(f"FUZZ_CLIENT={client['id']}")
+# A unit's own organisation number: a check digit is more than a pattern says; one per role run.
+print(f"FUZZ_UNIT_ORG_NUMBER={mod11_org_number(80000 + int(hashlib.sha256(EMAIL.encode()).hexdigest(), 16) % 9000)}")
 print(f"FUZZ_SCRATCH_ORGANISATION={scratch['id']}")
 print(f"FUZZ_SCRATCH_UNIT={unit['id']}")
 print(f"FUZZ_SCRATCH_USER={user['id']}")

@@ -248,6 +248,7 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
                             active: true,
                             created_at: now,
                             updated_at: now,
+                            org_number: None,
                         };
                         units::insert(conn, &row)?;
                         row.id

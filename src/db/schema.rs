@@ -36,6 +36,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        org_number -> Nullable<Text>,
     }
 }
 

@@ -15,11 +15,14 @@ pub struct UnitRow {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Its own organisation number, if it has one (HelseID's `orgnr_child`).
+    pub org_number: Option<String>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = units)]
 pub struct UnitChanges {
+    pub org_number: Option<Option<String>>,
     pub name: Option<String>,
     pub mailbox: Option<Option<String>>,
     pub active: Option<bool>,
@@ -69,4 +72,19 @@ pub fn update(conn: &mut DbConnection, id: &UnitId, changes: &UnitChanges) -> Qu
 /// (id, name) of the given ids, for labelling references in responses.
 pub fn names(conn: &mut DbConnection, ids: &[UnitId]) -> QueryResult<Vec<(UnitId, String)>> {
     units::table.filter(units::id.eq_any(ids.to_vec())).select((units::id, units::name)).load(conn)
+}
+
+/// The unit of `organisation_id` with this organisation number of its own.
+pub fn find_by_number(
+    conn: &mut DbConnection,
+    organisation_id: &OrganisationId,
+    org_number: &str,
+) -> QueryResult<Option<UnitRow>> {
+    units::table
+        .filter(units::organisation_id.eq(organisation_id))
+        .filter(units::org_number.eq(org_number))
+        .filter(units::active.eq(true))
+        .select(UnitRow::as_select())
+        .first(conn)
+        .optional()
 }

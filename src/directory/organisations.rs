@@ -34,11 +34,19 @@ pub struct Unit {
     pub name: String,
     pub mailbox: Option<String>,
     pub active: bool,
+    pub org_number: Option<String>,
 }
 
 impl From<UnitRow> for Unit {
     fn from(u: UnitRow) -> Self {
-        Unit { id: u.id, organisation_id: u.organisation_id, name: u.name, mailbox: u.mailbox, active: u.active }
+        Unit {
+            id: u.id,
+            organisation_id: u.organisation_id,
+            name: u.name,
+            mailbox: u.mailbox,
+            active: u.active,
+            org_number: u.org_number,
+        }
     }
 }
 
@@ -77,6 +85,7 @@ pub struct NewUnit {
     pub name: String,
     #[validate(email(message = "Må være en gyldig e-postadresse."))]
     pub mailbox: Option<String>,
+    pub org_number: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -87,6 +96,8 @@ pub struct UnitPatch {
     #[serde(default, deserialize_with = "super::double_option")]
     pub mailbox: Option<Option<String>>,
     pub active: Option<bool>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    pub org_number: Option<Option<String>>,
 }
 
 /// The helsefellesskap an organisation is put in: one that exists; when none is named, the only
@@ -232,6 +243,7 @@ pub fn create_unit(conn: &mut DbConnection, organisation_id: &OrganisationId, ne
         active: true,
         created_at: now,
         updated_at: now,
+        org_number: unit_number(new.org_number.as_deref())?,
     };
     conn.transaction(|conn| {
         orgs::find(conn, organisation_id).map_err(|e| not_found_as("Organisasjonen finnes ikke.", e))?;
@@ -258,10 +270,22 @@ pub fn update_unit(conn: &mut DbConnection, id: &UnitId, patch: UnitPatch) -> Re
         name: patch.name.as_deref().map(|n| required_text("name", n)).transpose()?,
         mailbox: patch.mailbox.map(|m| m.map(|m| address("mailbox", &m)).transpose()).transpose()?,
         active: patch.active,
+        org_number: patch.org_number.as_ref().map(|n| unit_number(n.as_deref())).transpose()?,
         updated_at: Some(now()),
     };
     units::update(conn, id, &changes).map_err(|e| not_found_as("Enheten finnes ikke.", e))?;
     Ok(units::find(conn, id)?.into())
+}
+
+/// A unit's own organisation number: nine digits with a valid check digit, or none. Taken by
+/// another unit, it is refused by the unique index (409).
+fn unit_number(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => OrgNumber::parse(v)
+            .map(|n| Some(n.to_string()))
+            .map_err(|m| ApiError::field("org_number", "invalid_org_number", m)),
+    }
 }
 
 /// Maps `NotFound` to a 404 that says what was missing; other errors pass through.

@@ -242,3 +242,25 @@ async fn a_quality_advisor_lists_whom_she_can_assign_and_assigns_one() {
     let handler_token = app.login(HANDLER).await;
     app.get(&format!("/api/v1/organisations/{org}/handlers"), &handler_token).await.problem(403, "forbidden");
 }
+
+#[actix_web::test]
+async fn a_unit_may_have_an_organisation_number_of_its_own() {
+    let app = spawn_app().await;
+    let admin = app.login(ADMIN).await;
+    let stolav = app.organisation(&admin, "St. Olavs hospital HF").await;
+    let path = format!("/api/v1/organisations/{}/units", stolav["id"].as_str().unwrap());
+    let bad = app.post(&path, &admin, &json!({"name": "Klinikk for rus", "org_number": "987654321"})).await;
+    let body = bad.problem(422, "validation_failed");
+    assert_eq!(body["fields"][0]["code"], "invalid_org_number");
+    let unit =
+        app.post(&path, &admin, &json!({"name": "Klinikk for rus", "org_number": "987 654 325"})).await.expect(201);
+    assert_eq!(unit["org_number"], "987654325");
+    app.post(&path, &admin, &json!({"name": "Klinikk for psykisk helse", "org_number": "987654325"}))
+        .await
+        .problem(409, "already_exists");
+    let cleared = app
+        .patch(&format!("/api/v1/units/{}", unit["id"].as_str().unwrap()), &admin, &json!({"org_number": null}))
+        .await
+        .expect(200);
+    assert_eq!(cleared["org_number"], serde_json::Value::Null);
+}

@@ -648,3 +648,34 @@ async fn a_person_registered_by_e_mail_is_found_by_it_and_keeps_the_hpr_number_h
         .unwrap();
     assert_eq!(hpr.as_deref(), Some("123456789"));
 }
+
+#[actix_web::test]
+async fn a_client_of_one_unit_speaks_for_that_unit() {
+    use samavvik::db::schema::units;
+    let w = world().await;
+    let mut conn = w.app.conn();
+    let trondheim = w.org_id("Trondheim kommune");
+    diesel::update(units::table.filter(units::name.eq("Sykehjem")).filter(units::organisation_id.eq(trondheim)))
+        .set(units::org_number.eq("987654325"))
+        .execute(&mut conn)
+        .unwrap();
+    let as_advisor = |child: &str| {
+        w.minted(json!({
+            "sub": "advisor",
+            format!("{HELSEID}client/claims/orgnr_child"): child,
+            format!("{HELSEID}hpr/hpr_number"): ADVISOR_HPR,
+            format!("{HELSEID}identity/pid"): "01017054323",
+        }))
+    };
+    let me = w.call(&w.web, Method::GET, "/api/v1/me", &as_advisor("987654325"), None).await.expect(200);
+    assert_eq!(me["unit"]["name"], "Sykehjem", "a user without a unit acts for the client's unit: {me}");
+    let body = w
+        .call(&w.web, Method::GET, "/api/v1/me", &as_advisor("987654333"), None)
+        .await
+        .problem(403, "unknown_organisation");
+    assert!(body["detail"].as_str().unwrap().contains("987654333 er ikke en enhet i Trondheim kommune"), "{body}");
+    // The nurse's admin put her in a unit: that stays hers.
+    let nurse = w.minted(json!({format!("{HELSEID}client/claims/orgnr_child"): "987654325"}));
+    let me = w.call(&w.web, Method::GET, "/api/v1/me", &nurse, None).await.expect(200);
+    assert_eq!(me["unit"]["name"], "Hjemmetjenesten");
+}

@@ -1,3 +1,5 @@
+DROP INDEX units_org_number;
+ALTER TABLE units DROP COLUMN org_number;
 ALTER TABLE users DROP COLUMN pending;
 ALTER TABLE organisations DROP COLUMN self_enrolment;
 DROP TABLE integration_clients;

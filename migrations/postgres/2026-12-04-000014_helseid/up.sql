@@ -48,3 +48,8 @@ CREATE UNIQUE INDEX integration_clients_helseid ON integration_clients (helseid_
 -- first HelseID login. They get a user row as reporter, pending until an admin activates it.
 ALTER TABLE organisations ADD COLUMN self_enrolment BOOLEAN NOT NULL DEFAULT false;
 ALTER TABLE users ADD COLUMN pending BOOLEAN NOT NULL DEFAULT false;
+
+-- A unit may have an organisation number of its own (an underenhet in Enhetsregisteret); a HelseID
+-- client of that unit names it in orgnr_child.
+ALTER TABLE units ADD COLUMN org_number TEXT;
+CREATE UNIQUE INDEX units_org_number ON units (org_number) WHERE org_number IS NOT NULL;

@@ -17,6 +17,7 @@ use crate::state::AppState;
 pub const PID: &str = "helseid://claims/identity/pid";
 pub const SECURITY_LEVEL: &str = "helseid://claims/identity/security_level";
 pub const HPR_NUMBER: &str = "helseid://claims/hpr/hpr_number";
+pub const ORGNR_CHILD: &str = "helseid://claims/client/claims/orgnr_child";
 
 /// Recently linked (subject or client id, organisation) → (user, may write), so a request does not
 /// look the link up every time. A revoked client is dropped from the caller cache at once, and its
@@ -41,6 +42,24 @@ fn shown(value: &str) -> &str {
 
 /// The caller a verified token names; `writes` when the request would change something.
 pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims, writes: bool) -> Result<Caller, ApiError> {
+    let (organisation, unit) = organisation(state, oidc, claims).await?;
+    let mut caller = match claims.text(PID) {
+        None => machine(state, oidc, claims, organisation, writes).await?,
+        Some(_) => person(state, oidc, claims, organisation).await?,
+    };
+    // A client of one unit (orgnr_child) speaks for that unit, unless the user has one of their own.
+    if caller.unit_id.is_none() {
+        caller.unit_id = unit;
+    }
+    Ok(caller)
+}
+
+/// The organisation a token names, and the unit where it names one of its units.
+async fn organisation(
+    state: &AppState,
+    oidc: &Oidc,
+    claims: &AccessClaims,
+) -> Result<(organisations::OrganisationRow, Option<crate::ids::UnitId>), ApiError> {
     let org_number = claims.text(&oidc.settings.organisation_claim).ok_or_else(|| {
         refused("unknown_organisation", "Tilgangstokenet sier ikke hvilken organisasjon det gjelder.".into())
     })?;
@@ -52,9 +71,27 @@ pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims, writes
             format!("Organisasjonsnummer {} er ikke medlem av helsefellesskapet i samavvik.", shown(org_number)),
         )
     })?;
-    if claims.text(PID).is_none() {
-        return machine(state, oidc, claims, organisation, writes).await;
-    }
+    let Some(child) = claims.text(ORGNR_CHILD).filter(|c| *c != org_number) else {
+        return Ok((organisation, None));
+    };
+    let (id, number) = (organisation.id.clone(), child.to_owned());
+    let unit = db::run(&state.pool, move |c| Ok(db::units::find_by_number(c, &id, &number)?)).await?;
+    let unit = unit.ok_or_else(|| {
+        refused(
+            "unknown_organisation",
+            format!("Organisasjonsnummer {} er ikke en enhet i {} i samavvik.", shown(child), organisation.name),
+        )
+    })?;
+    Ok((organisation, Some(unit.id)))
+}
+
+/// A person: the user their organisation registered, or a pending one where it allows that.
+async fn person(
+    state: &AppState,
+    oidc: &Oidc,
+    claims: &AccessClaims,
+    organisation: organisations::OrganisationRow,
+) -> Result<Caller, ApiError> {
     let level = match claims.0.get(SECURITY_LEVEL) {
         Some(serde_json::Value::String(s)) => s.parse::<u8>().ok(),
         Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
