@@ -168,7 +168,7 @@ pub struct Config {
     pub oidc_min_security_level: u8,
     pub oidc_accept_bearer: bool,
     pub oidc_organisation_claim: String,
-    /// The web pages' client in HelseID, and its private key (PKCS#8 PEM) for private_key_jwt.
+    /// The web pages' client in HelseID, and its private key (private JWK or PKCS#8 PEM) for private_key_jwt.
     pub oidc_client_id: String,
     pub oidc_client_key_file: String,
     /// What the web login asks for, separated by spaces.

@@ -28,14 +28,12 @@ pub struct World {
 
 const WEB_CLIENT: &str = "samavvik-web";
 
-/// samavvik's own web client as the provider registers it: its public key under the key id
-/// samavvik puts in its assertions (the key's thumbprint), and its two addresses.
+/// samavvik's own web client as the provider registers it: an RSA key handed to samavvik as a
+/// private JWK with its key id (as HelseID Selvbetjening does), and its two addresses.
 fn web_client_metadata(key: &Key, base: &str) -> Value {
-    let mut public = key.public.clone();
-    public["kid"] = json!(key.public_jwk().thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256).unwrap());
     json!({
         "client_id": WEB_CLIENT, "token_endpoint_auth_method": "private_key_jwt",
-        "token_endpoint_auth_signing_alg": "ES256", "jwks": {"keys": [public]},
+        "token_endpoint_auth_signing_alg": "RS256", "jwks": {"keys": [key.public]},
         "grant_types": ["authorization_code"], "response_types": ["code"],
         "redirect_uris": [format!("{base}/logg-inn/helseid/svar")],
         "post_logout_redirect_uris": [format!("{base}/logg-inn")],
@@ -66,10 +64,10 @@ async fn world_with(adjust: impl FnOnce(&mut samavvik::config::Config)) -> World
     });
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let own = Key::new("ES256");
+    let own = Key::new("RS256");
     let keys = tempfile::tempdir().unwrap();
-    let key_file = keys.path().join("samavvik-web.pem");
-    std::fs::write(&key_file, &own.pem).unwrap();
+    let key_file = keys.path().join("samavvik-web.json");
+    std::fs::write(&key_file, own.private.to_string()).unwrap();
     let clients = json!([
         web.person_metadata(&trondheim),
         machine.machine_metadata(&trondheim),

@@ -40,20 +40,24 @@ impl WebClient {
             return Err("SAMAVVIK_OIDC_CLIENT_ID må være web-klientens klient-ID i HelseID".into());
         }
         let file = c.oidc_client_key_file.trim();
-        let pem = std::fs::read(file).map_err(|e| format!("SAMAVVIK_OIDC_CLIENT_KEY_FILE «{file}»: {e}"))?;
-        // An EC P-256 key signs ES256, an RSA key RS256; anything else is refused by name.
-        let (key, alg, mut jwk) = [Algorithm::ES256, Algorithm::RS256]
-            .into_iter()
-            .find_map(|alg| {
-                let key = match alg {
-                    Algorithm::ES256 => EncodingKey::from_ec_pem(&pem).ok()?,
-                    _ => EncodingKey::from_rsa_pem(&pem).ok()?,
-                };
-                let jwk = Jwk::from_encoding_key(&key, alg).ok()?;
-                Some((key, alg, jwk))
-            })
-            .ok_or_else(|| format!("SAMAVVIK_OIDC_CLIENT_KEY_FILE «{file}» er ikke en privat EC P-256- eller RSA-nøkkel i PEM (PKCS#8)"))?;
-        let kid = jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| format!("SAMAVVIK_OIDC_CLIENT_KEY_FILE: {e}"))?;
+        let bytes = std::fs::read(file).map_err(|e| format!("SAMAVVIK_OIDC_CLIENT_KEY_FILE «{file}»: {e}"))?;
+        let (key, alg, mut jwk, kid) = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(private) => private_jwk(&private),
+            Err(_) => pem(&bytes),
+        }
+        .ok_or_else(|| {
+            format!(
+                "SAMAVVIK_OIDC_CLIENT_KEY_FILE «{file}» er ikke en privat EC P-256- eller RSA-nøkkel \
+                 (PKCS#8 PEM, eller JWK slik HelseID Selvbetjening lager den)"
+            )
+        })?;
+        // The key id HelseID knows the key by: the JWK's own, else its RFC 7638 thumbprint.
+        let kid = match kid {
+            Some(kid) => kid,
+            None => {
+                jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| format!("SAMAVVIK_OIDC_CLIENT_KEY_FILE: {e}"))?
+            }
+        };
         jwk.common.key_id = Some(kid);
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         let base = c.public_base_url.trim_end_matches('/');
@@ -80,6 +84,90 @@ impl WebClient {
         header.typ = Some("client-authentication+jwt".into());
         encode(&header, &claims, &self.key).map_err(ApiError::internal)
     }
+}
+
+type ClientKey = (EncodingKey, Algorithm, Jwk, Option<String>);
+
+/// A PKCS#8 PEM key: EC P-256 signs ES256, RSA RS256.
+fn pem(pem: &[u8]) -> Option<ClientKey> {
+    [Algorithm::ES256, Algorithm::RS256].into_iter().find_map(|alg| {
+        let key = match alg {
+            Algorithm::ES256 => EncodingKey::from_ec_pem(pem).ok()?,
+            _ => EncodingKey::from_rsa_pem(pem).ok()?,
+        };
+        Some((Jwk::from_encoding_key(&key, alg).ok()?, key, alg)).map(|(jwk, key, alg)| (key, alg, jwk, None))
+    })
+}
+
+/// A private JWK (RFC 7518 §6.2.2, §6.3.2), as HelseID Selvbetjening hands it out, turned into the
+/// DER the signer takes: PKCS#8 for EC P-256, PKCS#1 for RSA. Its `alg` (RS256, PS256, ES256) and
+/// `kid` are kept.
+fn private_jwk(v: &Value) -> Option<ClientKey> {
+    let field = |name: &str| v.get(name).and_then(Value::as_str).and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
+    let named_alg = v.get("alg").and_then(Value::as_str).and_then(|a| a.parse::<Algorithm>().ok());
+    let (key, alg) = match v.get("kty").and_then(Value::as_str)? {
+        "EC" if v.get("crv").and_then(Value::as_str) == Some("P-256") => {
+            let (d, x, y) = (field("d")?, field("x")?, field("y")?);
+            if d.len() != 32 || x.len() != 32 || y.len() != 32 {
+                return None;
+            }
+            // PKCS#8 with the SEC 1 key and its public point, as `openssl genpkey` writes it.
+            let mut der =
+                hex::decode("308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420").ok()?;
+            der.extend(&d);
+            der.extend([0xa1, 0x44, 0x03, 0x42, 0x00, 0x04]);
+            der.extend(&x);
+            der.extend(&y);
+            (EncodingKey::from_ec_der(&der), Algorithm::ES256)
+        }
+        "RSA" => {
+            let parts = ["n", "e", "d", "p", "q", "dp", "dq", "qi"].map(field);
+            let mut body = der_integer(&[0]);
+            for part in parts {
+                body.extend(der_integer(&part?));
+            }
+            let alg =
+                named_alg.filter(|a| matches!(a, Algorithm::RS256 | Algorithm::PS256)).unwrap_or(Algorithm::RS256);
+            (EncodingKey::from_rsa_der(&der_sequence(body)), alg)
+        }
+        _ => return None,
+    };
+    let jwk = Jwk::from_encoding_key(&key, alg).ok()?;
+    let kid = v.get("kid").and_then(Value::as_str).map(str::to_owned);
+    Some((key, alg, jwk, kid))
+}
+
+fn der_length(n: usize) -> Vec<u8> {
+    match n {
+        0..=0x7f => vec![n as u8],
+        _ => {
+            let bytes: Vec<u8> = n.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+            let mut out = vec![0x80 | bytes.len() as u8];
+            out.extend(bytes);
+            out
+        }
+    }
+}
+
+/// A DER INTEGER of a non-negative big-endian number.
+fn der_integer(magnitude: &[u8]) -> Vec<u8> {
+    let trimmed: Vec<u8> = magnitude.iter().copied().skip_while(|b| *b == 0).collect();
+    let mut value = match trimmed.first() {
+        None => vec![0],
+        Some(b) if b & 0x80 != 0 => [vec![0], trimmed].concat(),
+        Some(_) => trimmed,
+    };
+    let mut out = vec![0x02];
+    out.extend(der_length(value.len()));
+    out.append(&mut value);
+    out
+}
+
+fn der_sequence(body: Vec<u8>) -> Vec<u8> {
+    let mut out = vec![0x30];
+    out.extend(der_length(body.len()));
+    out.extend(body);
+    out
 }
 
 /// A login on its way through the provider, kept in a signed cookie until the answer comes back.

@@ -310,6 +310,40 @@ LPdNtFSCiE+Uug7mR0Ss2l2zEpJ8dfaGdmcriz7JxXXJYQt8FLEKzVb9
     }
 
     #[test]
+    fn the_web_clients_key_is_read_from_pem_or_from_a_private_jwk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("k.pem"), TEST_KEY).unwrap();
+        let from_pem = login::WebClient::from_config(&Config {
+            oidc_client_id: "samavvik-web".into(),
+            oidc_client_key_file: dir.path().join("k.pem").display().to_string(),
+            ..Config::default()
+        })
+        .unwrap();
+        // The same key as HelseID Selvbetjening would hand it out.
+        let jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256", "kid": "selvbetjening-1", "alg": "ES256",
+            "d": "hpGScYWuQwwhRKxCtHfDze7ZDuo1JkCIzlO7VELffMc",
+            "x": "5YSFRA_J4nyVq6qvC-FpCAbUk6dMAiz3TbRUgohPlLo",
+            "y": "DuZHRKzaXbMSknx19oZ2ZyuLPsnFdclhC3wUsQrNVv0",
+        });
+        std::fs::write(dir.path().join("k.json"), jwk.to_string()).unwrap();
+        let c = Config {
+            oidc_client_id: "samavvik-web".into(),
+            oidc_client_key_file: dir.path().join("k.json").display().to_string(),
+            ..Config::default()
+        };
+        let from_jwk = login::WebClient::from_config(&c).unwrap();
+        assert_eq!(from_jwk.public_jwk.algorithm, from_pem.public_jwk.algorithm, "the same public key");
+        assert_eq!(from_jwk.public_jwk.common.key_id.as_deref(), Some("selvbetjening-1"), "HelseID's key id");
+        let thumbprint = from_pem.public_jwk.thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256).unwrap();
+        assert_eq!(from_pem.public_jwk.common.key_id, Some(thumbprint), "a PEM key goes by its thumbprint");
+        let mut broken = jwk.clone();
+        broken["d"] = serde_json::json!("AAAA");
+        std::fs::write(dir.path().join("k.json"), broken.to_string()).unwrap();
+        assert!(login::WebClient::from_config(&c).is_err());
+    }
+
+    #[test]
     fn a_proof_carrying_a_private_key_is_refused() {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         use base64::Engine;
