@@ -596,6 +596,8 @@ async fn a_nurse_logs_in_with_helseid_reports_and_logs_out_of_both() {
     b.fill("input[name=login]", "nurse").await;
     b.fill("input[name=password]", "hemmelig").await;
     b.click("button[type=submit]").await;
+    // The consent page is a new page: wait for its button, not the login page's.
+    b.expect_text("button[type=submit]", "Continue").await;
     b.click("button[type=submit]").await;
     b.expect_path(|p| p == "/avvik/ny").await;
     b.expect_text("header", "Siri Sykepleier").await;
@@ -617,6 +619,7 @@ async fn a_nurse_logs_in_with_helseid_reports_and_logs_out_of_both() {
         assert!(started.elapsed() < Duration::from_secs(15), "not sent to the provider's logout");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    b.expect_text("button[name=logout]", "").await;
     b.click("button[name=logout]").await;
     b.expect_path(|p| p == "/logg-inn").await;
     b.go("/avvik/ny").await;
