@@ -18,6 +18,7 @@ pub mod generate;
 pub mod headers;
 pub mod ids;
 pub mod jobs;
+pub mod keyed;
 pub mod mail;
 pub mod pages;
 pub mod patients;

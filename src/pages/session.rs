@@ -11,34 +11,25 @@ use std::pin::Pin;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use super::{Chrome, WebError};
 use crate::auth::Caller;
+use crate::keyed;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "samavvik_session";
 pub const CSRF_COOKIE: &str = "samavvik_csrf";
 pub const CSRF_FIELD: &str = "csrf";
 
-// HMAC takes a key of any length, so `new_from_slice` cannot fail.
-#[allow(clippy::expect_used)]
-fn mac(state: &AppState, browser_secret: &str) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(state.config.jwt_secret.as_bytes()).expect("any key length");
-    mac.update(b"samavvik-csrf:");
-    mac.update(browser_secret.as_bytes());
-    mac
-}
+const CSRF_PURPOSE: &[u8] = b"samavvik-csrf:";
 
 /// The token forms must carry for the browser holding `browser_secret`.
 pub fn csrf_token(state: &AppState, browser_secret: &str) -> String {
-    hex::encode(mac(state, browser_secret).finalize().into_bytes())
+    keyed::tag(state.config.jwt_secret.as_bytes(), CSRF_PURPOSE, browser_secret.as_bytes())
 }
 
-/// Compares in constant time (`verify_slice`); anything that is not 32 bytes of hex is simply wrong.
 fn csrf_valid(state: &AppState, browser_secret: &str, token: &str) -> bool {
-    hex::decode(token).is_ok_and(|b| mac(state, browser_secret).verify_slice(&b).is_ok())
+    keyed::verify(state.config.jwt_secret.as_bytes(), CSRF_PURPOSE, browser_secret.as_bytes(), token)
 }
 
 /// Secure cookies whenever the service is reached over HTTPS (directly or behind a proxy that

@@ -5,8 +5,6 @@
 
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::config::{Config, PatientIdentity};
 
@@ -147,12 +145,7 @@ impl Keyring {
     /// The keyed hash (HMAC-SHA256, hex) of a normalised national id: equal for the same patient,
     /// useless without the hash key.
     pub fn hash(&self, national_id: &str) -> String {
-        // HMAC takes a key of any length.
-        #[allow(clippy::expect_used)]
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.hash_key).expect("any key length");
-        mac.update(b"samavvik-patient:");
-        mac.update(national_id.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        crate::keyed::tag(&self.hash_key, b"samavvik-patient:", national_id.as_bytes())
     }
 }
 

@@ -29,7 +29,7 @@ pub struct World {
 const WEB_CLIENT: &str = "samavvik-web";
 
 /// samavvik's own web client as the provider registers it: an RSA key handed to samavvik as a
-/// private JWK with its key id (as HelseID Selvbetjening does), and its two addresses.
+/// private JWK with its key id (as HelseID Selvbetjening does), its two addresses, and DPoP required.
 fn web_client_metadata(key: &Key, base: &str) -> Value {
     json!({
         "client_id": WEB_CLIENT, "token_endpoint_auth_method": "private_key_jwt",
@@ -38,6 +38,8 @@ fn web_client_metadata(key: &Key, base: &str) -> Value {
         "redirect_uris": [format!("{base}/logg-inn/helseid/svar")],
         "post_logout_redirect_uris": [format!("{base}/logg-inn")],
         "authorization_details_types": ["helseid_authorization"],
+        // The provider refuses its token request without a DPoP proof carrying the provider's nonce.
+        "dpop_bound_access_tokens": true,
     })
 }
 

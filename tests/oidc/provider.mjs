@@ -8,7 +8,7 @@
 // CONFIG: { port (0: any), audience, scopes: "a b", jwks: {keys: [private JWKs; the first signs]},
 //           clients: [client metadata + orgnr_parent/orgnr_child], accounts: {sub: {claims}} }
 // The tests rotate keys by restarting with another `jwks`, and take the provider down by killing it.
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 const [mode, arg] = process.argv.slice(2);
@@ -51,10 +51,18 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   },
   scopes: ['openid', 'profile', ...cfg.scopes.split(' ')],
   pkce: { required: () => true },
+  // HelseID takes DPoP proofs signed with RSA keys too; the library's default is ES256 and EdDSA.
+  enabledJWA: { dPoPSigningAlgValues: ['ES256', 'RS256', 'PS256'] },
   features: {
     devInteractions: { enabled: true },
     clientCredentials: { enabled: true },
-    dPoP: { enabled: true },
+    // HelseID wants a nonce in the DPoP proof of a token request; here the clients registered
+    // with dpop_bound_access_tokens (samavvik's web client) are held to that.
+    dPoP: {
+      enabled: true,
+      nonceSecret: randomBytes(32),
+      requireNonce: (ctx) => ctx.oidc.client?.dpopBoundAccessTokens === true,
+    },
     pushedAuthorizationRequests: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     // HelseID's multi-tenant clients name the organisation a person acts for in

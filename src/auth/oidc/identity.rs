@@ -4,8 +4,6 @@
 //! The national identity number is never stored or logged: a keyed hash is kept beside the link.
 
 use actix_web::http::StatusCode;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use super::{dpop, AccessClaims, Oidc};
 use crate::auth::Caller;
@@ -280,12 +278,7 @@ fn remember_hpr(
 
 /// The keyed hash kept in place of the national identity number.
 fn pid_hash(secret: &str, pid: &str) -> String {
-    // HMAC takes a key of any length.
-    #[allow(clippy::expect_used)]
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(b"helseid-pid\n");
-    mac.update(pid.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    crate::keyed::tag(secret.as_bytes(), b"helseid-pid\n", pid.as_bytes())
 }
 
 /// Records a proof as used; a second use, here or on another instance, is refused.

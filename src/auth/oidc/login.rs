@@ -8,7 +8,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -18,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::{AccessClaims, Oidc, ALGORITHMS, LEEWAY_SECONDS};
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::keyed;
 
 /// How long a started login may take at the provider.
 pub const PENDING_SECONDS: i64 = 15 * 60;
@@ -82,6 +82,26 @@ impl WebClient {
         let mut header = Header::new(self.alg);
         header.kid = self.public_jwk.common.key_id.clone();
         header.typ = Some("client-authentication+jwt".into());
+        encode(&header, &claims, &self.key).map_err(ApiError::internal)
+    }
+
+    /// A DPoP proof (RFC 9449) for a token request to `url`, signed with the client's own key as
+    /// HelseID's examples do; `nonce` is the one the provider asked for, if it did.
+    fn token_proof(&self, url: &str, now: DateTime<Utc>, nonce: Option<&str>) -> Result<String, ApiError> {
+        let mut claims = serde_json::Map::new();
+        claims.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+        claims.insert("htm".into(), json!("POST"));
+        claims.insert("htu".into(), json!(url));
+        claims.insert("iat".into(), json!(now.timestamp()));
+        if let Some(nonce) = nonce {
+            claims.insert("nonce".into(), json!(nonce));
+        }
+        let mut header = Header::new(self.alg);
+        header.typ = Some("dpop+jwt".into());
+        let mut public = self.public_jwk.clone();
+        public.common.key_id = None;
+        public.common.public_key_use = None;
+        header.jwk = Some(public);
         encode(&header, &claims, &self.key).map_err(ApiError::internal)
     }
 }
@@ -258,16 +278,24 @@ pub async fn start(
 }
 
 async fn post_form(oidc: &Oidc, url: &str, form: &[(&str, &str)]) -> Result<Value, ApiError> {
+    answer(url, send_form(oidc, url, form, None).await?).await
+}
+
+async fn send_form(
+    oidc: &Oidc,
+    url: &str,
+    form: &[(&str, &str)],
+    proof: Option<String>,
+) -> Result<reqwest::Response, ApiError> {
     let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-    let response = oidc
-        .keys
-        .http()
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .map_err(provider_error)?;
+    let mut request = oidc.keys.http().post(url).header("content-type", "application/x-www-form-urlencoded");
+    if let Some(proof) = proof {
+        request = request.header("DPoP", proof);
+    }
+    request.body(body).send().await.map_err(provider_error)
+}
+
+async fn answer(url: &str, response: reqwest::Response) -> Result<Value, ApiError> {
     let status = response.status();
     let answer: Value = response.json().await.map_err(provider_error)?;
     if !status.is_success() {
@@ -278,6 +306,35 @@ async fn post_form(oidc: &Oidc, url: &str, form: &[(&str, &str)]) -> Result<Valu
         )));
     }
     Ok(answer)
+}
+
+/// The token request with a DPoP proof, as HelseID requires of every call to its token endpoint.
+/// A provider that wants a nonce in the proof (HelseID does) answers 400 `use_dpop_nonce` with the
+/// nonce in `DPoP-Nonce`; the request is then made once more with it (RFC 9449 §8), with a fresh
+/// client assertion since an assertion is good for one use.
+async fn post_token_request(
+    oidc: &Oidc,
+    web: &WebClient,
+    url: &str,
+    grant: &[(&str, &str)],
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
+    let attempt = |nonce: Option<String>| async move {
+        let assertion = web.assertion(&oidc.settings.issuer, now)?;
+        let mut form = grant.to_vec();
+        form.extend([
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", &assertion),
+        ]);
+        let proof = web.token_proof(url, now, nonce.as_deref())?;
+        send_form(oidc, url, &form, Some(proof)).await
+    };
+    let first = attempt(None).await?;
+    let nonce = first.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    match (first.status(), nonce) {
+        (reqwest::StatusCode::BAD_REQUEST, Some(nonce)) => answer(url, attempt(Some(nonce)).await?).await,
+        _ => answer(url, first).await,
+    }
 }
 
 /// What the provider's redirect back carries.
@@ -321,17 +378,14 @@ pub async fn finish(
         .token_endpoint
         .as_deref()
         .ok_or_else(|| provider_error(anyhow::anyhow!("the provider names no token endpoint")))?;
-    let assertion = web.assertion(&oidc.settings.issuer, now)?;
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code),
         ("redirect_uri", web.redirect_uri.as_str()),
         ("code_verifier", &pending.verifier),
         ("resource", &oidc.settings.audience),
-        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-        ("client_assertion", &assertion),
     ];
-    let tokens = post_form(oidc, token_endpoint, &form).await?;
+    let tokens = post_token_request(oidc, web, token_endpoint, &form, now).await?;
     let id_token =
         tokens.get("id_token").and_then(Value::as_str).ok_or_else(|| provider_error(anyhow::anyhow!("no id_token")))?;
     let access_token = tokens
@@ -392,20 +446,13 @@ pub async fn logout_url(oidc: &Oidc, web: &WebClient, id_token: Option<&str>) ->
 pub fn seal(secret: &str, value: &impl Serialize) -> Result<String, ApiError> {
     let json = serde_json::to_vec(value).map_err(ApiError::internal)?;
     let body = URL_SAFE_NO_PAD.encode(&json);
-    Ok(format!("{body}.{}", hex::encode(mac(secret, &body).finalize().into_bytes())))
+    Ok(format!("{body}.{}", keyed::tag(secret.as_bytes(), LOGIN_COOKIE, body.as_bytes())))
 }
 
 pub fn open<T: serde::de::DeserializeOwned>(secret: &str, sealed: &str) -> Option<T> {
     let (body, tag) = sealed.split_once('.')?;
-    mac(secret, body).verify_slice(&hex::decode(tag).ok()?).ok()?;
+    keyed::verify(secret.as_bytes(), LOGIN_COOKIE, body.as_bytes(), tag).then_some(())?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
 }
 
-fn mac(secret: &str, body: &str) -> Hmac<Sha256> {
-    // HMAC takes a key of any length.
-    #[allow(clippy::expect_used)]
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(b"samavvik-oidc-login\n");
-    mac.update(body.as_bytes());
-    mac
-}
+const LOGIN_COOKIE: &[u8] = b"samavvik-oidc-login\n";
