@@ -17,6 +17,7 @@ pub mod error;
 pub mod generate;
 pub mod headers;
 pub mod ids;
+pub mod integration;
 pub mod jobs;
 pub mod keyed;
 pub mod mail;

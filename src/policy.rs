@@ -218,6 +218,16 @@ fn require_advisor_of(caller: &Caller, organisation_id: &OrganisationId, refusal
     }
 }
 
+/// The organisation whose change feed the caller reads: their own, for its quality advisor or a
+/// machine client with `feed:read` (the scope itself is checked for every request, in `auth`).
+pub fn feed_of(caller: &Caller) -> Result<&OrganisationId, ApiError> {
+    match (caller.role, caller.actor) {
+        (Role::QualityAdvisor, Actor::Person) => Ok(&caller.organisation_id),
+        (_, Actor::Machine(scopes)) if scopes.feed => Ok(&caller.organisation_id),
+        _ => Err(forbidden("Hendelsesstrømmen er for organisasjonens kvalitetsrådgiver og kvalitetssystem.")),
+    }
+}
+
 /// An organisation's machine clients (its quality system): its own quality advisor, or an admin.
 pub fn require_clients(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
     require_advisor_of(

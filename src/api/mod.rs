@@ -6,6 +6,7 @@ pub mod body;
 pub mod categories;
 pub mod clients;
 pub mod deviations;
+pub mod feed;
 pub mod health;
 pub mod health_communities;
 pub mod organisations;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                         .route(post().to(clients::create)),
                 )
                 .service(web::resource("/organisations/{id}/clients/{client_id}").route(delete().to(clients::revoke)))
+                .service(web::resource("/feed").route(get().to(feed::read)))
                 .service(web::resource("/units/{id}").route(patch().to(units::update)))
                 .service(web::resource("/users").route(get().to(users::list)).route(post().to(users::create)))
                 .service(web::resource("/users/{id}").route(patch().to(users::update)))

@@ -9,14 +9,59 @@ use crate::ids::{HealthCommunityId, OrganisationId, UnitId, UserId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
     Person,
-    Machine,
+    Machine(ClientScopes),
 }
 
 /// What a machine client may be given. `deviations:read` is what the organisation's quality
 /// advisor sees; `deviations:write` adds what they may do on a case (acknowledge, forward, answer,
-/// comment, ...). A machine never reports and keeps no directory (`policy`).
-pub const CLIENT_SCOPES: [&str; 2] = ["deviations:read", "deviations:write"];
+/// comment, ...); `feed:read` the organisation's change feed. A machine never reports and keeps no
+/// directory (`policy`).
+pub const CLIENT_SCOPES: [&str; 3] = ["deviations:read", "deviations:write", "feed:read"];
+pub const CLIENT_READ: &str = "deviations:read";
 pub const CLIENT_WRITE: &str = "deviations:write";
+pub const CLIENT_FEED: &str = "feed:read";
+
+/// A machine client's scopes, as registered with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientScopes {
+    pub read: bool,
+    pub write: bool,
+    pub feed: bool,
+}
+
+/// What a request does, as a machine client's scopes see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    Read,
+    Write,
+    Feed,
+}
+
+impl Use {
+    pub fn scope(self) -> &'static str {
+        match self {
+            Use::Read => CLIENT_READ,
+            Use::Write => CLIENT_WRITE,
+            Use::Feed => CLIENT_FEED,
+        }
+    }
+}
+
+impl ClientScopes {
+    pub fn allows(self, wanted: Use) -> bool {
+        match wanted {
+            Use::Read => self.read,
+            Use::Write => self.write,
+            Use::Feed => self.feed,
+        }
+    }
+
+    /// From the space-separated list kept with the client; unknown words count for nothing.
+    pub fn parse(list: &str) -> Self {
+        let has = |scope: &str| list.split(' ').any(|s| s == scope);
+        ClientScopes { read: has(CLIENT_READ), write: has(CLIENT_WRITE), feed: has(CLIENT_FEED) }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Caller {

@@ -8,7 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
-use super::caller::{Actor, Caller};
+use super::caller::{Actor, Caller, ClientScopes, Use};
 use crate::db;
 use crate::domain::{Code, Role};
 use crate::error::ApiError;
@@ -50,7 +50,7 @@ impl Caller {
             return current(caller);
         }
         let id = user_id.clone();
-        let (user, community) = db::run(&state.pool, move |conn| {
+        let (user, community, actor) = db::run(&state.pool, move |conn| {
             let user = db::users::find_active(conn, &id).map_err(|e| match e {
                 diesel::result::Error::NotFound => {
                     ApiError::unauthorized("invalid_token", "Brukeren finnes ikke lenger eller er deaktivert.")
@@ -58,7 +58,11 @@ impl Caller {
                 other => other.into(),
             })?;
             let community = db::organisations::find(conn, &user.organisation_id)?.health_community_id;
-            Ok((user, community))
+            let actor = match user.machine {
+                true => Actor::Machine(ClientScopes::parse(&db::clients::scopes_of_user(conn, &user.id)?)),
+                false => Actor::Person,
+            };
+            Ok((user, community, actor))
         })
         .await?;
         let role = Role::from_code(&user.role)
@@ -71,7 +75,7 @@ impl Caller {
             unit_id: user.unit_id,
             role,
             session_epoch: user.session_epoch,
-            actor: if user.machine { Actor::Machine } else { Actor::Person },
+            actor,
             health_community_id: community,
         };
         state.callers.insert(caller.user_id.clone(), caller.clone());
@@ -90,6 +94,18 @@ impl Caller {
     }
 }
 
+/// What a request asks of a machine client's scopes: any change needs `deviations:write`, the feed
+/// `feed:read`, every other read `deviations:read`.
+fn use_of(req: &HttpRequest) -> Use {
+    match *req.method() {
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD => match req.path().starts_with("/api/v1/feed") {
+            true => Use::Feed,
+            false => Use::Read,
+        },
+        _ => Use::Write,
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -99,10 +115,21 @@ impl FromRequest for Caller {
         let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
-            match &state.oidc {
+            let caller = match &state.oidc {
                 Some(oidc) => super::oidc::authenticate(&state, oidc, &req).await,
                 None => Caller::from_token(state.clone(), &bearer(&req)?).await,
+            }?;
+            if let Actor::Machine(scopes) = caller.actor {
+                let wanted = use_of(&req);
+                if !scopes.allows(wanted) {
+                    return Err(ApiError::new(
+                        actix_web::http::StatusCode::FORBIDDEN,
+                        "insufficient_scope",
+                        format!("Klienten «{}» er ikke registrert med {} i samavvik.", caller.name, wanted.scope()),
+                    ));
+                }
             }
+            Ok(caller)
         })
     }
 }

@@ -48,6 +48,13 @@ pub fn by_helseid_client(conn: &mut DbConnection, client_id: &str) -> QueryResul
         .optional()
 }
 
+/// The scopes of the client a machine user stands for (empty when it has none, so it may nothing).
+pub fn scopes_of_user(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<String> {
+    let scopes: Option<String> =
+        clients::table.filter(clients::user_id.eq(user_id)).select(clients::scopes).first(conn).optional()?;
+    Ok(scopes.unwrap_or_default())
+}
+
 pub fn helseid_client_taken(conn: &mut DbConnection, client_id: &str) -> QueryResult<bool> {
     let active = clients::table.filter(clients::helseid_client_id.eq(client_id)).filter(clients::active.eq(true));
     diesel::select(diesel::dsl::exists(active)).get_result(conn)

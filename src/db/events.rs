@@ -36,8 +36,10 @@ pub fn next_seq(conn: &mut DbConnection, deviation_id: &DeviationId) -> QueryRes
     Ok(max.unwrap_or(0) + 1)
 }
 
+/// Appends the event, and its entries in the change feed in the same transaction.
 pub fn insert(conn: &mut DbConnection, row: &EventRow) -> QueryResult<()> {
-    diesel::insert_into(deviation_events::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(deviation_events::table).values(row).execute(conn)?;
+    super::feed::record(conn, row)
 }
 
 pub fn for_deviation(conn: &mut DbConnection, deviation_id: &DeviationId) -> QueryResult<Vec<EventRow>> {

@@ -5,6 +5,7 @@ pub mod categories;
 pub mod clients;
 pub mod deviations;
 pub mod events;
+pub mod feed;
 pub mod group_commit;
 pub mod health_communities;
 pub mod idempotency;

@@ -265,7 +265,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    feed_entries (position) {
+        position -> BigInt,
+        tx -> BigInt,
+        organisation_id -> Text,
+        event_id -> Text,
+        deviation_id -> Text,
+        kind -> Text,
+        status -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(deviation_events -> deviations (deviation_id));
+diesel::joinable!(feed_entries -> deviations (deviation_id));
 diesel::joinable!(patient_identities -> deviations (deviation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -284,4 +298,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_identities,
     dpop_proofs,
     integration_clients,
+    feed_entries,
 );

@@ -13,7 +13,7 @@ use crate::domain::{Code, Role};
 use crate::error::ApiError;
 use crate::ids::{ClientId, OrganisationId, UserId};
 
-use crate::auth::caller::{CLIENT_SCOPES as SCOPES, CLIENT_WRITE as WRITE};
+use crate::auth::caller::{CLIENT_READ as READ, CLIENT_SCOPES as SCOPES, CLIENT_WRITE as WRITE};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Client {
@@ -57,7 +57,7 @@ fn scopes(given: &[String]) -> Result<String, ApiError> {
         return Err(ApiError::field(
             "scopes",
             "required",
-            "Velg minst ett scope: deviations:read eller deviations:write.",
+            "Velg minst ett scope: deviations:read, deviations:write eller feed:read.",
         ));
     }
     if let Some(bad) = given.iter().find(|s| !SCOPES.contains(&s.as_str())) {
@@ -65,13 +65,13 @@ fn scopes(given: &[String]) -> Result<String, ApiError> {
         return Err(ApiError::field(
             "scopes",
             "invalid_value",
-            format!("Ukjent scope «{shown}». Gyldige er {}.", SCOPES.join(" og ")),
+            format!("Ukjent scope «{shown}». Gyldige er {}.", SCOPES.join(", ")),
         ));
     }
     let mut list: Vec<&str> = SCOPES.iter().copied().filter(|s| given.iter().any(|g| g == s)).collect();
     // Writing on a case means reading it first.
-    if list == [WRITE] {
-        list.insert(0, SCOPES[0]);
+    if list.contains(&WRITE) && !list.contains(&READ) {
+        list.insert(0, READ);
     }
     Ok(list.join(" "))
 }

@@ -69,7 +69,7 @@ pub async fn callback(req: HttpRequest, state: Data<AppState>, answer: Query<Cal
         )),
     };
     let found = match result {
-        Ok((claims, id_token)) => identity::caller(&state, oidc, &claims, false).await.map(|c| (c, id_token)),
+        Ok((claims, id_token)) => identity::caller(&state, oidc, &claims).await.map(|c| (c, id_token)),
         Err(e) => Err(e),
     };
     let (caller, id_token) = match found {

@@ -10,6 +10,7 @@ mod contract;
 mod directory;
 mod errors;
 mod faults;
+mod feed;
 mod health;
 mod helpers;
 mod idp;

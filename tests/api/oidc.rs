@@ -451,7 +451,8 @@ async fn a_quality_system_registered_by_its_organisation_sees_what_the_organisat
         .call(&w.machine, Method::POST, &format!("{path}/comments"), &machine, Some(&comment))
         .await
         .problem(403, "insufficient_scope");
-    assert!(body["detail"].as_str().unwrap().contains("lesetilgang"), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("deviations:write"), "{body}");
+    w.call(&w.machine, Method::GET, "/api/v1/feed", &machine, None).await.problem(403, "insufficient_scope");
     w.call(&w.machine, Method::GET, &format!("/api/v1/organisations/{trondheim}/clients"), &machine, None)
         .await
         .problem(403, "forbidden");
@@ -462,9 +463,11 @@ async fn a_quality_system_registered_by_its_organisation_sees_what_the_organisat
     let revoke = format!("{clients}/{}", client["id"].as_str().unwrap());
     w.call(&w.web, Method::DELETE, &revoke, &advisor, None).await.expect(204);
     w.call(&w.machine, Method::GET, "/api/v1/me", &machine, None).await.problem(403, "unknown_client");
-    let write = json!({"name": "Kvalitetssystemet", "helseid_client_id": idp::CLIENT, "scopes": ["deviations:write"]});
+    let write = json!({"name": "Kvalitetssystemet", "helseid_client_id": idp::CLIENT, "scopes": ["feed:read", "deviations:write"]});
     let again = w.call(&w.web, Method::POST, &clients, &advisor, Some(&write)).await.expect(201);
-    assert_eq!(again["scopes"], json!(["deviations:read", "deviations:write"]));
+    assert_eq!(again["scopes"], json!(["deviations:read", "deviations:write", "feed:read"]));
+    let feed = w.call(&w.machine, Method::GET, "/api/v1/feed", &machine, None).await.expect(200);
+    assert!(feed["items"].as_array().unwrap().iter().any(|e| e["deviation_id"] == sent["id"]), "{feed}");
     w.call(&w.machine, Method::POST, &format!("{path}/comments"), &machine, Some(&comment)).await.expect(201);
     w.call(&w.machine, Method::POST, "/api/v1/deviations", &machine, Some(&form(&stolav)))
         .await

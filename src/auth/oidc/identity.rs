@@ -17,10 +17,10 @@ pub const SECURITY_LEVEL: &str = "helseid://claims/identity/security_level";
 pub const HPR_NUMBER: &str = "helseid://claims/hpr/hpr_number";
 pub const ORGNR_CHILD: &str = "helseid://claims/client/claims/orgnr_child";
 
-/// Recently linked (subject or client id, organisation) → (user, may write), so a request does not
-/// look the link up every time. A revoked client is dropped from the caller cache at once, and its
-/// deactivated user refused.
-pub type Identities = moka::sync::Cache<(String, OrganisationId), (UserId, bool)>;
+/// Recently linked (subject or client id, organisation) → user, so a request does not look the link
+/// up every time. A revoked client is dropped from the caller cache at once, and its deactivated
+/// user refused.
+pub type Identities = moka::sync::Cache<(String, OrganisationId), UserId>;
 
 pub fn identities() -> Identities {
     moka::sync::Cache::builder().max_capacity(100_000).time_to_live(std::time::Duration::from_secs(60)).build()
@@ -38,11 +38,11 @@ fn shown(value: &str) -> &str {
     }
 }
 
-/// The caller a verified token names; `writes` when the request would change something.
-pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims, writes: bool) -> Result<Caller, ApiError> {
+/// The caller a verified token names.
+pub async fn caller(state: &AppState, oidc: &Oidc, claims: &AccessClaims) -> Result<Caller, ApiError> {
     let (organisation, unit) = organisation(state, oidc, claims).await?;
     let mut caller = match claims.text(PID) {
-        None => machine(state, oidc, claims, organisation, writes).await?,
+        None => machine(state, oidc, claims, organisation).await?,
         Some(_) => person(state, oidc, claims, organisation).await?,
     };
     // A client of one unit (orgnr_child) speaks for that unit, unless the user has one of their own.
@@ -107,7 +107,7 @@ async fn person(
     let subject = claims.text("sub").ok_or_else(|| super::invalid_token("tokenet mangler sub."))?.to_owned();
     let key = (subject.clone(), organisation.id.clone());
     let user_id = match oidc.identities.get(&key) {
-        Some((id, _)) => id,
+        Some(id) => id,
         None => {
             let link = Link {
                 issuer: oidc.settings.issuer.clone(),
@@ -144,7 +144,7 @@ async fn person(
                     ))
                 }
             };
-            oidc.identities.insert(key, (id.clone(), true));
+            oidc.identities.insert(key, id.clone());
             id
         }
     };
@@ -158,7 +158,6 @@ async fn machine(
     oidc: &Oidc,
     claims: &AccessClaims,
     organisation: organisations::OrganisationRow,
-    writes: bool,
 ) -> Result<Caller, ApiError> {
     let client_id = claims.text("client_id").unwrap_or("(uten client_id)").to_owned();
     let unknown = || {
@@ -168,7 +167,7 @@ async fn machine(
         )
     };
     let key = (client_id.clone(), organisation.id.clone());
-    let (user_id, may_write) = match oidc.identities.get(&key) {
+    let user_id = match oidc.identities.get(&key) {
         Some(found) => found,
         None => {
             let (id, now) = (client_id.clone(), state.clock.now_naive());
@@ -181,17 +180,10 @@ async fn machine(
             })
             .await?;
             let client = client.filter(|c| c.organisation_id == organisation.id).ok_or_else(unknown)?;
-            let found = (client.user_id, client.scopes.split(' ').any(|s| s == crate::auth::caller::CLIENT_WRITE));
-            oidc.identities.insert(key, found.clone());
-            found
+            oidc.identities.insert(key, client.user_id.clone());
+            client.user_id
         }
     };
-    if writes && !may_write {
-        return Err(refused(
-            "insufficient_scope",
-            format!("Klienten «{}» har bare lesetilgang (deviations:read) i samavvik.", shown(&client_id)),
-        ));
-    }
     Caller::of_user(state, &user_id, None).await
 }
 

@@ -220,8 +220,7 @@ pub async fn authenticate(state: &AppState, oidc: &Oidc, req: &HttpRequest) -> R
             oidc.settings.scopes.join(" ")
         )));
     }
-    let writes = !matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
-    identity::caller(state, oidc, &claims, writes).await
+    identity::caller(state, oidc, &claims).await
 }
 
 enum Scheme {

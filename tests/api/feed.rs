@@ -1,0 +1,210 @@
+//! The change feed a quality system follows: what each organisation gets, the cursor, and the rule
+//! a consumer relies on — reading on from the last cursor never misses an event, also when
+//! transactions commit out of order.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use samavvik::db::DbConnection;
+use samavvik::deviations::timeline::{record, Entry};
+use samavvik::domain::EventKind;
+use samavvik::ids::DeviationId;
+
+async fn feed(app: &TestApp, token: &str, after: Option<&str>, limit: usize) -> Value {
+    let mut path = format!("/api/v1/feed?limit={limit}");
+    if let Some(cursor) = after {
+        path.push_str(&format!("&after={cursor}"));
+    }
+    app.get(&path, token).await.expect(200)
+}
+
+/// Everything from `after` on, page by page; returns the events and the last cursor.
+async fn read_all(app: &TestApp, token: &str, mut after: Option<String>, limit: usize) -> (Vec<Value>, String) {
+    let mut events = Vec::new();
+    loop {
+        let page = feed(app, token, after.as_deref(), limit).await;
+        let items = page["items"].as_array().unwrap().clone();
+        after = Some(page["next_cursor"].as_str().unwrap().to_owned());
+        if items.is_empty() {
+            return (events, after.unwrap());
+        }
+        events.extend(items);
+    }
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+#[actix_web::test]
+async fn each_party_reads_what_happened_to_its_deviations_and_nothing_more() {
+    let app = spawn_app().await;
+    let (nurse, muni, hospital) =
+        (app.login(NURSE).await, app.login(MUNI_ADVISOR).await, app.login(HOSPITAL_ADVISOR).await);
+    let d = app.submit_to_hospital(&nurse).await;
+    let id = d["id"].as_str().unwrap();
+    app.act(&hospital, id, "acknowledge", &json!({})).await.expect(200);
+    app.act(&hospital, id, "comments", &json!({"text": "Vi ser på epikrisen i dag."})).await.expect(201);
+
+    let (events, _) = read_all(&app, &muni, None, 100).await;
+    assert_eq!(types(&events), ["submitted", "acknowledged", "commented"]);
+    let last = events.last().unwrap();
+    assert_eq!(last["deviation_id"], d["id"]);
+    assert_eq!(last["reference"], d["reference"]);
+    assert_eq!(last["status"], "in_progress");
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(!text.contains("epikrisen") && !text.contains(d["description"].as_str().unwrap()), "no free text: {text}");
+
+    // The recipient reads the same events under the same ids.
+    let (theirs, _) = read_all(&app, &hospital, None, 2).await;
+    let ids = |e: &[Value]| e.iter().map(|e| e["id"].clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&theirs), ids(&events), "read two at a time, the same events in the same order");
+
+    // An organisation that is no party reads nothing; a reporter may not read the feed at all.
+    let other = app.login("kvalitet@hnt.example").await;
+    assert_eq!(read_all(&app, &other, None, 100).await.0.len(), 0);
+    app.get("/api/v1/feed", &nurse).await.problem(403, "forbidden");
+}
+
+#[actix_web::test]
+async fn a_cursor_goes_on_where_it_stopped_and_a_foreign_or_broken_one_is_refused() {
+    let app = spawn_app().await;
+    let (nurse, muni, hospital) =
+        (app.login(NURSE).await, app.login(MUNI_ADVISOR).await, app.login(HOSPITAL_ADVISOR).await);
+    app.submit_to_hospital(&nurse).await;
+    let first = feed(&app, &muni, None, 100).await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    assert_eq!(first["items"][0]["cursor"], cursor, "the last event's cursor is the next one");
+
+    let empty = feed(&app, &muni, Some(&cursor), 100).await;
+    assert_eq!(empty["items"], json!([]));
+    assert_eq!(empty["next_cursor"], cursor.as_str(), "nothing new: the same cursor");
+
+    app.submit_to_hospital(&nurse).await;
+    let next = feed(&app, &muni, Some(&cursor), 100).await;
+    assert_eq!(types(next["items"].as_array().unwrap()), ["submitted"]);
+
+    let foreign = app.get(&format!("/api/v1/feed?after={cursor}"), &hospital).await.problem(422, "validation_failed");
+    assert_eq!(foreign["fields"][0]["field"], "after");
+    assert_eq!(foreign["fields"][0]["code"], "invalid_cursor");
+    assert!(foreign["fields"][0]["message"].as_str().unwrap().contains("annen organisasjon"));
+    for bad in ["abc", "%F0%9F%98%80", "MTox"] {
+        let p = app.get(&format!("/api/v1/feed?after={bad}"), &muni).await.problem(422, "validation_failed");
+        assert_eq!(p["fields"][0]["code"], "invalid_cursor", "{bad}");
+    }
+    for limit in ["0", "1001"] {
+        let p = app.get(&format!("/api/v1/feed?limit={limit}"), &muni).await.problem(422, "validation_failed");
+        assert_eq!(p["fields"][0]["field"], "limit");
+    }
+}
+
+/// An event on `id` written on `conn`, in whatever transaction `conn` has open.
+fn comment(app: &TestApp, conn: &mut DbConnection, id: &str) -> Result<String, samavvik::error::ApiError> {
+    let entry = Entry::new(EventKind::Commented, None).text(Some("Ny opplysning.".into()));
+    let id = DeviationId::from(id.to_owned());
+    record(conn, &app.config, &id, chrono::Utc::now().naive_utc(), entry).map(|row| row.id)
+}
+
+fn execute(conn: &mut DbConnection, sql: &str) {
+    diesel::sql_query(sql).execute(conn).unwrap();
+}
+
+#[actix_web::test]
+async fn an_event_whose_transaction_commits_late_is_not_passed_by_a_reader() {
+    let app = spawn_app().await;
+    let (nurse, muni) = (app.login(NURSE).await, app.login(MUNI_ADVISOR).await);
+    let (a, b) = (app.submit_to_hospital(&nurse).await, app.submit_to_hospital(&nurse).await);
+    let (_, cursor) = read_all(&app, &muni, None, 100).await;
+
+    // A writes its event first and keeps its transaction open; B writes after it.
+    let (mut first, mut second) = (app.conn(), app.conn());
+    execute(&mut first, "BEGIN");
+    let early = comment(&app, &mut first, a["id"].as_str().unwrap()).unwrap();
+    let late = match &mut second {
+        DbConnection::Pg(_) => {
+            // PostgreSQL lets B commit before A; its event must wait behind A's.
+            let late = second.transaction(|c| comment(&app, c, b["id"].as_str().unwrap())).unwrap();
+            let (seen, _) = read_all(&app, &muni, Some(cursor.clone()), 100).await;
+            assert_eq!(seen, Vec::<Value>::new(), "B's event is held back while A's, before it, may still come");
+            late
+        }
+        DbConnection::Sqlite(_) => {
+            // SQLite lets one transaction write at a time, so B cannot even start: positions are
+            // handed out in commit order.
+            execute(&mut second, "PRAGMA busy_timeout = 50");
+            let refused = second.transaction(|c| comment(&app, c, b["id"].as_str().unwrap()));
+            assert!(refused.is_err(), "a second writer must wait for the first");
+            execute(&mut first, "COMMIT");
+            execute(&mut first, "BEGIN");
+            second.transaction(|c| comment(&app, c, b["id"].as_str().unwrap())).unwrap()
+        }
+    };
+    execute(&mut first, "COMMIT");
+    let (seen, _) = read_all(&app, &muni, Some(cursor), 100).await;
+    let seen: Vec<&str> = seen.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(seen, [early.as_str(), late.as_str()], "both, in the order they were written");
+}
+
+#[actix_web::test]
+async fn a_consumer_reading_while_many_write_gets_every_event_once() {
+    let app = spawn_app().await;
+    let (nurse, muni, hospital) =
+        (app.login(NURSE).await, app.login(MUNI_ADVISOR).await, app.login(HOSPITAL_ADVISOR).await);
+    let mut deviations = Vec::new();
+    for _ in 0..8 {
+        deviations.push(app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned());
+    }
+    const WRITES: usize = 12;
+    let writers = deviations.iter().enumerate().map(|(i, id)| {
+        let (app, token, id) = (&app, if i % 2 == 0 { &muni } else { &hospital }, id.clone());
+        async move {
+            for n in 0..WRITES {
+                let text = json!({"text": format!("Kommentar {n}")});
+                app.act(token, &id, "comments", &text).await.expect(201);
+            }
+        }
+    });
+    let done = std::cell::Cell::new(false);
+    let consumer = async {
+        let (mut got, mut cursor) = (Vec::new(), None::<String>);
+        let mut reads = 0;
+        loop {
+            let finished = done.get();
+            let page = feed(&app, &muni, cursor.as_deref(), 7).await;
+            reads += 1;
+            cursor = Some(page["next_cursor"].as_str().unwrap().to_owned());
+            let items = page["items"].as_array().unwrap();
+            got.extend(items.iter().cloned());
+            // Once the writers were done before a read that found nothing, nothing more can come.
+            if finished && items.is_empty() {
+                return (got, reads);
+            }
+        }
+    };
+    let writing = async {
+        futures_util::future::join_all(writers).await;
+        done.set(true);
+    };
+    let ((got, reads), ()) = futures_util::join!(consumer, writing);
+
+    let mut conn = app.conn();
+    let org = app.me_org(&muni).await;
+    use samavvik::db::schema::feed_entries::dsl as f;
+    let table: Vec<String> =
+        f::feed_entries.filter(f::organisation_id.eq(&org)).select(f::event_id).load(&mut conn).unwrap();
+    let ids: Vec<String> = got.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect();
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no event twice");
+    assert_eq!(unique, table.iter().collect::<HashSet<_>>(), "every event of the table, nothing else");
+    assert_eq!(ids.len(), 8 + 8 * WRITES);
+    // Each deviation's events in the order its timeline has them.
+    let mut per_deviation: HashMap<&str, Vec<&str>> = HashMap::new();
+    for e in &got {
+        per_deviation.entry(e["deviation_id"].as_str().unwrap()).or_default().push(e["type"].as_str().unwrap());
+    }
+    assert!(per_deviation.values().all(|t| t[0] == "submitted" && t.len() == 1 + WRITES));
+    eprintln!("feed: {} events read in {reads} reads while {} writers wrote", ids.len(), deviations.len());
+}
