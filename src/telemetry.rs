@@ -23,6 +23,7 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             http.method = %request.method(),
             http.route = %request.match_pattern().unwrap_or_else(|| "(ukjent)".into()),
             request_id = %id,
+            client = tracing::field::Empty,
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             exception.message = tracing::field::Empty,

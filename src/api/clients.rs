@@ -35,7 +35,8 @@ pub async fn create(
     body: Body<NewClient>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require_clients(&caller, &id)?;
-    let client = db::run(&state.pool, move |c| clients::create(c, &id, body.into_inner())).await?;
+    let mode = state.config.auth_mode;
+    let client = db::run(&state.pool, move |c| clients::create(c, &id, body.into_inner(), mode)).await?;
     Ok(HttpResponse::Created().json(client))
 }
 
@@ -49,8 +50,8 @@ pub async fn revoke(
     let client = db::run(&state.pool, move |c| clients::revoke(c, &organisation_id, &client_id)).await?;
     // Here at once; other instances within their caches' time to live.
     state.callers.invalidate(&client.user_id);
-    if let Some(oidc) = &state.oidc {
-        oidc.identities.invalidate(&(client.helseid_client_id, client.organisation_id));
+    if let (Some(oidc), Some(helseid)) = (&state.oidc, client.helseid_client_id) {
+        oidc.identities.invalidate(&(helseid, client.organisation_id));
     }
     Ok(HttpResponse::NoContent().finish())
 }

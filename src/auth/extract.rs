@@ -117,9 +117,17 @@ impl FromRequest for Caller {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
             let caller = match &state.oidc {
                 Some(oidc) => super::oidc::authenticate(&state, oidc, &req).await,
-                None => Caller::from_token(state.clone(), &bearer(&req)?).await,
+                None => {
+                    let token = bearer(&req)?;
+                    match super::api_key::prefix_of(&token) {
+                        Some(_) => super::api_key::caller(&state, &token).await,
+                        None => Caller::from_token(state.clone(), &token).await,
+                    }
+                }
             }?;
             if let Actor::Machine(scopes) = caller.actor {
+                // The request's log line names the quality system that made it.
+                tracing::Span::current().record("client", caller.name.as_str());
                 let wanted = use_of(&req);
                 if !scopes.allows(wanted) {
                     return Err(ApiError::new(

@@ -1,5 +1,6 @@
 //! Who is calling: passwords, tokens, the `Caller` and its extractor, login and its limits.
 
+pub mod api_key;
 pub mod caller;
 pub mod extract;
 pub mod limits;

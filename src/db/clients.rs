@@ -14,12 +14,15 @@ pub struct ClientRow {
     pub organisation_id: OrganisationId,
     pub user_id: UserId,
     pub name: String,
-    pub helseid_client_id: String,
-    /// Space-separated, from `directory::clients::SCOPES`.
+    /// Its client id at HelseID, or None for a client with an API key (local mode).
+    pub helseid_client_id: Option<String>,
+    /// Space-separated, from `auth::caller::CLIENT_SCOPES`.
     pub scopes: String,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
+    pub api_key_prefix: Option<String>,
+    pub api_key_hash: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {
@@ -53,6 +56,16 @@ pub fn scopes_of_user(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<
     let scopes: Option<String> =
         clients::table.filter(clients::user_id.eq(user_id)).select(clients::scopes).first(conn).optional()?;
     Ok(scopes.unwrap_or_default())
+}
+
+/// The active client whose API key has this prefix.
+pub fn by_api_key_prefix(conn: &mut DbConnection, prefix: &str) -> QueryResult<Option<ClientRow>> {
+    clients::table
+        .filter(clients::api_key_prefix.eq(prefix))
+        .filter(clients::active.eq(true))
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn helseid_client_taken(conn: &mut DbConnection, client_id: &str) -> QueryResult<bool> {

@@ -250,11 +250,13 @@ diesel::table! {
         organisation_id -> Text,
         user_id -> Text,
         name -> Text,
-        helseid_client_id -> Text,
+        helseid_client_id -> Nullable<Text>,
         scopes -> Text,
         active -> Bool,
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        api_key_prefix -> Nullable<Text>,
+        api_key_hash -> Nullable<Text>,
     }
 }
 

@@ -1,5 +1,5 @@
 //! Machine clients: an organisation's quality system, registered by the organisation's quality
-//! advisor or an admin under its HelseID client id, with scopes. Each gets a user row of its own
+//! advisor or an admin under its HelseID client id or with an API key (local mode), with scopes. Each gets a user row of its own
 //! (`users.machine`) that acts as the organisation's quality advisor would, within its scopes.
 
 use serde::{Deserialize, Serialize};
@@ -13,14 +13,21 @@ use crate::domain::{Code, Role};
 use crate::error::ApiError;
 use crate::ids::{ClientId, OrganisationId, UserId};
 
+use crate::auth::api_key;
 use crate::auth::caller::{CLIENT_READ as READ, CLIENT_SCOPES as SCOPES, CLIENT_WRITE as WRITE};
+use crate::config::AuthMode;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Client {
     pub id: ClientId,
     pub organisation_id: OrganisationId,
     pub name: String,
-    pub helseid_client_id: String,
+    pub helseid_client_id: Option<String>,
+    /// The start of its API key, to tell keys apart (local mode).
+    pub api_key_prefix: Option<String>,
+    /// The whole API key: only in the answer to its registration, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
     pub scopes: Vec<String>,
     pub active: bool,
     pub created_at: chrono::NaiveDateTime,
@@ -34,6 +41,8 @@ impl From<ClientRow> for Client {
             organisation_id: r.organisation_id,
             name: r.name,
             helseid_client_id: r.helseid_client_id,
+            api_key_prefix: r.api_key_prefix,
+            api_key: None,
             scopes: r.scopes.split(' ').map(str::to_owned).collect(),
             active: r.active,
             created_at: r.created_at,
@@ -47,8 +56,9 @@ impl From<ClientRow> for Client {
 pub struct NewClient {
     #[validate(length(min = 1, max = 200, message = "Navnet kan ha høyst 200 tegn."))]
     pub name: String,
+    /// Its client id at HelseID; without one (local mode) the client gets an API key.
     #[validate(length(min = 1, max = 200, message = "Klient-ID-en kan ha høyst 200 tegn."))]
-    pub helseid_client_id: String,
+    pub helseid_client_id: Option<String>,
     pub scopes: Vec<String>,
 }
 
@@ -76,21 +86,40 @@ fn scopes(given: &[String]) -> Result<String, ApiError> {
     Ok(list.join(" "))
 }
 
-pub fn create(conn: &mut DbConnection, organisation_id: &OrganisationId, new: NewClient) -> Result<Client, ApiError> {
+/// Registers a client: under its HelseID client id, or (when none is given, in local mode) with a
+/// new API key, returned in the answer only.
+pub fn create(
+    conn: &mut DbConnection,
+    organisation_id: &OrganisationId,
+    new: NewClient,
+    mode: AuthMode,
+) -> Result<Client, ApiError> {
     new.validate()?;
     let name = required_text("name", &new.name)?;
-    let helseid_client_id = new.helseid_client_id.trim().to_owned();
-    if helseid_client_id.is_empty() || !helseid_client_id.chars().all(|c| c.is_ascii_graphic()) {
+    let helseid_client_id = new.helseid_client_id.map(|id| id.trim().to_owned());
+    if helseid_client_id.as_ref().is_some_and(|id| id.is_empty() || !id.chars().all(|c| c.is_ascii_graphic())) {
         return Err(ApiError::field(
             "helseid_client_id",
             "invalid_value",
             "Klient-ID-en fra HelseID består av synlige tegn uten mellomrom.",
         ));
     }
+    if helseid_client_id.is_none() && mode == AuthMode::Oidc {
+        return Err(ApiError::field(
+            "helseid_client_id",
+            "required",
+            "Med HelseID kaller kvalitetssystemet med egen HelseID-klient: oppgi klient-ID-en.",
+        ));
+    }
+    let key = helseid_client_id.is_none().then(api_key::generate);
     let scopes = scopes(&new.scopes)?;
     crate::db::write_tx(conn, |conn| {
         orgs::find(conn, organisation_id).map_err(|e| not_found_as("Organisasjonen finnes ikke.", e))?;
-        if clients::helseid_client_taken(conn, &helseid_client_id)? {
+        let taken = match &helseid_client_id {
+            Some(id) => clients::helseid_client_taken(conn, id)?,
+            None => false,
+        };
+        if taken {
             return Err(ApiError::conflict(
                 "client_taken",
                 "Denne HelseID-klienten er allerede registrert (kanskje for en annen organisasjon). Trekk den tilbake der først.",
@@ -126,9 +155,11 @@ pub fn create(conn: &mut DbConnection, organisation_id: &OrganisationId, new: Ne
             active: true,
             created_at: now,
             last_used_at: None,
+            api_key_prefix: key.as_ref().map(|k| k.prefix.clone()),
+            api_key_hash: key.as_ref().map(|k| k.hash.clone()),
         };
         clients::insert(conn, &row)?;
-        Ok(row.into())
+        Ok(Client { api_key: key.map(|k| k.key), ..row.into() })
     })
 }
 

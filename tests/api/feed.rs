@@ -208,3 +208,64 @@ async fn a_consumer_reading_while_many_write_gets_every_event_once() {
     assert!(per_deviation.values().all(|t| t[0] == "submitted" && t.len() == 1 + WRITES));
     eprintln!("feed: {} events read in {reads} reads while {} writers wrote", ids.len(), deviations.len());
 }
+
+#[actix_web::test]
+async fn without_helseid_a_quality_system_gets_an_api_key_shown_once_that_can_be_revoked() {
+    let app = spawn_app().await;
+    let (nurse, muni) = (app.login(NURSE).await, app.login(MUNI_ADVISOR).await);
+    let sent = app.submit_to_hospital(&nurse).await;
+    let org = app.me_org(&muni).await;
+    let clients = format!("/api/v1/organisations/{org}/clients");
+    let new = json!({"name": "Compilo", "scopes": ["feed:read", "deviations:read"]});
+    let client = app.post(&clients, &muni, &new).await.expect(201);
+    let key = client["api_key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with(&format!("sav_{}_", client["api_key_prefix"].as_str().unwrap())), "{client}");
+    assert_eq!(client["helseid_client_id"], Value::Null);
+    let listed = app.get(&clients, &muni).await.expect(200);
+    assert!(!listed.to_string().contains(&key), "the key is shown once: {listed}");
+    assert_eq!(listed["items"][0]["last_used_at"], Value::Null);
+
+    // The key reads the feed and the deviations Trondheim sent, as the client, and nothing more.
+    assert_eq!(app.get("/api/v1/me", &key).await.expect(200)["name"], "Compilo");
+    let (events, _) = read_all(&app, &key, None, 100).await;
+    assert_eq!(events[0]["deviation_id"], sent["id"]);
+    let path = format!("/api/v1/deviations/{}", sent["id"].as_str().unwrap());
+    app.get(&path, &key).await.expect(200);
+    let comment = json!({"text": "Registrert i Compilo."});
+    let refused = app.post(&format!("{path}/comments"), &key, &comment).await.problem(403, "insufficient_scope");
+    assert!(refused["detail"].as_str().unwrap().contains("deviations:write"), "{refused}");
+    app.post("/api/v1/deviations", &key, &form(sent["recipient_organisation"]["id"].as_str().unwrap()))
+        .await
+        .problem(403, "insufficient_scope");
+    let listed = app.get(&clients, &muni).await.expect(200);
+    assert!(listed["items"][0]["last_used_at"].is_string(), "{listed}");
+
+    // A request's line in the process log names the client, and never the key.
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log = dir.path().join("serve.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = serve_command(&app, port, dir.path())
+        .env("SAMAVVIK_LOG_FORMAT", "json")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .expect("the samavvik binary");
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
+    let r = reqwest::Client::new().get(format!("{base}/api/v1/feed")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let line = logged.lines().find(|l| l.contains("/api/v1/feed")).unwrap_or_else(|| panic!("no line: {logged}"));
+    assert!(line.contains(r#""client":"Compilo""#), "{line}");
+    assert!(!logged.contains(&key[4..]), "the key is in the log");
+
+    // A key that is not the one issued, or a revoked one, is refused.
+    let forged = format!("{}{}", &key[..key.len() - 1], if key.ends_with('0') { '1' } else { '0' });
+    app.get("/api/v1/me", &forged).await.problem(401, "invalid_token");
+    let revoke = format!("{clients}/{}", client["id"].as_str().unwrap());
+    app.request(reqwest::Method::DELETE, &revoke, Some(&muni), None).await.expect(204);
+    app.get("/api/v1/feed", &key).await.problem(401, "invalid_token");
+}
