@@ -79,7 +79,10 @@ struct Horizon {
 
 /// The entries a reader may be shown: on PostgreSQL those of transactions older than every one
 /// still running (they are final, and any entry still to come sorts after them); on SQLite all
-/// (one writer at a time, so what is committed is final).
+/// (one writer at a time, so what is committed is final). The horizon is the whole server's: a
+/// write transaction left open anywhere on it — another database's too — holds every feed back
+/// until it ends. That delays, never loses or reorders; samavvik's own transactions last
+/// milliseconds, and `idle_in_transaction_session_timeout` bounds anyone else's.
 fn horizon(conn: &mut DbConnection) -> QueryResult<i64> {
     match conn {
         DbConnection::Pg(pg) => {
