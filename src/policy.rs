@@ -228,6 +228,15 @@ pub fn feed_of(caller: &Caller) -> Result<&OrganisationId, ApiError> {
     }
 }
 
+/// An organisation's category mapping to its quality system: its own quality advisor, or an admin.
+pub fn require_category_mapping(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
+    require_advisor_of(
+        caller,
+        organisation_id,
+        "Bare organisasjonens kvalitetsrådgiver eller en administrator kan se og endre kategorikoblingen.",
+    )
+}
+
 /// An organisation's machine clients (its quality system): its own quality advisor, or an admin.
 pub fn require_clients(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
     require_advisor_of(

@@ -48,7 +48,7 @@ fn shown(
     caller: &Caller,
     row: DeviationRow,
 ) -> Result<Deviation, ApiError> {
-    let names = Names::for_deviations(conn, std::slice::from_ref(&row))?;
+    let names = Names::for_deviations(conn, std::slice::from_ref(&row), &caller.organisation_id)?;
     Ok(view::deviation(row, &names, caller, deidentified(caller), state.clock.now()))
 }
 

@@ -9,6 +9,7 @@ pub mod deviations;
 pub mod feed;
 pub mod health;
 pub mod health_communities;
+pub mod mapping;
 pub mod organisations;
 pub mod patients;
 pub mod problems;
@@ -60,6 +61,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 )
                 .service(web::resource("/organisations/{id}/clients/{client_id}").route(delete().to(clients::revoke)))
                 .service(web::resource("/feed").route(get().to(feed::read)))
+                .service(
+                    web::resource("/organisations/{id}/category-mapping")
+                        .route(get().to(mapping::get))
+                        .route(put().to(mapping::put)),
+                )
                 .service(web::resource("/units/{id}").route(patch().to(units::update)))
                 .service(web::resource("/users").route(get().to(users::list)).route(post().to(users::create)))
                 .service(web::resource("/users/{id}").route(patch().to(users::update)))

@@ -10,6 +10,7 @@ pub mod group_commit;
 pub mod health_communities;
 pub mod idempotency;
 pub mod identities;
+pub mod mappings;
 pub mod names;
 pub mod organisations;
 pub mod outbox;

@@ -280,6 +280,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    category_mappings (organisation_id, category, kind) {
+        organisation_id -> Text,
+        category -> Text,
+        kind -> Text,
+        local_code -> Nullable<Text>,
+        local_label -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(deviation_events -> deviations (deviation_id));
 diesel::joinable!(feed_entries -> deviations (deviation_id));
 diesel::joinable!(patient_identities -> deviations (deviation_id));
@@ -301,4 +312,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     dpop_proofs,
     integration_clients,
     feed_entries,
+    category_mappings,
 );

@@ -152,7 +152,7 @@ pub fn list(
         };
         encode_cursor(&value, last.id.as_str())
     });
-    let names = Names::for_deviations(conn, &rows)?;
+    let names = Names::for_deviations(conn, &rows, &caller.organisation_id)?;
     let hide = deidentified(caller);
     let items = rows.into_iter().map(|r| view::deviation(r, &names, caller, hide, now)).collect();
     Ok(DeviationPage { items, next_cursor })

@@ -51,7 +51,7 @@ pub async fn run(
             Prepared::New(draft) => &draft.row,
             Prepared::Replayed(row) => row,
         };
-        let names = Names::for_deviations(c, std::slice::from_ref(row))?;
+        let names = Names::for_deviations(c, std::slice::from_ref(row), &who.organisation_id)?;
         Ok((prepared, names))
     })
     .await?;
@@ -65,7 +65,7 @@ pub async fn run(
             let who = caller.clone();
             db::run(&state.pool, move |c| {
                 let row = access::load(c, &who, &id)?;
-                let names = Names::for_deviations(c, std::slice::from_ref(&row))?;
+                let names = Names::for_deviations(c, std::slice::from_ref(&row), &who.organisation_id)?;
                 Ok(Outcome { replayed: true, row, names })
             })
             .await

@@ -16,6 +16,7 @@ use crate::domain::lifecycle::{next_status, Action, REOPEN_WINDOW_DAYS};
 use crate::domain::{Code, Status};
 use crate::error::ApiError;
 use crate::ids::{DeviationId, OrganisationId, Reference, UnitId, UserId};
+use crate::integration::mapping::{LocalCategories, LocalCategory};
 use crate::policy;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -36,6 +37,9 @@ pub struct Deviation {
     pub reference: Reference,
     pub kind: String,
     pub category: String,
+    /// The reading organisation's own code and label for the category (its category mapping);
+    /// null where it has none.
+    pub local_category: Option<LocalCategory>,
     /// The reporter's choice when the recipient changed the category; null while unchanged.
     pub reported_category: Option<String>,
     pub status: String,
@@ -92,9 +96,10 @@ pub fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(at, Utc)
 }
 
-/// Names of the organisations, units and users that rows refer to, loaded in one query.
+/// Names of the organisations, units and users that rows refer to, loaded in one query; and, for
+/// deviations, the reading organisation's own categories.
 #[derive(Default)]
-pub struct Names(HashMap<String, String>);
+pub struct Names(HashMap<String, String>, LocalCategories);
 
 impl Names {
     pub fn load<'a>(
@@ -106,16 +111,26 @@ impl Names {
         fn distinct<'a, T: Ord + Clone + 'a>(ids: impl IntoIterator<Item = &'a T>) -> Vec<T> {
             ids.into_iter().collect::<BTreeSet<_>>().into_iter().cloned().collect()
         }
-        Ok(Names(names::of(conn, &distinct(org_ids), &distinct(unit_ids), &distinct(user_ids))?))
+        Ok(Names(
+            names::of(conn, &distinct(org_ids), &distinct(unit_ids), &distinct(user_ids))?,
+            LocalCategories::default(),
+        ))
     }
 
-    pub fn for_deviations(conn: &mut DbConnection, rows: &[DeviationRow]) -> Result<Self, ApiError> {
-        Self::load(
+    /// For deviations that `reader` (the caller's organisation) reads.
+    pub fn for_deviations(
+        conn: &mut DbConnection,
+        rows: &[DeviationRow],
+        reader: &OrganisationId,
+    ) -> Result<Self, ApiError> {
+        let mut names = Self::load(
             conn,
             rows.iter().flat_map(|r| [&r.reporting_organisation_id, &r.recipient_organisation_id]),
             rows.iter().flat_map(|r| r.reporting_unit_id.iter().chain(r.recipient_unit_id.iter())),
             rows.iter().flat_map(|r| std::iter::once(&r.reporter_id).chain(r.handler_id.iter())),
-        )
+        )?;
+        names.1 = LocalCategories::load(conn, reader)?;
+        Ok(names)
     }
 
     fn get(&self, id: &str) -> Ref {
@@ -182,6 +197,7 @@ pub fn deviation(row: DeviationRow, names: &Names, caller: &Caller, deidentify: 
         answer_actions: hide(row.answer_actions),
         id: row.id,
         reference: row.reference,
+        local_category: names.1.of(&row.category, &row.kind),
         kind: row.kind,
         category: row.category,
         reported_category: row.reported_category,

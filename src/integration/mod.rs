@@ -2,3 +2,4 @@
 //! the organisation sends and receives: the change feed.
 
 pub mod feed;
+pub mod mapping;

@@ -114,7 +114,7 @@ fn detail_page(
     let caller = &viewer.caller;
     let row = access::load(c, caller, id)?;
     let may_handle_patient = crate::patients::may_see(caller, &row);
-    let names = Names::for_deviations(c, std::slice::from_ref(&row))?;
+    let names = Names::for_deviations(c, std::slice::from_ref(&row), &caller.organisation_id)?;
     let d = view::deviation(row, &names, caller, deidentified(caller), state.clock.now());
     let rows = db::events::for_deviation(c, id)?;
     let events = view::events(c, rows, deidentified(caller))?;

@@ -18,6 +18,7 @@ mod lifecycle;
 mod lists;
 mod mail;
 mod mailserver;
+mod mapping;
 mod migrations;
 mod oidc;
 mod pages;
