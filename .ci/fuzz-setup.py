@@ -11,6 +11,7 @@ usage: fuzz-setup.py BASE_URL EMAIL
 import hashlib
 import json
 import sys
+import urllib.error
 import urllib.request
 
 BASE, EMAIL = sys.argv[1:3]
@@ -74,6 +75,12 @@ own_id = scratch["id"] if is_admin else own["id"]
 # A machine client of the organisation the role works in, for the client operations' paths.
 client = call("POST", f"/api/v1/organisations/{own_id}/clients", admin, {
     "name": "Fuzz-klient", "helseid_client_id": f"fuzz-{suffix}", "scopes": ["deviations:read"]})
+# Where the role's organisation's change feed stands: a cursor is the server's to make.
+try:
+    feed_cursor = call("GET", "/api/v1/feed?limit=1", token(EMAIL))["next_cursor"]
+except urllib.error.HTTPError:
+    feed_cursor = ""
+print(f"FUZZ_FEED_CURSOR={feed_cursor}")
 print(f"FUZZ_OWN_ORGANISATION={own_id}")
 print(f"FUZZ_CLIENT={client['id']}")
 # A unit's own organisation number: a check digit is more than a pattern says; one per role run.
