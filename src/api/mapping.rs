@@ -1,6 +1,8 @@
 //! An organisation's category mapping to its quality system's own codes.
 
-use actix_web::web::{Data, Json, Path};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::web::{Bytes, Data, Json, Path};
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::body::Body;
 use crate::auth::Caller;
@@ -29,4 +31,44 @@ pub async fn put(
     policy::require_category_mapping(&caller, &id)?;
     let now = state.clock.now_naive();
     Ok(Json(db::run(&state.pool, move |c| mapping::replace(c, &id, body.into_inner(), now)).await?))
+}
+
+/// The mapping as CSV, for editing in a spreadsheet.
+pub async fn get_csv(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<OrganisationId>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require_category_mapping(&caller, &id)?;
+    let csv = mapping::to_csv(&db::run(&state.pool, move |c| mapping::get(c, &id)).await?)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("content-disposition", "attachment; filename=\"kategorikobling.csv\""))
+        .body(csv))
+}
+
+/// The whole mapping from a CSV file as `get_csv` writes it; errors name the file's lines.
+pub async fn put_csv(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<OrganisationId>,
+    req: HttpRequest,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    policy::require_category_mapping(&caller, &id)?;
+    let is_csv =
+        req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/csv"));
+    if !is_csv {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Filen må sendes som CSV (Content-Type: text/csv).",
+        ));
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::field("file", "invalid_value", "Filen må være lagret som UTF-8 (CSV UTF-8 i Excel)."))?;
+    let parsed = mapping::from_csv(text)?;
+    let now = state.clock.now_naive();
+    let saved = db::run(&state.pool, move |c| mapping::replace(c, &id, parsed, now)).await.map_err(mapping::by_line)?;
+    Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(mapping::to_csv(&saved)?))
 }

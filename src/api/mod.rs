@@ -66,6 +66,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                         .route(get().to(mapping::get))
                         .route(put().to(mapping::put)),
                 )
+                .service(
+                    web::resource("/organisations/{id}/category-mapping.csv")
+                        .route(get().to(mapping::get_csv))
+                        .route(put().to(mapping::put_csv)),
+                )
                 .service(web::resource("/units/{id}").route(patch().to(units::update)))
                 .service(web::resource("/users").route(get().to(users::list)).route(post().to(users::create)))
                 .service(web::resource("/users/{id}").route(patch().to(users::update)))

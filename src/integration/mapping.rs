@@ -185,3 +185,66 @@ impl LocalCategories {
         entry(kind).or_else(|| entry("")).cloned().flatten()
     }
 }
+
+/// The columns of the mapping as a spreadsheet, in this order.
+const CSV_HEADER: [&str; 4] = ["category", "kind", "local_code", "local_label"];
+
+/// The mapping as CSV for Excel: `;`-separated, one line per entry, an empty local code for a
+/// category not in use.
+pub fn to_csv(mapping: &CategoryMapping) -> Result<String, ApiError> {
+    let mut out = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
+    out.write_record(CSV_HEADER).map_err(ApiError::internal)?;
+    for e in &mapping.entries {
+        let (code, label) = e.local.as_ref().map(|l| (l.code.as_str(), l.label.as_str())).unwrap_or_default();
+        out.write_record([e.category.as_str(), e.kind.as_deref().unwrap_or(""), code, label])
+            .map_err(ApiError::internal)?;
+    }
+    String::from_utf8(out.into_inner().map_err(ApiError::internal)?).map_err(ApiError::internal)
+}
+
+/// A mapping from CSV as `to_csv` writes it, with `;` or `,` as the spreadsheet saved it.
+pub fn from_csv(text: &str) -> Result<CategoryMapping, ApiError> {
+    let text = text.trim_start_matches('\u{feff}');
+    let first = text.lines().next().unwrap_or_default();
+    let delimiter = if first.contains(';') { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|_| bad_csv("Filen kan ikke leses som CSV."))?
+        .iter()
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    if header != CSV_HEADER {
+        return Err(bad_csv(&format!("Første linje må være kolonnenavnene {}.", CSV_HEADER.join(";"))));
+    }
+    let mut entries = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record.map_err(|_| bad_csv(&format!("Linje {line} kan ikke leses som CSV.")))?;
+        let cell = |n: usize| record.get(n).map(str::trim).unwrap_or_default().to_owned();
+        let (code, label) = (cell(2), cell(3));
+        entries.push(MappingEntry {
+            category: cell(0),
+            kind: Some(cell(1)).filter(|k| !k.is_empty()),
+            local: (!code.is_empty() || !label.is_empty()).then_some(LocalCategory { code, label }),
+        });
+    }
+    Ok(CategoryMapping { entries })
+}
+
+fn bad_csv(message: &str) -> ApiError {
+    ApiError::field("file", "invalid_value", message)
+}
+
+/// Field errors of a mapping read from CSV, named by the file's line (`lines[5].local_label`), as
+/// the person mending the file sees it.
+pub fn by_line(mut error: ApiError) -> ApiError {
+    for f in &mut error.fields {
+        if let Some((index, rest)) = f.field.strip_prefix("entries[").and_then(|r| r.split_once(']')) {
+            if let Ok(i) = index.parse::<usize>() {
+                f.field = format!("lines[{}]{}", i + 2, rest.replace("local.", "local_"));
+            }
+        }
+    }
+    error
+}

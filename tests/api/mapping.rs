@@ -75,3 +75,65 @@ async fn an_organisation_files_each_deviation_under_its_own_category_once_all_ar
     let proposal = app.submit(&nurse, &proposal).await;
     assert_eq!(proposal["local_category"]["code"], "TK-FORB-1", "the kind's own line goes first");
 }
+
+#[actix_web::test]
+async fn the_mapping_goes_out_to_a_spreadsheet_and_back_with_errors_by_line() {
+    let app = spawn_app().await;
+    let muni = app.login(MUNI_ADVISOR).await;
+    let org = app.me_org(&muni).await;
+    let json_path = format!("/api/v1/organisations/{org}/category-mapping");
+    let csv_path = format!("{json_path}.csv");
+    let entries: Vec<Value> = codes(&app, &muni)
+        .await
+        .iter()
+        .map(|c| json!({"category": c, "local": {"code": format!("K-{c}"), "label": format!("Lokal; {c}")}}))
+        .collect();
+    app.request(reqwest::Method::PUT, &json_path, Some(&muni), Some(&json!({"entries": entries}))).await.expect(200);
+
+    let http = reqwest::Client::new();
+    let exported = http.get(format!("{}{csv_path}", app.address)).bearer_auth(&muni).send().await.unwrap();
+    assert_eq!(exported.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = exported.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "category;kind;local_code;local_label");
+    assert_eq!(lines.len(), entries.len() + 1);
+    assert!(csv.contains("\"Lokal; "), "a label with the delimiter in it is quoted: {csv}");
+
+    let put = |body: String| {
+        let (http, url, token) = (&http, format!("{}{csv_path}", app.address), &muni);
+        async move {
+            let r =
+                http.put(url).bearer_auth(token).header("content-type", "text/csv").body(body).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    // As the spreadsheet saved it again, with commas: a label changed, one category not in use.
+    let mut rows: Vec<String> = vec!["category,kind,local_code,local_label".into()];
+    for (i, e) in entries.iter().enumerate() {
+        let c = e["category"].as_str().unwrap();
+        rows.push(match i {
+            0 => format!("{c},,K-NY,Ny epikrise"),
+            1 => format!("{c},,,"),
+            _ => format!("{c},,K-{c},Lokal {c}"),
+        });
+    }
+    let (status, body) = put(rows.join("\r\n")).await;
+    assert_eq!(status, 200, "{body}");
+    let saved = app.get(&json_path, &muni).await.expect(200);
+    assert_eq!(saved["entries"].as_array().unwrap().iter().filter(|e| e["local"].is_null()).count(), 1);
+    assert!(saved.to_string().contains("Ny epikrise"));
+
+    // A wrong line is named by its number in the file; nothing is saved.
+    let mut broken = rows.clone();
+    broken[3] = "medisinering,,M1,Medisiner".into();
+    let (status, body) = put(broken.join("\n")).await;
+    assert_eq!(status, 422, "{body}");
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["fields"][0]["field"], "lines[4].category", "{problem}");
+    assert_eq!(app.get(&json_path, &muni).await.expect(200), saved, "nothing saved");
+    let (status, _) = put("kategori;kode\nx;y".into()).await;
+    assert_eq!(status, 422);
+    let r = http.put(format!("{}{csv_path}", app.address)).bearer_auth(&muni).json(&json!({})).send().await.unwrap();
+    assert_eq!(r.status(), 415);
+}
