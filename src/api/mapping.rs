@@ -56,13 +56,13 @@ pub async fn put_csv(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     policy::require_category_mapping(&caller, &id)?;
-    let is_csv =
-        req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/csv"));
-    if !is_csv {
+    // The file as it is, as an upload: `application/octet-stream` is what generated clients send.
+    let is_file = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) == Some("application/octet-stream");
+    if !is_file {
         return Err(ApiError::new(
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "Filen må sendes som CSV (Content-Type: text/csv).",
+            "Send filen slik den er (Content-Type: application/octet-stream).",
         ));
     }
     let text = std::str::from_utf8(&body)

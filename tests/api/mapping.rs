@@ -102,8 +102,14 @@ async fn the_mapping_goes_out_to_a_spreadsheet_and_back_with_errors_by_line() {
     let put = |body: String| {
         let (http, url, token) = (&http, format!("{}{csv_path}", app.address), &muni);
         async move {
-            let r =
-                http.put(url).bearer_auth(token).header("content-type", "text/csv").body(body).send().await.unwrap();
+            let r = http
+                .put(url)
+                .bearer_auth(token)
+                .header("content-type", "application/octet-stream")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             let status = r.status().as_u16();
             (status, r.text().await.unwrap())
         }
