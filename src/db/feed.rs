@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::dsl::sql;
+use diesel::sql_types::{BigInt, Bool};
 
 use super::events::EventRow;
 use super::schema::deviations::dsl as d;
@@ -105,7 +106,16 @@ pub fn after(
     f::feed_entries
         .inner_join(d::deviations)
         .filter(f::organisation_id.eq(organisation_id))
-        .filter(f::tx.gt(from.tx).or(f::tx.eq(from.tx).and(f::position.gt(from.position))))
+        // A row value, not `tx > a OR (tx = a AND position > b)`: both databases turn it into one
+        // range on the (organisation_id, tx, position) index, where the OR made PostgreSQL filter
+        // every entry of the organisation behind the cursor, page after page.
+        .filter(
+            sql::<Bool>("(feed_entries.tx, feed_entries.position) > (")
+                .bind::<BigInt, _>(from.tx)
+                .sql(", ")
+                .bind::<BigInt, _>(from.position)
+                .sql(")"),
+        )
         .filter(f::tx.lt(horizon))
         .order((f::tx.asc(), f::position.asc()))
         .limit(limit)
