@@ -140,6 +140,9 @@ pub struct Config {
     pub mail_worker: bool,
     pub mail_poll_interval_ms: u64,
     pub mail_max_attempts: i32,
+    pub webhook_worker: bool,
+    pub webhook_timeout_seconds: u64,
+    pub webhook_allow_loopback: bool,
     pub escalation_recipients: String,
     pub committee_recipients: String,
     pub suppression_threshold: i64,
@@ -207,6 +210,9 @@ impl Default for Config {
             mail_worker: true,
             mail_poll_interval_ms: 1000,
             mail_max_attempts: 10,
+            webhook_worker: true,
+            webhook_timeout_seconds: 15,
+            webhook_allow_loopback: false,
             escalation_recipients: "forbedringsgruppa@helsefellesskap.example".into(),
             committee_recipients: "asu@helsefellesskap.example".into(),
             suppression_threshold: 3,
@@ -286,6 +292,12 @@ impl Config {
         }
         if self.mail_max_attempts < 1 || self.mail_poll_interval_ms == 0 {
             return Err("SAMAVVIK_MAIL_MAX_ATTEMPTS og SAMAVVIK_MAIL_POLL_INTERVAL_MS må være større enn 0".into());
+        }
+        if !(1..=60).contains(&self.webhook_timeout_seconds) {
+            return Err("SAMAVVIK_WEBHOOK_TIMEOUT_SECONDS må være mellom 1 og 60".into());
+        }
+        if self.webhook_allow_loopback && self.profile == Profile::Production {
+            return Err("SAMAVVIK_WEBHOOK_ALLOW_LOOPBACK er bare for test og utvikling, ikke i production".into());
         }
         self.trusted_proxy_list()?;
         if self.login_failures_per_account == 0 {

@@ -126,6 +126,10 @@ id_type!(
     ClientId
 );
 id_type!(
+    /// An endpoint an organisation's quality system receives webhooks at.
+    WebhookId
+);
+id_type!(
     /// A helsefellesskap: one hospital trust and its municipalities.
     HealthCommunityId
 );

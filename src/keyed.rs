@@ -19,6 +19,11 @@ pub fn tag(key: &[u8], purpose: &[u8], message: &[u8]) -> String {
     hex::encode(mac(key, purpose, message).finalize().into_bytes())
 }
 
+/// The tag as 32 bytes, for use as a key derived from `key` for `purpose`.
+pub fn raw(key: &[u8], purpose: &[u8], message: &[u8]) -> [u8; 32] {
+    mac(key, purpose, message).finalize().into_bytes().into()
+}
+
 /// Whether `tag` (hex) is the tag of `message` for `purpose`, compared in constant time; anything
 /// that is not hex is simply wrong.
 pub fn verify(key: &[u8], purpose: &[u8], message: &[u8], tag: &str) -> bool {

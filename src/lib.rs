@@ -46,6 +46,7 @@ pub struct Application {
     server: Server,
     jobs: (db::Pool, Arc<Config>, Clock),
     worker: Option<mail::worker::Worker>,
+    webhooks: Option<integration::webhooks::delivery::Deliverer>,
 }
 
 impl Application {
@@ -75,9 +76,13 @@ impl Application {
             false => None,
         };
         let config = Arc::new(config);
+        let webhooks = match config.webhook_worker {
+            true => Some(integration::webhooks::delivery::Deliverer::new(pool.clone(), config.clone(), clock.clone())?),
+            false => None,
+        };
         let jobs = (pool.clone(), config.clone(), clock.clone());
         let server = Self::server(listener, pool, config, clock)?;
-        Ok(Application { port, server, jobs, worker })
+        Ok(Application { port, server, jobs, worker, webhooks })
     }
 
     fn server(listener: TcpListener, pool: db::Pool, config: Arc<Config>, clock: Clock) -> anyhow::Result<Server> {
@@ -139,8 +144,9 @@ impl Application {
         let interval = std::time::Duration::from_millis(config.mail_poll_interval_ms);
         let jobs = config.background_jobs.then(|| actix_web::rt::spawn(jobs::run_forever(pool, config, clock)));
         let worker = self.worker.map(|w| actix_web::rt::spawn(w.run_forever(interval)));
+        let webhooks = self.webhooks.map(|w| actix_web::rt::spawn(w.run_forever(interval)));
         let result = self.server.await;
-        for task in jobs.into_iter().chain(worker) {
+        for task in jobs.into_iter().chain(worker).chain(webhooks) {
             task.abort();
         }
         result

@@ -228,21 +228,13 @@ pub fn feed_of(caller: &Caller) -> Result<&OrganisationId, ApiError> {
     }
 }
 
-/// An organisation's category mapping to its quality system: its own quality advisor, or an admin.
-pub fn require_category_mapping(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
+/// What connects an organisation to its quality system — its machine clients, category mapping and
+/// webhooks: kept by its own quality advisor, or an admin.
+pub fn require_integration(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
     require_advisor_of(
         caller,
         organisation_id,
-        "Bare organisasjonens kvalitetsrådgiver eller en administrator kan se og endre kategorikoblingen.",
-    )
-}
-
-/// An organisation's machine clients (its quality system): its own quality advisor, or an admin.
-pub fn require_clients(caller: &Caller, organisation_id: &OrganisationId) -> Result<(), ApiError> {
-    require_advisor_of(
-        caller,
-        organisation_id,
-        "Bare organisasjonens kvalitetsrådgiver eller en administrator kan registrere klienter.",
+        "Bare organisasjonens kvalitetsrådgiver eller en administrator kan se og endre koblingen til kvalitetssystemet.",
     )
 }
 

@@ -23,7 +23,7 @@ pub async fn list(
     caller: Caller,
     id: Path<OrganisationId>,
 ) -> Result<Json<ClientList>, ApiError> {
-    policy::require_clients(&caller, &id)?;
+    policy::require_integration(&caller, &id)?;
     let items = db::run(&state.pool, move |c| clients::list(c, &id)).await?;
     Ok(Json(ClientList { items }))
 }
@@ -34,7 +34,7 @@ pub async fn create(
     id: Path<OrganisationId>,
     body: Body<NewClient>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require_clients(&caller, &id)?;
+    policy::require_integration(&caller, &id)?;
     let mode = state.config.auth_mode;
     let client = db::run(&state.pool, move |c| clients::create(c, &id, body.into_inner(), mode)).await?;
     Ok(HttpResponse::Created().json(client))
@@ -46,7 +46,7 @@ pub async fn revoke(
     path: Path<(OrganisationId, ClientId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (organisation_id, client_id) = path.into_inner();
-    policy::require_clients(&caller, &organisation_id)?;
+    policy::require_integration(&caller, &organisation_id)?;
     let client = db::run(&state.pool, move |c| clients::revoke(c, &organisation_id, &client_id)).await?;
     // Here at once; other instances within their caches' time to live.
     state.callers.invalidate(&client.user_id);

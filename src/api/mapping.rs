@@ -18,7 +18,7 @@ pub async fn get(
     caller: Caller,
     id: Path<OrganisationId>,
 ) -> Result<Json<CategoryMapping>, ApiError> {
-    policy::require_category_mapping(&caller, &id)?;
+    policy::require_integration(&caller, &id)?;
     Ok(Json(db::run(&state.pool, move |c| mapping::get(c, &id)).await?))
 }
 
@@ -28,7 +28,7 @@ pub async fn put(
     id: Path<OrganisationId>,
     body: Body<CategoryMapping>,
 ) -> Result<Json<CategoryMapping>, ApiError> {
-    policy::require_category_mapping(&caller, &id)?;
+    policy::require_integration(&caller, &id)?;
     let now = state.clock.now_naive();
     Ok(Json(db::run(&state.pool, move |c| mapping::replace(c, &id, body.into_inner(), now)).await?))
 }
@@ -39,7 +39,7 @@ pub async fn get_csv(
     caller: Caller,
     id: Path<OrganisationId>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require_category_mapping(&caller, &id)?;
+    policy::require_integration(&caller, &id)?;
     let csv = mapping::to_csv(&db::run(&state.pool, move |c| mapping::get(c, &id)).await?)?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
@@ -55,7 +55,7 @@ pub async fn put_csv(
     req: HttpRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require_category_mapping(&caller, &id)?;
+    policy::require_integration(&caller, &id)?;
     // The file as it is, as an upload: `application/octet-stream` is what generated clients send.
     let is_file = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) == Some("application/octet-stream");
     if !is_file {

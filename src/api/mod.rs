@@ -18,6 +18,7 @@ pub mod routing;
 pub mod stats;
 pub mod units;
 pub mod users;
+pub mod webhooks;
 
 use actix_governor::Governor;
 use actix_web::web::{self, delete, get, patch, post, put};
@@ -70,6 +71,33 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                     web::resource("/organisations/{id}/category-mapping.csv")
                         .route(get().to(mapping::get_csv))
                         .route(put().to(mapping::put_csv)),
+                )
+                .service(
+                    web::resource("/organisations/{id}/webhooks")
+                        .route(get().to(webhooks::list))
+                        .route(post().to(webhooks::create)),
+                )
+                .service(
+                    web::resource("/organisations/{id}/webhooks/{webhook_id}")
+                        .route(get().to(webhooks::get))
+                        .route(patch().to(webhooks::update))
+                        .route(delete().to(webhooks::delete)),
+                )
+                .service(
+                    web::resource("/organisations/{id}/webhooks/{webhook_id}/rotate-secret")
+                        .route(post().to(webhooks::rotate_secret)),
+                )
+                .service(
+                    web::resource("/organisations/{id}/webhooks/{webhook_id}/test")
+                        .route(post().to(webhooks::send_test)),
+                )
+                .service(
+                    web::resource("/organisations/{id}/webhooks/{webhook_id}/deliveries")
+                        .route(get().to(webhooks::deliveries)),
+                )
+                .service(
+                    web::resource("/organisations/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver")
+                        .route(post().to(webhooks::redeliver)),
                 )
                 .service(web::resource("/units/{id}").route(patch().to(units::update)))
                 .service(web::resource("/users").route(get().to(users::list)).route(post().to(users::create)))

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use diesel::dsl::sql;
+use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 
 use super::events::EventRow;
@@ -68,6 +68,8 @@ pub fn record(conn: &mut DbConnection, event: &EventRow) -> QueryResult<()> {
             occurred_at: event.at,
         };
         diesel::insert_into(feed_entries::table).values(&row).execute(conn)?;
+        // The same parties hear of it by webhook, queued in the same transaction.
+        super::webhooks::enqueue_event(conn, organisation_id, &event.id, &event.deviation_id, &event.kind, event.at)?;
     }
     Ok(())
 }
@@ -121,4 +123,19 @@ pub fn after(
         .limit(limit)
         .select((f::tx, f::position, f::event_id, f::deviation_id, f::kind, f::status, f::occurred_at, d::reference))
         .load(conn)
+}
+
+/// The entry of `event_id` in `organisation_id`'s feed, for a webhook message about it.
+pub fn entry_of(
+    conn: &mut DbConnection,
+    organisation_id: &OrganisationId,
+    event_id: &str,
+) -> QueryResult<Option<Entry>> {
+    f::feed_entries
+        .inner_join(d::deviations)
+        .filter(f::organisation_id.eq(organisation_id))
+        .filter(f::event_id.eq(event_id))
+        .select((f::tx, f::position, f::event_id, f::deviation_id, f::kind, f::status, f::occurred_at, d::reference))
+        .first(conn)
+        .optional()
 }

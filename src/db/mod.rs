@@ -21,6 +21,7 @@ pub mod schema;
 pub mod stats;
 pub mod units;
 pub mod users;
+pub mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};

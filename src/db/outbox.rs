@@ -1,6 +1,6 @@
 //! Outbox rows: written in the transaction of the change, claimed and delivered by the worker.
 
-use crate::ids::DeviationId;
+use crate::ids::{DeviationId, WebhookId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -10,6 +10,10 @@ use super::DbConnection;
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
+
+/// What a row carries: a mail, or a webhook delivery to `endpoint_id`.
+pub const MAIL: &str = "mail";
+pub const WEBHOOK: &str = "webhook";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
@@ -33,6 +37,8 @@ pub struct OutboxRow {
     /// The template's data (`MailData` as JSON), rendered at delivery; '' for rows rendered when
     /// they were written (before migration 000009).
     pub data: String,
+    pub channel: String,
+    pub endpoint_id: Option<WebhookId>,
 }
 
 /// Inserts unless a row with the same dedupe key exists. Returns whether it inserted.
@@ -52,6 +58,7 @@ pub fn insert_once(conn: &mut DbConnection, row: &OutboxRow) -> QueryResult<bool
 /// writer and the caller runs this in a write transaction.
 pub fn claim(
     conn: &mut DbConnection,
+    channel: &str,
     worker: &str,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
@@ -59,6 +66,7 @@ pub fn claim(
 ) -> QueryResult<Vec<OutboxRow>> {
     let due = outbox::table
         .filter(o::status.eq(PENDING))
+        .filter(o::channel.eq(channel))
         .filter(o::next_attempt_at.le(now))
         .filter(o::claimed_until.is_null().or(o::claimed_until.lt(now)))
         .order(o::next_attempt_at.asc())
@@ -112,12 +120,17 @@ pub fn mark_failed(
 }
 
 pub fn status_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
-    outbox::table.group_by(o::status).select((o::status, diesel::dsl::count_star())).load(conn)
+    outbox::table
+        .filter(o::channel.eq(MAIL))
+        .group_by(o::status)
+        .select((o::status, diesel::dsl::count_star()))
+        .load(conn)
 }
 
 pub fn failed(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<OutboxRow>> {
     outbox::table
         .filter(o::status.eq(FAILED))
+        .filter(o::channel.eq(MAIL))
         .order(o::created_at.desc())
         .limit(limit)
         .select(OutboxRow::as_select())
@@ -133,16 +146,21 @@ pub fn retry_failed(conn: &mut DbConnection, ids: Option<&[String]>, now: NaiveD
         o::claimed_until.eq(None::<NaiveDateTime>),
     );
     match ids {
-        Some(ids) => diesel::update(outbox::table.filter(o::status.eq(FAILED)).filter(o::id.eq_any(ids.to_vec())))
+        Some(ids) => diesel::update(
+            outbox::table.filter(o::status.eq(FAILED)).filter(o::channel.eq(MAIL)).filter(o::id.eq_any(ids.to_vec())),
+        )
+        .set(changes)
+        .execute(conn),
+        None => diesel::update(outbox::table.filter(o::status.eq(FAILED)).filter(o::channel.eq(MAIL)))
             .set(changes)
             .execute(conn),
-        None => diesel::update(outbox::table.filter(o::status.eq(FAILED))).set(changes).execute(conn),
     }
 }
 
 pub fn for_deviation(conn: &mut DbConnection, deviation_id: &DeviationId) -> QueryResult<Vec<OutboxRow>> {
     outbox::table
         .filter(o::deviation_id.eq(deviation_id))
+        .filter(o::channel.eq(MAIL))
         .order(o::created_at.asc())
         .select(OutboxRow::as_select())
         .load(conn)

@@ -184,6 +184,39 @@ diesel::table! {
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         data -> Text,
+        channel -> Text,
+        endpoint_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        organisation_id -> Text,
+        url -> Text,
+        description -> Text,
+        event_types -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        last_success_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        endpoint_id -> Text,
+        message_id -> Text,
+        attempt -> Integer,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        latency_ms -> Integer,
+        error -> Nullable<Text>,
     }
 }
 
@@ -294,6 +327,7 @@ diesel::table! {
 diesel::joinable!(deviation_events -> deviations (deviation_id));
 diesel::joinable!(feed_entries -> deviations (deviation_id));
 diesel::joinable!(patient_identities -> deviations (deviation_id));
+diesel::joinable!(webhook_attempts -> outbox (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     health_communities,
@@ -313,4 +347,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     integration_clients,
     feed_entries,
     category_mappings,
+    webhook_endpoints,
+    webhook_attempts,
+    outbox,
 );

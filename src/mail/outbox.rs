@@ -124,6 +124,8 @@ fn messages_for(
             created_at: at,
             sent_at: None,
             data: json.clone(),
+            channel: rows::MAIL.to_owned(),
+            endpoint_id: None,
         })
         .collect())
 }
@@ -223,4 +225,51 @@ pub fn for_event_on(
         rows.extend(messages_for(Some(d), &format!("{}:{template}", event.id), template, &data, &to, event.at)?);
     }
     Ok(rows)
+}
+
+/// Tells an organisation's quality advisors and admins that samavvik stopped sending to one of its
+/// webhooks (or its deviation mailbox, when it has none of them).
+pub fn webhook_disabled(
+    conn: &mut DbConnection,
+    config: &Config,
+    endpoint: &crate::db::webhooks::EndpointRow,
+    reason: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<usize, ApiError> {
+    let organisation = organisations::find(conn, &endpoint.organisation_id)?;
+    let keepers = [crate::domain::Role::QualityAdvisor.code(), crate::domain::Role::Admin.code()];
+    let mut to: Vec<String> = users::list(conn, Some(&endpoint.organisation_id))?
+        .into_iter()
+        .filter(|u| u.active && !u.machine && keepers.contains(&u.role.as_str()))
+        .map(|u| u.email)
+        .collect();
+    if to.is_empty() {
+        to.push(organisation.mailbox);
+    }
+    // The receiver's host names the webhook; the rest of the address may hold a token.
+    let host =
+        reqwest::Url::parse(&endpoint.url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+    let data = MailData {
+        reference: "Webhook".into(),
+        category: host,
+        status: reason.to_owned(),
+        acknowledge_by: None,
+        answer_by: None,
+        deadline: None,
+        counterpart: organisation.name,
+        unit: None,
+        link: format!("{}/", config.public_base_url.trim_end_matches('/')),
+        task: String::new(),
+        task_passive: String::new(),
+        days: 0,
+    };
+    enqueue(
+        conn,
+        None,
+        &format!("webhook-disabled:{}:{}", endpoint.id, at.and_utc().timestamp()),
+        "webhook_disabled",
+        &data,
+        &to,
+        at,
+    )
 }

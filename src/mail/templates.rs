@@ -29,6 +29,7 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "escalation.txt",
     "tertial_report.txt",
     "access_request.txt",
+    "webhook_disabled.txt",
 );
 
 /// Every kind of message, for tests that render them all.
@@ -48,6 +49,7 @@ pub const KINDS: &[&str] = &[
     "escalation",
     "tertial_report",
     "access_request",
+    "webhook_disabled",
 ];
 
 // Compiled in and parsed by a unit test (see `render.rs` for the same reasoning).

@@ -68,8 +68,9 @@ impl Worker {
         let now = self.clock.now_naive();
         let worker = self.id.clone();
         let rows = db::run(&self.pool, move |c| {
-            let claimed =
-                write_tx(c, |c| Ok(outbox::claim(c, &worker, now, now + Duration::seconds(LEASE_SECONDS), BATCH)?))?;
+            let claimed = write_tx(c, |c| {
+                Ok(outbox::claim(c, outbox::MAIL, &worker, now, now + Duration::seconds(LEASE_SECONDS), BATCH)?)
+            })?;
             Ok(claimed.into_iter().map(|row| mail::outbox::deliverable(c, row)).collect::<Vec<_>>())
         })
         .await?;

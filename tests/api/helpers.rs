@@ -191,6 +191,17 @@ impl TestApp {
         samavvik::mail::worker::Worker::new(pool, &self.config, self.clock.clone()).expect("worker")
     }
 
+    /// A webhook deliverer on its own pool, on the server's clock.
+    pub fn webhooks(&self) -> samavvik::integration::webhooks::delivery::Deliverer {
+        let pool = db::open(&self.config.db_url(), 4).expect("pool");
+        samavvik::integration::webhooks::delivery::Deliverer::new(
+            pool,
+            std::sync::Arc::new(self.config.clone()),
+            self.clock.clone(),
+        )
+        .expect("deliverer")
+    }
+
     pub async fn submit_with_key(&self, token: &str, body: &Value, key: &str) -> Response {
         self.request_with(Method::POST, "/api/v1/deviations", Some(token), Some(body), &[("idempotency-key", key)])
             .await

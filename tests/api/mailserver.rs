@@ -60,21 +60,27 @@ pub struct SmtpSink {
     arrived: Arc<(Mutex<usize>, Notify)>,
 }
 
-/// The venv's python with aiosmtpd, made once per test run.
-fn python() -> PathBuf {
+/// The venv's python with the test servers' packages (aiosmtpd; standardwebhooks for the webhook
+/// receiver), made once per test run.
+pub fn python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("smtp-venv");
+            let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-venv");
             let python = venv.join("bin/python");
-            let ready = |p: &Path| Command::new(p).args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success());
+            let ready = |p: &Path| {
+                Command::new(p).args(["-c", "import aiosmtpd, standardwebhooks"]).status().is_ok_and(|s| s.success())
+            };
             if !ready(&python) {
                 let ok = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().is_ok_and(|s| s.success())
                     && Command::new(venv.join("bin/pip"))
-                        .args(["install", "-q", "aiosmtpd==1.4.6"])
+                        .args(["install", "-q", "aiosmtpd==1.4.6", "standardwebhooks==1.1.0"])
                         .status()
                         .is_ok_and(|s| s.success());
-                assert!(ok && ready(&python), "could not install aiosmtpd (needs python3 and PyPI) into {venv:?}");
+                assert!(
+                    ok && ready(&python),
+                    "could not install the test servers' packages (needs python3 and PyPI) into {venv:?}"
+                );
             }
             python
         })

@@ -48,6 +48,7 @@ async fn plain_category_names_replace_the_old_ones_but_not_an_administrators_own
     let app = spawn_app().await;
     let mut conn = app.conn();
     assert_eq!(category(&mut conn, "availability").label, "Fikk ikke tak i noen");
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261206000018", "the webhooks migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261205000017", "the category_mappings migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261205000016", "the api_keys migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261205000015", "the feed migration");
@@ -75,6 +76,7 @@ async fn the_optional_answers_move_into_details_and_back_without_loss() {
     let sparse = app.submit(&nurse, &only_one).await;
 
     let mut conn = app.conn();
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261206000018", "the webhooks migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261205000017", "the category_mappings migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261205000016", "the api_keys migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261205000015", "the feed migration");

@@ -1,0 +1,152 @@
+//! Where samavvik may send a webhook (SSRF): in production only `https` to public addresses, so an
+//! endpoint cannot make samavvik call into the hospital's own network, the cloud's metadata service
+//! or itself. Checked when an endpoint is registered (its URL) and again at every delivery (the
+//! addresses its name resolves to then, so a name that later points inward is refused too).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::Url;
+
+/// What may be called besides public `https`: loopback over plain `http`, for tests and a local
+/// receiver (`SAMAVVIK_WEBHOOK_ALLOW_LOOPBACK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allow {
+    pub loopback: bool,
+}
+
+/// Why a URL or an address is refused, in words for the admin who typed it.
+pub fn check_url(url: &str, allow: Allow) -> Result<Url, &'static str> {
+    let parsed = Url::parse(url.trim())
+        .map_err(|_| "Adressen er ikke en gyldig URL (for eksempel https://eqs.stolav.no/samavvik).")?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(
+            "Adressen kan ikke inneholde brukernavn eller passord; mottakeren kjenner igjen samavvik på signaturen.",
+        );
+    }
+    if parsed.fragment().is_some() {
+        return Err("Adressen kan ikke ha et #-fragment.");
+    }
+    let host = parsed.host_str().ok_or("Adressen mangler vertsnavn.")?;
+    let ip = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+    let loopback = ip.is_some_and(|ip| ip.is_loopback()) || host.eq_ignore_ascii_case("localhost");
+    match parsed.scheme() {
+        "https" => {}
+        "http" if allow.loopback && loopback => {}
+        "http" => return Err("Adressen må begynne med https://, så hendelsene går kryptert."),
+        _ => return Err("Adressen må begynne med https://."),
+    }
+    if loopback && !allow.loopback {
+        return Err("Adressen peker til maskinen samavvik kjører på; bruk mottakerens offentlige adresse.");
+    }
+    if let Some(ip) = ip {
+        if !ip.is_loopback() && !public(ip) {
+            return Err("Adressen peker inn i et privat eller reservert nett; bruk mottakerens offentlige adresse.");
+        }
+    }
+    Ok(parsed)
+}
+
+/// Whether an address is on the public internet: not private, loopback, link-local (where cloud
+/// metadata lives), shared (CGNAT), multicast, documentation or otherwise reserved.
+pub fn public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => public_v4(v4),
+            None => public_v6(v6),
+        },
+    }
+}
+
+fn public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || a >= 240)
+}
+
+fn public_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // unique local
+        || (first & 0xffc0) == 0xfe80 // link-local
+        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
+        || first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64, which reaches IPv4 space
+}
+
+/// Resolves as the system does, then keeps only the addresses a delivery may go to. Names that
+/// resolve to nothing allowed fail the attempt (and it is retried like any other failure).
+pub struct Resolver {
+    pub allow: Allow,
+}
+
+impl Resolve for Resolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow = self.allow;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> =
+                found.into_iter().filter(|a| public(a.ip()) || (allow.loopback && a.ip().is_loopback())).collect();
+            if allowed.is_empty() {
+                return Err(format!("{host} peker ikke til en offentlig adresse").into());
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRODUCTION: Allow = Allow { loopback: false };
+    const TESTS: Allow = Allow { loopback: true };
+
+    #[test]
+    fn production_takes_public_https_only() {
+        assert!(check_url("https://eqs.stolav.no/hook", PRODUCTION).is_ok());
+        assert!(check_url("https://93.184.216.34/hook", PRODUCTION).is_ok());
+        for refused in [
+            "http://eqs.stolav.no/hook",
+            "ftp://eqs.stolav.no/",
+            "https://user:pw@eqs.stolav.no/",
+            "https://127.0.0.1/hook",
+            "https://localhost/hook",
+            "https://10.1.2.3/",
+            "https://172.16.0.1/",
+            "https://192.168.1.10/",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/",
+            "https://0.0.0.0/",
+            "https://[::1]/",
+            "https://[fd00::1]/",
+            "https://[fe80::1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "not a url",
+        ] {
+            assert!(check_url(refused, PRODUCTION).is_err(), "{refused} should be refused");
+        }
+    }
+
+    #[test]
+    fn tests_may_use_plain_http_to_loopback_but_still_not_private_networks() {
+        assert!(check_url("http://127.0.0.1:8099/hook", TESTS).is_ok());
+        assert!(check_url("http://localhost:8099/hook", TESTS).is_ok());
+        assert!(check_url("http://10.0.0.1/hook", TESTS).is_err());
+        assert!(check_url("https://192.168.0.1/hook", TESTS).is_err());
+        assert!(check_url("http://eqs.stolav.no/hook", TESTS).is_err());
+    }
+}
