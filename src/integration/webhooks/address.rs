@@ -15,8 +15,59 @@ pub struct Allow {
     pub loopback: bool,
 }
 
+/// Whether `url` has the plain form the contract states (`WebhookUrl` in openapi.yaml): `https://`,
+/// a host name or IPv4 address, an optional port, and a path and query without spaces or fragment;
+/// or `http://` to 127.0.0.1 or localhost. What a URL parser would quietly repair is refused here.
+fn plain(url: &str) -> bool {
+    let (rest, loopback_only) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (rest, false),
+        (None, Some(rest)) => (rest, true),
+        _ => return false,
+    };
+    let end = rest.find(['/', ':']).unwrap_or(rest.len());
+    let (host, rest) = rest.split_at(end);
+    let labels: Vec<&str> = host.split('.').collect();
+    let host_ok = match loopback_only {
+        true => host == "127.0.0.1" || host == "localhost",
+        false => {
+            labels.len() >= 2
+                && labels.iter().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        }
+    };
+    let path = match rest.strip_prefix(':') {
+        Some(port_and_path) => {
+            let end = port_and_path.find('/').unwrap_or(port_and_path.len());
+            let (port, path) = port_and_path.split_at(end);
+            let port_ok =
+                (1..=5).contains(&port.len()) && !port.starts_with('0') && port.chars().all(|c| c.is_ascii_digit());
+            if !port_ok {
+                return false;
+            }
+            path
+        }
+        None => rest,
+    };
+    host_ok
+        && (path.is_empty() || path.starts_with('/'))
+        && !path.chars().any(|c| c.is_whitespace() || c.is_control() || c == '#')
+}
+
 /// Why a URL or an address is refused, in words for the admin who typed it.
 pub fn check_url(url: &str, allow: Allow) -> Result<Url, &'static str> {
+    if !url.starts_with("https://") && !url.starts_with("http://") {
+        return Err("Adressen må begynne med https://.");
+    }
+    if url.contains('@') && url.split('/').nth(2).is_some_and(|authority| authority.contains('@')) {
+        return Err(
+            "Adressen kan ikke inneholde brukernavn eller passord; mottakeren kjenner igjen samavvik på signaturen.",
+        );
+    }
+    if url.contains('#') {
+        return Err("Adressen kan ikke ha et #-fragment.");
+    }
+    if !plain(url) {
+        return Err("Adressen må være på formen https://vert.domene/sti (for eksempel https://eqs.stolav.no/samavvik), uten mellomrom.");
+    }
     let parsed = Url::parse(url.trim())
         .map_err(|_| "Adressen er ikke en gyldig URL (for eksempel https://eqs.stolav.no/samavvik).")?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
@@ -119,6 +170,7 @@ mod tests {
     fn production_takes_public_https_only() {
         assert!(check_url("https://eqs.stolav.no/hook", PRODUCTION).is_ok());
         assert!(check_url("https://93.184.216.34/hook", PRODUCTION).is_ok());
+        assert!(check_url("https://eqs.stolav.no:8443/samavvik?kilde=samavvik", PRODUCTION).is_ok());
         for refused in [
             "http://eqs.stolav.no/hook",
             "ftp://eqs.stolav.no/",
@@ -135,6 +187,13 @@ mod tests {
             "https://[fd00::1]/",
             "https://[fe80::1]/",
             "https://[::ffff:10.0.0.1]/",
+            "https://0x7f.1/",
+            "HTTPS://eqs.stolav.no/",
+            "https://eqs.stolav.no/a b",
+            "https://eqs.stolav.no:0/",
+            "https://eqs.stolav.no:123456/",
+            "https://nodots/",
+            "https://eqs.stolav.no/#x",
             "not a url",
         ] {
             assert!(check_url(refused, PRODUCTION).is_err(), "{refused} should be refused");

@@ -146,7 +146,7 @@ fn check_url(url: &str, allow: Allow) -> Result<String, ApiError> {
     if url.len() > 2000 {
         return Err(ApiError::field("url", "invalid_url", "Adressen kan ha høyst 2000 tegn."));
     }
-    Ok(url.trim().to_owned())
+    Ok(url.to_owned())
 }
 
 fn check_types(given: &[String]) -> Result<String, ApiError> {
