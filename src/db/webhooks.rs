@@ -189,8 +189,11 @@ pub fn redeliver(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Query
     Ok(n == 1)
 }
 
+/// Notes a delivery that arrived, to the minute: concurrent deliveries to one endpoint would
+/// otherwise all wait for the lock on its row.
 pub fn mark_success(conn: &mut DbConnection, id: &WebhookId, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(w::webhook_endpoints.find(id)).set(w::last_success_at.eq(at)).execute(conn).map(|_| ())
+    let stale = w::last_success_at.is_null().or(w::last_success_at.lt(at - chrono::Duration::minutes(1)));
+    diesel::update(w::webhook_endpoints.find(id).filter(stale)).set(w::last_success_at.eq(at)).execute(conn).map(|_| ())
 }
 
 /// Switches the endpoint off (a 410, or failing for the whole schedule); says whether this call
