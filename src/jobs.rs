@@ -45,6 +45,48 @@ pub fn purge_idempotency_keys(conn: &mut DbConnection, clock: &Clock) -> Result<
     Ok(idempotency::purge(conn, clock.now_naive() - Duration::hours(IDEMPOTENCY_KEEP_HOURS))?)
 }
 
+/// What one pass of an outbox worker (mail or webhooks) did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rounds {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+/// Runs `batch` (one claim of at most `size` rows) until a claim comes back short: everything due
+/// now, and no more.
+pub async fn drain<F, Fut>(size: i64, mut batch: F) -> Result<Rounds, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Rounds, ApiError>>,
+{
+    let mut total = Rounds::default();
+    loop {
+        let round = batch().await?;
+        total.sent += round.sent;
+        total.failed += round.failed;
+        if ((round.sent + round.failed) as i64) < size {
+            return Ok(total);
+        }
+    }
+}
+
+/// Calls `pass` every `interval` until the process ends, logging what it did as `what`.
+pub async fn every<F, Fut>(interval: std::time::Duration, what: &'static str, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Rounds, ApiError>>,
+{
+    let mut tick = tokio::time::interval(interval);
+    loop {
+        tick.tick().await;
+        match pass().await {
+            Ok(Rounds { sent: 0, failed: 0 }) => {}
+            Ok(r) => tracing::info!(sent = r.sent, failed = r.failed, "{what} delivered"),
+            Err(e) => tracing::warn!(error = ?e, "{what} round failed; will retry"),
+        }
+    }
+}
+
 /// Runs the jobs every `job_interval_seconds` until the process ends.
 pub async fn run_forever(pool: Pool, config: std::sync::Arc<Config>, clock: Clock) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(config.job_interval_seconds));

@@ -41,6 +41,34 @@ pub struct OutboxRow {
     pub endpoint_id: Option<WebhookId>,
 }
 
+impl OutboxRow {
+    /// A new mail row, due at `at`, about nothing in particular; callers set what differs. Its text
+    /// is rendered when it is sent.
+    pub fn pending(dedupe_key: String, template: &str, recipient: String, data: String, at: NaiveDateTime) -> Self {
+        OutboxRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            dedupe_key,
+            deviation_id: None,
+            template: template.to_owned(),
+            recipient,
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
+            status: PENDING.to_owned(),
+            attempts: 0,
+            next_attempt_at: at,
+            claimed_until: None,
+            claimed_by: None,
+            last_error: None,
+            created_at: at,
+            sent_at: None,
+            data,
+            channel: MAIL.to_owned(),
+            endpoint_id: None,
+        }
+    }
+}
+
 /// Inserts unless a row with the same dedupe key exists. Returns whether it inserted.
 pub fn insert_once(conn: &mut DbConnection, row: &OutboxRow) -> QueryResult<bool> {
     // ON CONFLICT DO NOTHING is not available through the multi-backend connection.

@@ -113,25 +113,10 @@ pub fn delivery(
     at: NaiveDateTime,
 ) -> OutboxRow {
     OutboxRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        dedupe_key: format!("webhook:{dedupe}"),
         deviation_id: deviation_id.cloned(),
-        template: kind.to_owned(),
-        recipient: endpoint.to_string(),
-        subject: String::new(),
-        body_text: String::new(),
-        body_html: String::new(),
-        status: PENDING.to_owned(),
-        attempts: 0,
-        next_attempt_at: at,
-        claimed_until: None,
-        claimed_by: None,
-        last_error: None,
-        created_at: at,
-        sent_at: None,
-        data: data.to_owned(),
         channel: WEBHOOK.to_owned(),
         endpoint_id: Some(endpoint.clone()),
+        ..OutboxRow::pending(format!("webhook:{dedupe}"), kind, endpoint.to_string(), data.to_owned(), at)
     }
 }
 

@@ -7,9 +7,8 @@ use super::templates::{render, MailData};
 use crate::config::Config;
 use crate::db::deviations::{self, DeviationRow, Scope};
 use crate::db::events::EventRow;
-use crate::db::outbox::{self as rows, OutboxRow, PENDING};
+use crate::db::outbox::{self as rows, OutboxRow};
 use crate::db::{categories, organisations, units, users, DbConnection};
-use crate::directory::new_id;
 use crate::domain::lifecycle::status_label;
 use crate::domain::{Code, EventKind, Status};
 use crate::error::ApiError;
@@ -107,25 +106,8 @@ fn messages_for(
     Ok(recipients
         .filter(|to| seen.insert(to.clone()))
         .map(|to| OutboxRow {
-            id: new_id(),
-            dedupe_key: format!("{dedupe}:{to}"),
             deviation_id: d.map(|d| d.id.clone()),
-            template: kind.to_owned(),
-            recipient: to,
-            subject: String::new(),
-            body_text: String::new(),
-            body_html: String::new(),
-            status: PENDING.to_owned(),
-            attempts: 0,
-            next_attempt_at: at,
-            claimed_until: None,
-            claimed_by: None,
-            last_error: None,
-            created_at: at,
-            sent_at: None,
-            data: json.clone(),
-            channel: rows::MAIL.to_owned(),
-            endpoint_id: None,
+            ..OutboxRow::pending(format!("{dedupe}:{to}"), kind, to, json.clone(), at)
         })
         .collect())
 }

@@ -24,11 +24,7 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::seconds((FIRST_RETRY_SECONDS * factor).min(MAX_RETRY_SECONDS))
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
-    pub sent: usize,
-    pub failed: usize,
-}
+pub use crate::jobs::Rounds as Delivery;
 
 pub struct Worker {
     pub id: String,
@@ -53,15 +49,7 @@ impl Worker {
 
     /// One round: everything due now, in batches, until nothing is due.
     pub async fn deliver_due(&self) -> Result<Delivery, ApiError> {
-        let mut total = Delivery::default();
-        loop {
-            let round = self.deliver_batch().await?;
-            total.sent += round.sent;
-            total.failed += round.failed;
-            if round.sent + round.failed < BATCH as usize {
-                return Ok(total);
-            }
-        }
+        crate::jobs::drain(BATCH, || self.deliver_batch()).await
     }
 
     async fn deliver_batch(&self) -> Result<Delivery, ApiError> {
@@ -101,15 +89,7 @@ impl Worker {
 
     /// Delivers every `interval` until the process ends.
     pub async fn run_forever(self, interval: std::time::Duration) {
-        let mut tick = tokio::time::interval(interval);
-        loop {
-            tick.tick().await;
-            match self.deliver_due().await {
-                Ok(Delivery { sent: 0, failed: 0 }) => {}
-                Ok(d) => tracing::info!(sent = d.sent, failed = d.failed, "mail delivered"),
-                Err(e) => tracing::warn!(error = ?e, "mail worker round failed; will retry"),
-            }
-        }
+        crate::jobs::every(interval, "mail", || self.deliver_due()).await
     }
 }
 

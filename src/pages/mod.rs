@@ -6,6 +6,7 @@
 mod cases;
 mod form;
 mod helseid;
+mod integration;
 mod login;
 mod render;
 pub mod session;
@@ -46,6 +47,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, login_limit: &LoginLimit) {
         .service(web::resource("/avvik/{id}/pasient").route(post().to(cases::reveal_patient)))
         .service(web::resource("/avvik/{id}/{action}").route(post().to(cases::act)))
         .service(web::resource("/statistikk").route(get().to(statistics::page)))
+        .service(web::resource("/integrasjon").route(get().to(integration::page)))
+        .service(web::resource("/integrasjon/kategorier").route(post().to(integration::save)))
+        .service(web::resource("/integrasjon/kategorier.csv").route(get().to(integration::csv)))
         .service(web::resource("/statistikk/rapport/{file}").route(get().to(statistics::file)))
         .service(web::resource("/static/app.css").route(get().to(|| asset(STYLESHEET, "text/css"))))
         .service(web::resource("/static/app.js").route(get().to(|| asset(SCRIPT, "text/javascript"))));
@@ -164,6 +168,7 @@ pub struct Chrome {
     can_report: bool,
     has_boxes: bool,
     can_see_stats: bool,
+    can_integrate: bool,
 }
 
 impl Chrome {
@@ -178,6 +183,8 @@ impl Chrome {
             can_report: crate::policy::may_report(caller),
             has_boxes: crate::policy::has_boxes(caller),
             can_see_stats: crate::policy::may_see_statistics(caller),
+            can_integrate: crate::policy::require_integration(caller, &caller.organisation_id).is_ok()
+                && caller.role != crate::domain::Role::Admin,
         })
     }
 }

@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("list.html", include_str!("templates/list.html")),
     ("detail.html", include_str!("templates/detail.html")),
     ("statistics.html", include_str!("templates/statistics.html")),
+    ("integration.html", include_str!("templates/integration.html")),
 ];
 
 // The templates are compiled into the binary and parsed by a unit test, so a parse failure here

@@ -2,7 +2,6 @@
 //! deviation through the web pages, with screenshots of every page at phone and desktop width
 //! under `target/screenshots/`. Run by `.ci/run`: `cargo test --features browser-tests --test api browser::`.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -75,7 +74,7 @@ impl Browser {
     }
 
     async fn start_with(app: &TestApp) -> Browser {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             // Chromium on Linux takes its locale (the date field's dd.mm.åååå) from the environment.
@@ -400,6 +399,11 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     assert!(b.client.find(Locator::Css(".charts svg")).await.is_ok());
     b.screenshots("09-statistikk").await;
     b.accessible("09-statistikk").await;
+    // The link to the quality system: the category mapping as a form.
+    b.go("/integrasjon").await;
+    b.expect_text("h1", "Kobling til kvalitetssystemet").await;
+    b.screenshots("09b-kvalitetssystem").await;
+    b.accessible("09b-kvalitetssystem").await;
     b.logout().await;
 
     // The analyst's de-identified list, and a page her role does not give: refused inside her frame.

@@ -68,7 +68,7 @@ async fn the_container_health_check_passes_on_a_running_server_and_fails_on_a_st
     let healthy = actix_web::rt::task::spawn_blocking(move || dockerfile_healthcheck(port)).await.unwrap();
     assert!(healthy.success(), "{healthy:?}");
     // A port nobody listens on: bind one, then let it go.
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let free = crate::helpers::free_port();
     let stopped = actix_web::rt::task::spawn_blocking(move || dockerfile_healthcheck(free)).await.unwrap();
     assert!(!stopped.success());
 }

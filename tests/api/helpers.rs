@@ -318,8 +318,16 @@ pub fn stored_database(app: &TestApp) -> String {
 }
 
 /// A port nobody listens on just now, for a server that must know its address before it starts.
+/// A port that is free now, for a server the test starts a moment later. Chosen below the kernel's
+/// ephemeral range (32768 and up on Linux): a port from `bind(0)` is also what outgoing
+/// connections get, so another test's client could take it in the seconds before the server binds.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    loop {
+        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// `samavvik serve` as a process of its own, the binary Cargo built for these tests, on `app`'s

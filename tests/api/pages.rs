@@ -279,3 +279,57 @@ async fn a_text_area_full_to_its_limit_with_line_breaks_is_taken() {
     assert_eq!(d["description"].as_str().unwrap().chars().count(), 4000);
     assert!(!d["description"].as_str().unwrap().contains('\r'));
 }
+
+#[actix_web::test]
+async fn the_quality_advisor_keeps_the_category_mapping_on_a_page_and_a_half_filled_row_is_named() {
+    let app = spawn_app().await;
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let web = WebClient::new(&app);
+    web.login(HOSPITAL_ADVISOR).await;
+    let page = web.get("/integrasjon").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Kvalitetssystem") && page.body.contains("name=\"code.discharge_summary\""),
+        "{}",
+        page.body
+    );
+    let csrf = csrf_in(&page.body);
+    let codes: Vec<String> = app.get("/api/v1/categories", &advisor).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap().to_owned())
+        .collect();
+
+    // One row with a code and no name: refused by that row, nothing saved.
+    let half = [("csrf", csrf.as_str()), ("code.discharge_summary", "EQS-12")];
+    let refused = web.post("/integrasjon/kategorier", &half).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("id=\"label.discharge_summary-error\""), "{}", refused.body);
+    assert!(refused.body.contains("value=\"EQS-12\""), "what was typed stays");
+    let org = app.me_org(&advisor).await;
+    let path = format!("/api/v1/organisations/{org}/category-mapping");
+    assert_eq!(app.get(&path, &advisor).await.expect(200)["entries"], json!([]));
+
+    // The whole form: one category mapped, the rest not in use.
+    let full = [
+        ("csrf", csrf.as_str()),
+        ("code.discharge_summary", "EQS-12"),
+        ("label.discharge_summary", "Epikrise / utskrivning"),
+    ];
+    let saved = web.post("/integrasjon/kategorier", &full).await;
+    assert_eq!((saved.status, saved.location.as_deref()), (303, Some("/integrasjon?lagret=1")), "{}", saved.body);
+    let mapping = app.get(&path, &advisor).await.expect(200);
+    let entries = mapping["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), codes.len());
+    let mapped: Vec<&serde_json::Value> = entries.iter().filter(|e| !e["local"].is_null()).collect();
+    assert_eq!(mapped.len(), 1);
+    assert_eq!(mapped[0]["local"], json!({ "code": "EQS-12", "label": "Epikrise / utskrivning" }));
+    let csv = web.get("/integrasjon/kategorier.csv").await;
+    assert!(csv.body.contains("discharge_summary;;EQS-12;Epikrise / utskrivning"), "{}", csv.body);
+
+    // A nurse has no such page.
+    let nurse = WebClient::new(&app);
+    nurse.login(NURSE).await;
+    assert_eq!(nurse.get("/integrasjon").await.status, 403);
+}

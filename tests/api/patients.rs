@@ -491,7 +491,7 @@ impl Process {
     }
 
     async fn start_with(app: &TestApp, dir: &std::path::Path, settings: &[(&str, &str)]) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.log")).unwrap();
         let mut command = serve_command(app, port, dir);
         command.envs(settings.iter().copied());

@@ -54,11 +54,7 @@ fn jitter() -> f64 {
     (uuid::Uuid::new_v4().as_u128() as u64 >> 11) as f64 / (1u64 << 53) as f64
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Rounds {
-    pub sent: usize,
-    pub failed: usize,
-}
+pub use crate::jobs::Rounds;
 
 /// What one attempt came to.
 enum Outcome {
@@ -110,15 +106,7 @@ impl Deliverer {
 
     /// Everything due now, in batches (each delivered concurrently), until nothing is due.
     pub async fn deliver_due(&self) -> Result<Rounds, ApiError> {
-        let mut total = Rounds::default();
-        loop {
-            let round = self.deliver_batch().await?;
-            total.sent += round.sent;
-            total.failed += round.failed;
-            if round.sent + round.failed < BATCH as usize {
-                return Ok(total);
-            }
-        }
+        crate::jobs::drain(BATCH, || self.deliver_batch()).await
     }
 
     async fn deliver_batch(&self) -> Result<Rounds, ApiError> {
@@ -258,15 +246,7 @@ impl Deliverer {
 
     /// Delivers every `interval` until the process ends.
     pub async fn run_forever(self, interval: std::time::Duration) {
-        let mut tick = tokio::time::interval(interval);
-        loop {
-            tick.tick().await;
-            match self.deliver_due().await {
-                Ok(Rounds { sent: 0, failed: 0 }) => {}
-                Ok(r) => tracing::info!(sent = r.sent, failed = r.failed, "webhooks delivered"),
-                Err(e) => tracing::warn!(error = ?e, "webhook round failed; will retry"),
-            }
-        }
+        crate::jobs::every(interval, "webhooks", || self.deliver_due()).await
     }
 }
 
