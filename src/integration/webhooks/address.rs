@@ -200,6 +200,15 @@ mod tests {
         }
     }
 
+    /// A name that resolves inward is refused at delivery, whatever it looked like when registered.
+    #[actix_web::test]
+    async fn the_resolver_gives_no_address_the_rules_forbid() {
+        let name = |n: &str| n.parse::<Name>().unwrap();
+        assert!(Resolver { allow: PRODUCTION }.resolve(name("localhost")).await.is_err());
+        let allowed: Vec<SocketAddr> = Resolver { allow: TESTS }.resolve(name("localhost")).await.unwrap().collect();
+        assert!(!allowed.is_empty() && allowed.iter().all(|a| a.ip().is_loopback()), "{allowed:?}");
+    }
+
     #[test]
     fn tests_may_use_plain_http_to_loopback_but_still_not_private_networks() {
         assert!(check_url("http://127.0.0.1:8099/hook", TESTS).is_ok());
