@@ -1,6 +1,5 @@
 //! Organisations and units: reads for everyone, writes for admins.
 
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
@@ -197,7 +196,7 @@ pub fn create(
         health_community_id,
         self_enrolment: false,
     };
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         if orgs::org_number_taken(conn, &row.org_number)? {
             return Err(ApiError::conflict(
                 "org_number_taken",
@@ -245,7 +244,7 @@ pub fn create_unit(conn: &mut DbConnection, organisation_id: &OrganisationId, ne
         updated_at: now,
         org_number: unit_number(new.org_number.as_deref())?,
     };
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         orgs::find(conn, organisation_id).map_err(|e| not_found_as("Organisasjonen finnes ikke.", e))?;
         if units::name_taken(conn, organisation_id, &row.name)? {
             return Err(ApiError::conflict(

@@ -1,6 +1,5 @@
 //! Users: created by admins (API) or operators (`samavvik user add`).
 
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
@@ -132,7 +131,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<User, ApiError> {
         machine: false,
         pending: false,
     };
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         orgs::find(conn, &row.organisation_id).map_err(|e| match e {
             diesel::result::Error::NotFound => {
                 ApiError::field("organisation_id", "unknown_organisation", "Organisasjonen finnes ikke.")
@@ -153,7 +152,7 @@ pub fn update(conn: &mut DbConnection, id: &UserId, patch: UserPatch) -> Result<
     patch.validate()?;
     let role = patch.role.as_deref().map(parse_role).transpose()?;
     let password_hash = hash(patch.password.as_deref())?;
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         let user = users::find(conn, id).map_err(|e| not_found_as("Brukeren finnes ikke.", e))?;
         if let Some(unit) = &patch.unit_id {
             check_unit(conn, &user.organisation_id, unit.as_ref())?;

@@ -143,7 +143,7 @@ pub struct Queued {
 
 fn check_url(url: &str, allow: Allow) -> Result<String, ApiError> {
     address::check_url(url, allow).map_err(|m| ApiError::field("url", "invalid_url", m))?;
-    if url.len() > 2000 {
+    if url.chars().count() > 2000 {
         return Err(ApiError::field("url", "invalid_url", "Adressen kan ha høyst 2000 tegn."));
     }
     Ok(url.to_owned())
