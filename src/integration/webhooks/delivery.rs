@@ -44,7 +44,8 @@ pub fn backoff(attempts: i32, jitter: f64) -> Option<Duration> {
 pub fn retry_after(headers: &HeaderMap, now: chrono::DateTime<Utc>) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     let wait = match value.parse::<i64>() {
-        Ok(seconds) => Duration::seconds(seconds),
+        // Clamped before it becomes a duration: the receiver's number may be anything.
+        Ok(seconds) => Duration::seconds(seconds.clamp(0, MAX_RETRY_AFTER_SECONDS)),
         Err(_) => chrono::DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc) - now,
     };
     Some(wait.clamp(Duration::zero(), Duration::seconds(MAX_RETRY_AFTER_SECONDS)))
@@ -373,6 +374,10 @@ mod tests {
         h.insert(RETRY_AFTER, later.parse().unwrap());
         let wait = retry_after(&h, now).unwrap().num_seconds();
         assert!((599..=600).contains(&wait), "{wait}");
+        h.insert(RETRY_AFTER, "9223372036854775807".parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::seconds(MAX_RETRY_AFTER_SECONDS)));
+        h.insert(RETRY_AFTER, "-5".parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::zero()));
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h, now), None);
     }
