@@ -70,6 +70,16 @@ pub fn check_url(url: &str, allow: Allow) -> Result<Url, &'static str> {
         return Err("Adressen kan ikke ha et #-fragment.");
     }
     if !plain(url) {
+        // The most likely mistakes get their own words before the general rule.
+        if let Ok(parsed) = Url::parse(url) {
+            let loopback = parsed.host_str().is_some_and(|h| h == "localhost" || h == "127.0.0.1" || h == "[::1]");
+            if parsed.scheme() == "http" && !loopback {
+                return Err("Adressen må begynne med https://, så hendelsene går kryptert.");
+            }
+            if parsed.host_str().is_some_and(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().is_ok()) {
+                return Err("Bruk mottakerens vertsnavn (for eksempel eqs.stolav.no), ikke en IP-adresse.");
+            }
+        }
         return Err("Adressen må være på formen https://vert.domene/sti (for eksempel https://eqs.stolav.no/samavvik), uten mellomrom.");
     }
     let parsed = Url::parse(url.trim())
@@ -213,6 +223,13 @@ mod tests {
         assert!(Resolver { allow: PRODUCTION }.resolve(name("localhost")).await.is_err());
         let allowed: Vec<SocketAddr> = Resolver { allow: TESTS }.resolve(name("localhost")).await.unwrap().collect();
         assert!(!allowed.is_empty() && allowed.iter().all(|a| a.ip().is_loopback()), "{allowed:?}");
+    }
+
+    #[test]
+    fn the_likely_mistakes_are_named() {
+        assert!(check_url("http://eqs.stolav.no/x", PRODUCTION).unwrap_err().contains("https://"));
+        assert!(check_url("https://10.0.0.1/x", PRODUCTION).unwrap_err().contains("IP-adresse"));
+        assert!(check_url("https://[fd00::1]/x", PRODUCTION).unwrap_err().contains("IP-adresse"));
     }
 
     #[test]
