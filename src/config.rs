@@ -143,6 +143,11 @@ pub struct Config {
     pub webhook_worker: bool,
     pub webhook_timeout_seconds: u64,
     pub webhook_allow_loopback: bool,
+    /// Where `/metrics` is served on its own (e.g. `10.0.0.5:9464`, inside the deployment's
+    /// network); empty: nowhere.
+    pub metrics_listen: String,
+    /// With a token, `/metrics` also answers on the main port to `Authorization: Bearer <token>`.
+    pub metrics_token: String,
     pub escalation_recipients: String,
     pub committee_recipients: String,
     pub suppression_threshold: i64,
@@ -213,6 +218,8 @@ impl Default for Config {
             webhook_worker: true,
             webhook_timeout_seconds: 15,
             webhook_allow_loopback: false,
+            metrics_listen: String::new(),
+            metrics_token: String::new(),
             escalation_recipients: "forbedringsgruppa@helsefellesskap.example".into(),
             committee_recipients: "asu@helsefellesskap.example".into(),
             suppression_threshold: 3,
@@ -295,6 +302,12 @@ impl Config {
         }
         if !(1..=60).contains(&self.webhook_timeout_seconds) {
             return Err("SAMAVVIK_WEBHOOK_TIMEOUT_SECONDS må være mellom 1 og 60".into());
+        }
+        if !self.metrics_token.is_empty() && self.metrics_token.len() < 32 {
+            return Err("SAMAVVIK_METRICS_TOKEN må være minst 32 tegn, eller tom".into());
+        }
+        if !self.metrics_listen.is_empty() && self.metrics_listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err("SAMAVVIK_METRICS_LISTEN må være adresse:port, for eksempel 127.0.0.1:9464".into());
         }
         if self.webhook_allow_loopback && self.profile == Profile::Production {
             return Err("SAMAVVIK_WEBHOOK_ALLOW_LOOPBACK er bare for test og utvikling, ikke i production".into());

@@ -200,7 +200,7 @@ pub fn generate(
                 }
             };
             *seq += 1;
-            batch.push(DeviationRow {
+            let mut row = DeviationRow {
                 id: DeviationId::generate(),
                 reference: format!("SA-{year}-G{seq:07}").into(),
                 kind: if rng.unit() < 0.93 { "deviation" } else { "improvement_proposal" }.into(),
@@ -236,7 +236,10 @@ pub fn generate(
                 acknowledge_days: ack_at.map(|_| working_days_between(received, ack_day) as i32),
                 answer_days: answered_at.map(|_| working_days_between(received, answer_day) as i32),
                 answered_on_time: answered_at.map(|_| answer_day <= answer_due),
-            });
+                next_reminder_on: None,
+            };
+            row.next_reminder_on = crate::mail::reminders::first_on(&row);
+            batch.push(row);
         }
         conn.transaction(|c| batch.chunks(500).try_for_each(|chunk| insert_batch(c, chunk).map(|_| ())))?;
         made += batch.len();

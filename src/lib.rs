@@ -21,6 +21,7 @@ pub mod integration;
 pub mod jobs;
 pub mod keyed;
 pub mod mail;
+pub mod monitoring;
 pub mod pages;
 pub mod patients;
 pub mod policy;
@@ -44,6 +45,8 @@ use crate::state::AppState;
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on its own address, where one is configured.
+    metrics: Option<Server>,
     jobs: (db::Pool, Arc<Config>, Clock),
     worker: Option<mail::worker::Worker>,
     webhooks: Option<integration::webhooks::delivery::Deliverer>,
@@ -60,6 +63,7 @@ impl Application {
     pub fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
         // Never sign with an empty or weak key, whoever built the configuration.
         let config = config.with_secret().map_err(anyhow::Error::msg)?;
+        monitoring::handle();
         let url = config.db_url();
         let pool = db::open(&url, config.db_max_connections)?;
         if config.seed_demo == SeedDemo::Auto && config.profile == Profile::Dev && url.is_sqlite() {
@@ -81,11 +85,21 @@ impl Application {
             false => None,
         };
         let jobs = (pool.clone(), config.clone(), clock.clone());
-        let server = Self::server(listener, pool, config, clock)?;
-        Ok(Application { port, server, jobs, worker, webhooks })
+        let metrics = match config.metrics_listen.as_str() {
+            "" => None,
+            at => Some(TcpListener::bind(at).map_err(|e| anyhow::anyhow!("kan ikke lytte på {at} (målinger): {e}"))?),
+        };
+        let (server, metrics) = Self::server(listener, metrics, pool, config, clock)?;
+        Ok(Application { port, server, metrics, jobs, worker, webhooks })
     }
 
-    fn server(listener: TcpListener, pool: db::Pool, config: Arc<Config>, clock: Clock) -> anyhow::Result<Server> {
+    fn server(
+        listener: TcpListener,
+        metrics: Option<TcpListener>,
+        pool: db::Pool,
+        config: Arc<Config>,
+        clock: Clock,
+    ) -> anyhow::Result<(Server, Option<Server>)> {
         let tokens = Arc::new(LocalTokens::new(&config));
         let url = config.db_url();
         let group_commit = match config.group_commit {
@@ -116,6 +130,7 @@ impl Application {
             state.config.login_attempts_per_minute,
             &state.config.trusted_proxy_list().map_err(anyhow::Error::msg)?,
         )?;
+        let for_metrics = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 // Innermost first: page errors get the user's frame, API errors become problem+json, then get the request id header, and
@@ -124,6 +139,7 @@ impl Application {
                 .wrap(api::problems::render_errors())
                 .wrap(actix_web::middleware::from_fn(telemetry::request_id_header))
                 .wrap(actix_web::middleware::from_fn(headers::security_headers))
+                .wrap(actix_web::middleware::from_fn(monitoring::count_requests))
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
                 .app_data(state.clone())
                 .configure(|cfg| api::configure(cfg, &state.config, &login_limit))
@@ -131,7 +147,8 @@ impl Application {
         })
         .listen(listener)?
         .run();
-        Ok(server)
+        let metrics = metrics.map(|l| monitoring::server(l, for_metrics)).transpose()?;
+        Ok((server, metrics))
     }
 
     pub fn port(&self) -> u16 {
@@ -145,7 +162,11 @@ impl Application {
         let jobs = config.background_jobs.then(|| actix_web::rt::spawn(jobs::run_forever(pool, config, clock)));
         let worker = self.worker.map(|w| actix_web::rt::spawn(w.run_forever(interval)));
         let webhooks = self.webhooks.map(|w| actix_web::rt::spawn(w.run_forever(interval)));
+        let metrics = self.metrics.map(actix_web::rt::spawn);
         let result = self.server.await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         for task in jobs.into_iter().chain(worker).chain(webhooks) {
             task.abort();
         }

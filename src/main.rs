@@ -301,6 +301,8 @@ async fn mail_worker(config: Config) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let demo = config.profile == Profile::Dev;
     let db = config.db_url().redacted();
+    // Held until the process ends; the operating system lets go of it even after kill -9.
+    let _one_server = db::serve_lock(&config.db_url())?;
     let app = Application::build(config)?;
     let port = app.port();
     tracing::info!(port, database = %db, "samavvik lytter");

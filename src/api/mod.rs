@@ -34,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
         .app_data(problems::path_config())
         .service(web::resource("/health").route(get().to(health::health)))
         .service(web::resource("/ready").route(get().to(health::ready)))
+        .service(web::resource("/metrics").route(get().to(crate::monitoring::scrape_with_token)))
         .service(web::resource("/openapi.yaml").route(get().to(openapi)))
         .service(web::resource("/docs").route(get().to(docs_redirect)))
         // Browsable reference, fully offline: Swagger UI is vendored into the binary.

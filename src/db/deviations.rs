@@ -47,6 +47,8 @@ pub struct DeviationRow {
     pub details: String,
     /// The reporter's choice when the recipient changed the category; None while unchanged.
     pub reported_category: Option<String>,
+    /// The Oslo date (`YYYY-MM-DD`) on which the reminder job next looks at it; None: never.
+    pub next_reminder_on: Option<String>,
 }
 
 /// Changes made by a lifecycle action. `None` leaves a column as it is.
@@ -178,8 +180,16 @@ pub fn update_if_status(
     expected_status: &str,
     changes: &DeviationChanges,
 ) -> QueryResult<bool> {
-    let n =
-        diesel::update(deviations::table.find(id).filter(d::status.eq(expected_status))).set(changes).execute(conn)?;
+    let row = deviations::table.find(id).filter(d::status.eq(expected_status));
+    // A new status or new deadlines may move the next reminder either way: the reminder job looks
+    // at it again on its next pass and works out the date (`mail::reminders::enqueue_due`).
+    let n = match changes.status.is_some() || changes.acknowledge_due.is_some() || changes.answer_due.is_some() {
+        true => {
+            let today = changes.updated_at.unwrap_or_else(|| chrono::Utc::now().naive_utc()).date().to_string();
+            diesel::update(row).set((changes, d::next_reminder_on.eq(Some(today)))).execute(conn)?
+        }
+        false => diesel::update(row).set(changes).execute(conn)?,
+    };
     Ok(n == 1)
 }
 
@@ -281,13 +291,26 @@ pub fn answered_before(
         .load(conn)
 }
 
-/// Deviations waiting for the recipient (submitted or in progress), for reminders.
-pub fn open(conn: &mut DbConnection) -> QueryResult<Vec<DeviationRow>> {
+/// Deviations whose reminder job date is `today` or before, earliest first, at most `limit`.
+pub fn reminders_due(conn: &mut DbConnection, today: &str, limit: i64) -> QueryResult<Vec<DeviationRow>> {
     deviations::table
-        .filter(d::status.eq_any(["submitted", "in_progress"]))
-        .order(d::received_at.asc())
+        .filter(d::next_reminder_on.le(today))
+        .order(d::next_reminder_on.asc())
+        .limit(limit)
         .select(DeviationRow::as_select())
         .load(conn)
+}
+
+/// Sets the date the reminder job looks at `row` next, unless its status, deadlines or start
+/// changed since it was read (that change has set a date of its own). True if set.
+pub fn set_next_reminder(conn: &mut DbConnection, row: &DeviationRow, next: Option<String>) -> QueryResult<bool> {
+    let unchanged = deviations::table
+        .find(&row.id)
+        .filter(d::status.eq(&row.status))
+        .filter(d::received_at.eq(row.received_at))
+        .filter(d::acknowledge_due.eq(&row.acknowledge_due))
+        .filter(d::answer_due.eq(&row.answer_due));
+    Ok(diesel::update(unchanged).set(d::next_reminder_on.eq(next)).execute(conn)? == 1)
 }
 
 /// The organisations this person sent to most recently, newest first, at most `limit`: the form

@@ -10,6 +10,7 @@ pub mod group_commit;
 pub mod health_communities;
 pub mod idempotency;
 pub mod identities;
+pub mod jobs;
 pub mod mappings;
 pub mod names;
 pub mod organisations;
@@ -169,6 +170,35 @@ pub fn open(url: &DbUrl, max_connections: u32) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
+/// Refuses a second `serve` on one SQLite file: SQLite is the one-server deployment (its shared
+/// commit and caches assume one server process); several instances share PostgreSQL. Commands
+/// (`mail-worker`, `generate`, …) may still run beside the server: SQLite locks across
+/// processes. Returns the lock, held while it lives; None for PostgreSQL.
+pub fn serve_lock(url: &DbUrl) -> anyhow::Result<Option<std::fs::File>> {
+    let DbUrl::Sqlite(path) = url else { return Ok(None) };
+    let mut name = path.clone().into_os_string();
+    name.push(".serve-lock");
+    let lock = PathBuf::from(name);
+    if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("kan ikke opprette mappen {}: {e}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|e| anyhow::anyhow!("kan ikke åpne {}: {e}", lock.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(
+            "en annen samavvik serve bruker allerede SQLite-databasen {}. SQLite tåler bare én server; \
+             stopp den andre, eller bruk PostgreSQL (DATABASE_URL=postgres://…) for flere instanser",
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(anyhow::anyhow!("kan ikke låse {}: {e}", lock.display())),
+    }
+}
+
 /// One migrated connection, for the command line.
 pub fn open_one(url: &DbUrl) -> anyhow::Result<DbConnection> {
     if let DbUrl::Sqlite(path) = url {
@@ -184,9 +214,19 @@ pub fn open_one(url: &DbUrl) -> anyhow::Result<DbConnection> {
     Ok(conn)
 }
 
+/// The advisory lock key migrations hold on PostgreSQL ("samavvik" in ASCII, as a number).
+const MIGRATION_LOCK: i64 = 0x73616d6176766b;
+
 pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
     let result = match conn {
-        DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => {
+            // Instances started together would otherwise run the same migration side by side; the
+            // second waits here, then finds nothing pending. SQLite's write lock does this itself.
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let result = c.run_pending_migrations(PG_MIGRATIONS).map(|_| ());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            result
+        }
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
     };
     result.map_err(|e| anyhow::anyhow!("migrering feilet: {e}"))
@@ -214,7 +254,10 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(ApiError::unavailable)?;
+        let waiting = std::time::Instant::now();
+        let conn = pool.get();
+        crate::monitoring::pool_waited(waiting.elapsed(), conn.is_ok());
+        let mut conn = conn.map_err(ApiError::unavailable)?;
         let result = f(&mut conn);
         if result.as_ref().is_err_and(|e| e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE) {
             // The database may have gone away under this connection: if it no longer answers,

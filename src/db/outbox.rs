@@ -147,6 +147,19 @@ pub fn mark_failed(
     Ok(())
 }
 
+/// Channel, status, how many, and when the oldest of them was queued.
+pub type Backlog = (String, String, i64, Option<NaiveDateTime>);
+
+/// Per channel and status (pending, failed): how many, and when the oldest of them was queued.
+/// Reads only unsent rows (the `outbox_due` index), so it stays cheap as sent mail piles up.
+pub fn backlog(conn: &mut DbConnection) -> QueryResult<Vec<Backlog>> {
+    outbox::table
+        .filter(o::status.eq_any([PENDING, FAILED]))
+        .group_by((o::channel, o::status))
+        .select((o::channel, o::status, diesel::dsl::count_star(), diesel::dsl::min(o::created_at)))
+        .load(conn)
+}
+
 pub fn status_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
     outbox::table
         .filter(o::channel.eq(MAIL))

@@ -106,6 +106,18 @@ diesel::table! {
         health_community_id -> Text,
         details -> Text,
         reported_category -> Nullable<Text>,
+        next_reminder_on -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    job_runs (job, due_at) {
+        job -> Text,
+        due_at -> Timestamp,
+        instance -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        items -> Nullable<Integer>,
     }
 }
 

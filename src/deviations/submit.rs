@@ -60,7 +60,10 @@ pub async fn run(
         Prepared::Replayed(row) => return Ok(Outcome { replayed: true, row: *row, names }),
     };
     match state.submit(move |c| store(c, &draft)).await? {
-        Submitted::Created(row) => Ok(Outcome { replayed: false, row: *row, names }),
+        Submitted::Created(row) => {
+            crate::monitoring::submitted(&row.kind);
+            Ok(Outcome { replayed: false, row: *row, names })
+        }
         Submitted::Replayed(id) => {
             let who = caller.clone();
             db::run(&state.pool, move |c| {
@@ -120,7 +123,7 @@ pub fn check(
 
 /// A submission with everything looked up and its mails rendered: what is left is to take the
 /// reference number and write. Reads stay out of the write so that the write (SQLite's shared
-/// commit, PostgreSQL's locked reference counter) is a handful of inserts.
+/// commit) is a handful of inserts.
 pub struct Draft {
     row: DeviationRow,
     /// Sealed with the deviation's id; written in the same transaction.
@@ -130,6 +133,8 @@ pub struct Draft {
     key: Option<KeyRow>,
     /// The reference number's year: the year in Norway when the form came in.
     year: i32,
+    /// Taken before the write where the database numbers outside it (`references::reserve`).
+    reference: Option<Reference>,
 }
 
 pub enum Prepared {
@@ -170,7 +175,10 @@ pub fn prepare(
         deviation_id: row.id.clone(),
         created_at: row.submitted_at,
     });
-    Ok(Prepared::New(Box::new(Draft { row, patient, event, mails, key, year: oslo_today(now).year() })))
+    // Last, so that a form refused above has taken no number.
+    let year = oslo_today(now).year();
+    let reference = references::reserve(conn, year)?;
+    Ok(Prepared::New(Box::new(Draft { row, patient, event, mails, key, year, reference })))
 }
 
 /// Numbers and writes a prepared submission: the deviation, its first event, its mails and the
@@ -195,7 +203,10 @@ fn write(c: &mut DbConnection, draft: &Draft) -> Result<Submitted, ApiError> {
         }
     }
     let mut row = draft.row.clone();
-    row.reference = references::next(c, draft.year)?;
+    row.reference = match &draft.reference {
+        Some(reserved) => reserved.clone(),
+        None => references::next(c, draft.year)?,
+    };
     deviations::insert(c, &row)?;
     if let Some(patient) = &draft.patient {
         crate::db::patients::insert(c, patient)?;
@@ -250,9 +261,9 @@ fn new_row(
     let direction = Direction::between(kind(&reporting_org.kind), kind(&recipient.kind));
     let (acknowledge_due, answer_due) = deadlines(config, now);
     let at = now.naive_utc();
-    let row = DeviationRow {
+    let mut row = DeviationRow {
         id: DeviationId::generate(),
-        // Numbered when stored, inside the write (`references::next`).
+        // Numbered last: `references::reserve` (PostgreSQL) or in the write (`references::next`).
         reference: Reference::default(),
         kind: form.kind.code().to_owned(),
         category: form.category.clone(),
@@ -286,6 +297,8 @@ fn new_row(
         acknowledge_days: None,
         answer_days: None,
         answered_on_time: None,
+        next_reminder_on: None,
     };
+    row.next_reminder_on = crate::mail::reminders::first_on(&row);
     Ok(row)
 }

@@ -61,40 +61,93 @@ fn deadlines_of(d: &DeviationRow) -> Vec<Deadline<'_>> {
     list
 }
 
-/// Queues what is due for every open deviation. Returns how many messages were queued now.
+/// Deviations looked at per read: bounds one pass's memory, not its work.
+const BATCH: i64 = 500;
+
+/// Queues what is due, looking only at the deviations whose `next_reminder_on` has come (set when
+/// one is submitted and whenever its status or deadlines change), so a pass costs what is due,
+/// not what is open. Returns how many messages were queued now.
 pub fn enqueue_due(conn: &mut DbConnection, config: &Config, clock: &Clock) -> Result<usize, ApiError> {
     let now = clock.now();
     let today = oslo_today(now);
     let mut queued = 0;
-    for d in deviations::open(conn)? {
-        let start = oslo_date(d.received_at);
-        for deadline in deadlines_of(&d) {
-            let Ok(due) = NaiveDate::parse_from_str(deadline.due, "%Y-%m-%d") else { continue };
-            // An overdue deviation also gets its overdue notice when it is escalated.
-            let stages: &[Stage] = match stage(start, due, today) {
-                None => &[],
-                Some(Stage::ThreeQuarters) => &[Stage::ThreeQuarters],
-                Some(Stage::Overdue) => &[Stage::Overdue],
-                Some(Stage::Escalation) => &[Stage::Overdue, Stage::Escalation],
-            };
-            for stage in stages {
-                queued += write_tx(conn, |c| {
-                    let (kind, to) = match stage {
-                        Stage::ThreeQuarters => ("reminder", recipient_side(c, &d)?),
-                        Stage::Overdue => ("overdue", recipient_side(c, &d)?),
-                        Stage::Escalation => ("escalation", improvement_group(c, config, &d.health_community_id)?),
-                    };
-                    let mut data = facts(c, config, &d, &d.reporting_organisation_id)?;
-                    // About one deadline only: that one, and not the other beside it.
-                    (data.acknowledge_by, data.answer_by) = (None, None);
-                    data.deadline = Some(norwegian_date(deadline.due));
-                    data.task = deadline.task.to_owned();
-                    data.task_passive = deadline.task_passive.to_owned();
-                    data.days = working_days_between(due, today);
-                    let key = format!("{kind}:{}:{}:{}", d.id, deadline.name, deadline.due);
-                    enqueue(c, Some(&d), &key, kind, &data, &to, now.naive_utc())
-                })?;
-            }
+    loop {
+        let due = deviations::reminders_due(conn, &today.to_string(), BATCH)?;
+        for d in &due {
+            queued += remind(conn, config, d, today, now)?;
+            // Unless it changed meanwhile: then the change has set today, and the next read sees it.
+            deviations::set_next_reminder(conn, d, next_on(d, today).map(|day| day.to_string()))?;
+        }
+        if (due.len() as i64) < BATCH {
+            return Ok(queued);
+        }
+    }
+}
+
+/// The first day after `after` on which one of an open deviation's deadlines reaches a new stage.
+pub fn next_on(d: &DeviationRow, after: NaiveDate) -> Option<NaiveDate> {
+    if !matches!(d.status.as_str(), "submitted" | "in_progress") {
+        return None;
+    }
+    let start = oslo_date(d.received_at);
+    let changes = |deadline: Deadline<'_>| {
+        let due = NaiveDate::parse_from_str(deadline.due, "%Y-%m-%d").ok()?;
+        let from = stage(start, due, after);
+        // Escalation is the last stage; it comes within a month of the deadline, holidays and all.
+        after
+            .iter_days()
+            .skip(1)
+            .take_while(|day| *day <= due + chrono::Days::new(31))
+            .find(|day| stage(start, due, *day) != from)
+    };
+    deadlines_of(d).into_iter().filter_map(changes).min()
+}
+
+/// The day a new deviation is first looked at: the first stage of its deadlines.
+pub fn first_on(d: &DeviationRow) -> Option<String> {
+    next_on(d, oslo_date(d.received_at).pred_opt()?).map(|day| day.to_string())
+}
+
+/// Queues the messages of the stage each of `d`'s deadlines has reached `today` (once each: the
+/// dedupe key). Returns how many were new.
+fn remind(
+    conn: &mut DbConnection,
+    config: &Config,
+    d: &DeviationRow,
+    today: NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, ApiError> {
+    if !matches!(d.status.as_str(), "submitted" | "in_progress") {
+        return Ok(0);
+    }
+    let start = oslo_date(d.received_at);
+    let mut queued = 0;
+    for deadline in deadlines_of(d) {
+        let Ok(due) = NaiveDate::parse_from_str(deadline.due, "%Y-%m-%d") else { continue };
+        // An overdue deviation also gets its overdue notice when it is escalated.
+        let stages: &[Stage] = match stage(start, due, today) {
+            None => &[],
+            Some(Stage::ThreeQuarters) => &[Stage::ThreeQuarters],
+            Some(Stage::Overdue) => &[Stage::Overdue],
+            Some(Stage::Escalation) => &[Stage::Overdue, Stage::Escalation],
+        };
+        for stage in stages {
+            queued += write_tx(conn, |c| {
+                let (kind, to) = match stage {
+                    Stage::ThreeQuarters => ("reminder", recipient_side(c, d)?),
+                    Stage::Overdue => ("overdue", recipient_side(c, d)?),
+                    Stage::Escalation => ("escalation", improvement_group(c, config, &d.health_community_id)?),
+                };
+                let mut data = facts(c, config, d, &d.reporting_organisation_id)?;
+                // About one deadline only: that one, and not the other beside it.
+                (data.acknowledge_by, data.answer_by) = (None, None);
+                data.deadline = Some(norwegian_date(deadline.due));
+                data.task = deadline.task.to_owned();
+                data.task_passive = deadline.task_passive.to_owned();
+                data.days = working_days_between(due, today);
+                let key = format!("{kind}:{}:{}:{}", d.id, deadline.name, deadline.due);
+                enqueue(c, Some(d), &key, kind, &data, &to, now.naive_utc())
+            })?;
         }
     }
     Ok(queued)
@@ -126,7 +179,13 @@ pub fn enqueue_tertial_report(conn: &mut DbConnection, config: &Config, clock: &
     for community in communities::list(conn)? {
         let to = list_of(&community.committee_recipients, &community.id, config.committee_list());
         if to.is_empty() {
-            tracing::warn!(health_community = %community.id, "no committee recipients; tertial report not mailed");
+            // Once per process and helsefellesskap: the job asks every interval.
+            static WARNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+            let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+            if !warned.contains(&community.id.to_string()) {
+                warned.push(community.id.to_string());
+                tracing::warn!(health_community = %community.id, "no committee recipients; tertial report not mailed");
+            }
             continue;
         }
         queued += enqueue_report(conn, config, clock, &community, &to)?;

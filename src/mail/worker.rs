@@ -12,9 +12,12 @@ use crate::db::{self, write_tx, Pool};
 use crate::error::ApiError;
 use crate::mail;
 
-const BATCH: i64 = 50;
-/// A claimed row is another worker's again after this, should its claimant die mid-send.
-const LEASE_SECONDS: i64 = 300;
+/// One row per claim: a worker that dies holds back only the row it was sending, and only for
+/// one lease. Mail is hundreds a day, so the extra transaction per row costs nothing that matters.
+const BATCH: i64 = 1;
+/// Round trips in one SMTP delivery (connect, EHLO, MAIL, RCPT, DATA, QUIT), each bounded by
+/// the SMTP timeout: a claim outlives any send, so no live worker's row is taken over.
+const ROUND_TRIPS: i64 = 6;
 const FIRST_RETRY_SECONDS: i64 = 30;
 const MAX_RETRY_SECONDS: i64 = 3600;
 
@@ -33,6 +36,8 @@ pub struct Worker {
     pub from: Mailbox,
     pub clock: Clock,
     pub max_attempts: i32,
+    /// A claimed row is another worker's again after this, should its claimant die mid-send.
+    pub lease: Duration,
 }
 
 impl Worker {
@@ -44,6 +49,7 @@ impl Worker {
             from: config.mail_from.parse().map_err(|e| anyhow::anyhow!("SAMAVVIK_MAIL_FROM er ugyldig: {e}"))?,
             clock,
             max_attempts: config.mail_max_attempts,
+            lease: Duration::seconds(ROUND_TRIPS * config.smtp_timeout_seconds as i64 + 5),
         })
     }
 
@@ -54,11 +60,9 @@ impl Worker {
 
     async fn deliver_batch(&self) -> Result<Delivery, ApiError> {
         let now = self.clock.now_naive();
-        let worker = self.id.clone();
+        let (worker, lease) = (self.id.clone(), self.lease);
         let rows = db::run(&self.pool, move |c| {
-            let claimed = write_tx(c, |c| {
-                Ok(outbox::claim(c, outbox::MAIL, &worker, now, now + Duration::seconds(LEASE_SECONDS), BATCH)?)
-            })?;
+            let claimed = write_tx(c, |c| Ok(outbox::claim(c, outbox::MAIL, &worker, now, now + lease, BATCH)?))?;
             Ok(claimed.into_iter().map(|row| mail::outbox::deliverable(c, row)).collect::<Vec<_>>())
         })
         .await?;

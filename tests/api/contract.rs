@@ -112,7 +112,7 @@ fn registered_routes() -> BTreeSet<(String, String)> {
     let resource =
         regex::Regex::new(r#"web::resource\("([^"]+)"\)((?:\s*\.(?:wrap|route)\((?:[^()]|\([^()]*\))*\))*)"#).unwrap();
     let method = regex::Regex::new(r"\.route\((get|post|put|patch|delete)\(\)").unwrap();
-    let top_level = ["/health", "/ready", "/openapi.yaml", "/docs"];
+    let top_level = ["/health", "/ready", "/metrics", "/openapi.yaml", "/docs"];
     resource
         .captures_iter(source)
         .flat_map(|c| {

@@ -72,3 +72,49 @@ async fn the_container_health_check_passes_on_a_running_server_and_fails_on_a_st
     let stopped = actix_web::rt::task::spawn_blocking(move || dockerfile_healthcheck(free)).await.unwrap();
     assert!(!stopped.success());
 }
+
+const METRICS_TOKEN: &str = "metrics-token-for-the-tests-0123456789";
+
+fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
+}
+
+#[actix_web::test]
+async fn metrics_answer_only_with_the_token_and_count_by_route_pattern() {
+    let app = crate::helpers::spawn_app_with(|c| c.metrics_token = METRICS_TOKEN.into()).await;
+    let nurse = app.login(crate::helpers::NURSE).await;
+    let id = app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned();
+    app.get(&format!("/api/v1/deviations/{id}"), &nurse).await.expect(200);
+    let url = format!("{}/metrics", app.address);
+    let refused = app.client.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let wrong = app.client.get(&url).bearer_auth("metrics-token-for-the-tests-0123456780").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scraped = app.client.get(&url).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = scraped.text().await.unwrap();
+    // The pattern, never the id: a path may carry what someone typed.
+    assert!(!text.contains(&id), "a concrete path reached the metrics");
+    let get_one = r#"samavvik_http_requests_total{route="/api/v1/deviations/{id}",method="GET",status="200"}"#;
+    assert!(metric(&text, get_one).is_some_and(|n| n >= 1.0), "{text}");
+    let posted =
+        r#"samavvik_http_request_duration_seconds_count{route="/api/v1/deviations",method="POST",status="201"}"#;
+    assert!(metric(&text, posted).is_some_and(|n| n >= 1.0), "{text}");
+    assert!(metric(&text, r#"samavvik_submissions_total{kind="deviation"}"#).is_some_and(|n| n >= 1.0));
+    // This app's database: the submission queued its mails, none sent yet.
+    assert!(metric(&text, r#"samavvik_outbox_pending{channel="mail"}"#).is_some_and(|n| n >= 2.0), "{text}");
+    assert!(metric(&text, r#"samavvik_outbox_oldest_pending_age_seconds{channel="mail"}"#).is_some());
+    assert!(metric(&text, "samavvik_db_pool_connections_max").is_some_and(|n| n >= 1.0));
+}
+
+#[actix_web::test]
+async fn without_a_token_metrics_are_only_on_their_own_address() {
+    let port = crate::helpers::free_port();
+    let app = crate::helpers::spawn_app_with(|c| c.metrics_listen = format!("127.0.0.1:{port}")).await;
+    let main = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap();
+    assert_eq!(main.status(), 404, "not on the public port");
+    let own = app.client.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap();
+    assert_eq!(own.status(), 200);
+    assert!(own.text().await.unwrap().contains("# TYPE samavvik_outbox_pending gauge"));
+}

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Duration;
+use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -234,6 +235,58 @@ async fn reminders_overdue_and_escalation_each_fire_once() {
     assert!(rows.iter().filter(|r| r.template == "overdue").all(|r| r.recipient == "avvik@stolav.example"));
     // Another instance, or a restart, running the job again adds nothing.
     assert_eq!(run(&mut app.conn()), 0);
+}
+
+fn next_reminder(conn: &mut samavvik::db::DbConnection, id: &str) -> Option<String> {
+    use samavvik::db::schema::deviations::dsl as d;
+    d::deviations.find(id).select(d::next_reminder_on).first(conn).unwrap()
+}
+
+fn reminders_of(conn: &mut samavvik::db::DbConnection, id: &str) -> Vec<String> {
+    let rows = samavvik::db::outbox::for_deviation(conn, &id.into()).unwrap();
+    rows.into_iter()
+        .filter(|r| ["reminder", "overdue", "escalation"].contains(&r.template.as_str()))
+        .map(|r| r.dedupe_key)
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_reminder_job_reads_only_deviations_whose_next_reminder_has_come() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let handler = app.login(HANDLER).await;
+    let mut conn = app.conn();
+    let run = |conn: &mut samavvik::db::DbConnection| {
+        samavvik::mail::reminders::enqueue_due(conn, &app.config, &app.clock).unwrap()
+    };
+    let quiet = app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned();
+    let first = next_reminder(&mut conn, &quiet).expect("a new deviation has a first reminder date");
+    assert!(first > app.today().to_string(), "not before its first stage: {first}");
+    run(&mut conn);
+    assert_eq!(next_reminder(&mut conn, &quiet), Some(first), "not looked at before its day");
+    // Without a date the job never reads it, however overdue: proof that it does not scan.
+    diesel::update(samavvik::db::schema::deviations::table.find(&quiet))
+        .set(samavvik::db::schema::deviations::next_reminder_on.eq(None::<String>))
+        .execute(&mut conn)
+        .unwrap();
+
+    // Answered, it has nothing to be reminded of; reopened, its new answer deadline is followed.
+    let reopened = app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned();
+    app.act(&handler, &reopened, "answer", &json!({"answer": "Svar"})).await.expect(200);
+    run(&mut conn);
+    assert_eq!(next_reminder(&mut conn, &reopened), None, "answered: no next reminder");
+    app.act(&nurse, &reopened, "reopen", &json!({"note": "Svaret sier ikke hva som endres."})).await.expect(200);
+    assert_eq!(next_reminder(&mut conn, &reopened), Some(app.today().to_string()), "a change is looked at at once");
+    for _ in 1..=40 {
+        app.clock.advance(Duration::days(1));
+        run(&mut conn);
+    }
+    assert_eq!(reminders_of(&mut conn, &quiet), Vec::<String>::new());
+    let after_reopening = reminders_of(&mut conn, &reopened);
+    let stages: BTreeSet<&str> = after_reopening.iter().map(|key| key.split(':').next().unwrap()).collect();
+    assert_eq!(stages, BTreeSet::from(["escalation", "overdue", "reminder"]), "{after_reopening:?}");
+    assert!(after_reopening.iter().all(|key| key.contains(":answer:")), "{after_reopening:?}");
+    assert_eq!(next_reminder(&mut conn, &reopened), None, "escalated: nothing further");
 }
 
 #[actix_web::test]

@@ -14,6 +14,7 @@ mod feed;
 mod health;
 mod helpers;
 mod idp;
+mod instances;
 mod lifecycle;
 mod lists;
 mod mail;

@@ -1,0 +1,1 @@
+-- Nothing to undo: SQLite's up.sql changes nothing.

@@ -1,0 +1,1 @@
+-- SQLite keeps numbering from reference_counters inside its shared commit (src/db/references.rs).
