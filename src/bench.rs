@@ -87,3 +87,63 @@ pub fn stats(pool: &Pool, period: Period, iterations: usize) -> Result<(), ApiEr
     println!("hele tertialrapporten (7 grupperinger, 6 tertialer trend): {:8.1} ms", ms(report));
     Ok(())
 }
+
+/// `samavvik bench reminders --open N`: makes the newest N deviations open with deadlines ahead
+/// (next reminders spread over the next 20 days) — it changes the data, so run it on a bench
+/// database — and times one reminder pass as it is now, with none and with 1 000 due, beside the
+/// pass before `next_reminder_on` (read every open deviation, work out each deadline's stage).
+pub fn reminders(conn: &mut DbConnection, config: &crate::config::Config, open: i64) -> Result<(), ApiError> {
+    use crate::db::deviations::DeviationRow;
+    use crate::db::schema::deviations::dsl as d;
+    let clock = crate::clock::Clock::default();
+    let today = crate::domain::calendar::oslo_today(clock.now());
+    let day = |n: u64| (today + chrono::Days::new(n)).to_string();
+    let ids: Vec<String> = d::deviations.order(d::submitted_at.desc()).limit(open).select(d::id).load(conn)?;
+    let chunks: Vec<&[String]> = ids.chunks(1000).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        diesel::update(d::deviations.filter(d::id.eq_any(*chunk)))
+            .set((
+                d::status.eq("in_progress"),
+                d::answered_at.eq(None::<chrono::NaiveDateTime>),
+                d::closed_at.eq(None::<chrono::NaiveDateTime>),
+                d::received_at.eq(clock.now_naive()),
+                d::acknowledge_due.eq(day(30)),
+                d::answer_due.eq(day(40)),
+                d::next_reminder_on.eq(Some(day(i as u64 % 20 + 1))),
+            ))
+            .execute(conn)?;
+    }
+    let open_now: i64 =
+        d::deviations.filter(d::status.eq_any(["submitted", "in_progress"])).count().get_result(conn)?;
+    println!("{open_now} åpne avvik; median av 5 kjøringer");
+    let before = time(5, || {
+        let rows: Vec<DeviationRow> = d::deviations
+            .filter(d::status.eq_any(["submitted", "in_progress"]))
+            .select(DeviationRow::as_select())
+            .load(conn)?;
+        let stages = rows
+            .iter()
+            .filter_map(|r| {
+                let due = chrono::NaiveDate::parse_from_str(&r.answer_due, "%Y-%m-%d").ok()?;
+                crate::mail::reminders::stage(crate::domain::calendar::oslo_date(r.received_at), due, today)
+            })
+            .count();
+        std::hint::black_box(stages);
+        Ok(())
+    })?;
+    let none_due = time(5, || crate::mail::reminders::enqueue_due(conn, config, &clock).map(|_| ()))?;
+    let mut due_pass = Vec::new();
+    for chunk in chunks.iter().take(5) {
+        diesel::update(d::deviations.filter(d::id.eq_any(*chunk)))
+            .set(d::next_reminder_on.eq(Some(day(0))))
+            .execute(conn)?;
+        let started = Instant::now();
+        crate::mail::reminders::enqueue_due(conn, config, &clock)?;
+        due_pass.push(started.elapsed());
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("før (les alle åpne, regn ut frister):        {:8.1} ms", ms(before));
+    println!("nå, ingen påminnelse forfaller:               {:8.1} ms", ms(none_due));
+    println!("nå, 1 000 avvik å se på (ingen e-post):       {:8.1} ms", ms(median(due_pass)));
+    Ok(())
+}

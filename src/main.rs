@@ -99,6 +99,11 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         iterations: usize,
     },
+    /// Time the reminder job with this many open deviations (changes the newest ones: a bench database only).
+    Reminders {
+        #[arg(long, default_value_t = 100_000)]
+        open: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -197,6 +202,9 @@ fn run() -> anyhow::Result<()> {
             };
             let pool = db::open(&config.db_url(), 2)?;
             Ok(samavvik::bench::stats(&pool, period, iterations.max(1))?)
+        }
+        Command::Bench { command: BenchCommand::Reminders { open } } => {
+            Ok(samavvik::bench::reminders(&mut db::open_one(&config.db_url())?, &config, open)?)
         }
         Command::Generate { deviations, years, seed } => {
             let mut conn = db::open_one(&config.db_url())?;
