@@ -3,7 +3,6 @@
 //! nothing may be stored twice, and every due mail must arrive exactly once.
 
 use std::net::TcpListener;
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,41 +19,16 @@ const CLIENTS: usize = 16;
 /// Acknowledged submissions before the kill.
 const KILL_AFTER: usize = 60;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    /// The release-independent binary Cargo built for these tests, on `app`'s database.
-    async fn start(app: &TestApp, port: u16, smtp_port: u16, mail_worker: bool, dir: &std::path::Path) -> Server {
-        let child = serve_command(app, port, dir)
-            .env("SAMAVVIK_MAIL_WORKER", mail_worker.to_string())
-            .env("SAMAVVIK_MAIL_TRANSPORT", "smtp")
-            .env("SAMAVVIK_SMTP_HOST", "127.0.0.1")
-            .env("SAMAVVIK_SMTP_PORT", smtp_port.to_string())
-            .env("SAMAVVIK_SMTP_TLS", "none")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the samavvik binary");
-        let server = Server { child, base: format!("http://127.0.0.1:{port}") };
-        wait_ready(&server.base).await;
-        server
-    }
-
-    fn kill_9(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The binary Cargo built for these tests, on `app`'s database, mailing to the test's SMTP server.
+async fn start(app: &TestApp, port: u16, smtp_port: u16, mail_worker: bool, dir: &std::path::Path) -> ServeProcess {
+    let env = [
+        ("SAMAVVIK_MAIL_WORKER", mail_worker.to_string()),
+        ("SAMAVVIK_MAIL_TRANSPORT", "smtp".to_owned()),
+        ("SAMAVVIK_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("SAMAVVIK_SMTP_PORT", smtp_port.to_string()),
+        ("SAMAVVIK_SMTP_TLS", "none".to_owned()),
+    ];
+    ServeProcess::start(app, port, dir, &env).await
 }
 
 enum Outcome {
@@ -87,14 +61,14 @@ async fn kill_9_under_load_loses_nothing_and_mails_every_due_message_once() {
     let sink = SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut server = Server::start(&app, port, sink.port, false, dir.path()).await;
+    let mut server = start(&app, port, sink.port, false, dir.path()).await;
 
     let outcomes: Arc<Mutex<Vec<(String, Outcome)>>> = Default::default();
     let (acked, enough) = (Arc::new(AtomicUsize::new(0)), Arc::new(Notify::new()));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|_| {
             let (outcomes, acked, enough) = (outcomes.clone(), acked.clone(), enough.clone());
-            let (base, token, body) = (server.base.clone(), nurse.clone(), body.clone());
+            let (base, token, body) = (server.base(), nurse.clone(), body.clone());
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 loop {
@@ -127,14 +101,14 @@ async fn kill_9_under_load_loses_nothing_and_mails_every_due_message_once() {
     drop(server);
 
     // Restart on the same database, now with the mail worker, and let every client retry.
-    let server = Server::start(&app, free_port(), sink.port, true, dir.path()).await;
+    let server = start(&app, free_port(), sink.port, true, dir.path()).await;
     let client = reqwest::Client::new();
     let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
     let (mut acknowledged, mut found, mut lost, mut duplicated) = (0, 0, 0, 0);
     let (mut in_flight_stored, mut in_flight_absent) = (0, 0);
     let mut ids = std::collections::BTreeSet::new();
     for (key, outcome) in &outcomes {
-        let r = submit(&client, &server.base, &nurse, key, &body).await.unwrap();
+        let r = submit(&client, &server.base(), &nurse, key, &body).await.unwrap();
         assert_eq!(r.status(), 201, "retry of {key}");
         let replayed = r.headers().get("idempotent-replayed").is_some();
         let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();

@@ -363,3 +363,36 @@ pub async fn wait_ready(base: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// One `samavvik serve` process on `app`'s database, ready when returned; killed when dropped.
+pub struct ServeProcess {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl ServeProcess {
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn start(app: &TestApp, port: u16, dir: &std::path::Path, env: &[(&str, String)]) -> ServeProcess {
+        let mut command = serve_command(app, port, dir);
+        command.env("RUST_LOG", "warn").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::inherit());
+        command.envs(env.iter().map(|(k, v)| (k, v)));
+        let child = command.spawn().expect("the samavvik binary");
+        wait_ready(&format!("http://127.0.0.1:{port}")).await;
+        ServeProcess { child, port }
+    }
+
+    pub fn kill_9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

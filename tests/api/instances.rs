@@ -2,7 +2,7 @@
 //! `samavvik serve` processes on one PostgreSQL with one of them killed with SIGKILL under load.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -50,44 +50,15 @@ async fn a_second_server_on_one_sqlite_file_is_refused_with_a_clear_message() {
     }
     let app = spawn_app().await;
     let dir = tempfile::tempdir().unwrap();
-    let first = Instance::start(&app, free_port(), dir.path(), &[]).await;
+    let first = ServeProcess::start(&app, free_port(), dir.path(), &[]).await;
     let second = serve_command(&app, free_port(), dir.path()).stderr(Stdio::piped()).output().unwrap();
     assert!(!second.status.success());
     let said = String::from_utf8_lossy(&second.stderr);
     assert!(said.contains("SQLite tåler bare én server") && said.contains("PostgreSQL"), "{said}");
     drop(first);
     // Gone (even by kill -9), its lock goes with it.
-    let mut again = Instance::start(&app, free_port(), dir.path(), &[]).await;
+    let mut again = ServeProcess::start(&app, free_port(), dir.path(), &[]).await;
     again.kill_9();
-}
-
-/// One `samavvik serve` process.
-struct Instance {
-    child: Child,
-    port: u16,
-}
-
-impl Instance {
-    async fn start(app: &TestApp, port: u16, dir: &std::path::Path, env: &[(&str, String)]) -> Instance {
-        let mut command = serve_command(app, port, dir);
-        command.env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::inherit());
-        command.envs(env.iter().map(|(k, v)| (k, v)));
-        let child = command.spawn().expect("the samavvik binary");
-        wait_ready(&format!("http://127.0.0.1:{port}")).await;
-        Instance { child, port }
-    }
-
-    fn kill_9(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 const INSTANCES: usize = 3;
@@ -176,7 +147,7 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
     ];
     let mut instances = Vec::new();
     for _ in 0..INSTANCES {
-        instances.push(Instance::start(&app, free_port(), dir.path(), &with_everything).await);
+        instances.push(ServeProcess::start(&app, free_port(), dir.path(), &with_everything).await);
     }
     let ports = Arc::new(RwLock::new(instances.iter().map(|i| i.port).collect::<Vec<_>>()));
 
@@ -206,7 +177,7 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
     enough.notified().await;
     instances[1].kill_9();
     let port = instances[1].port;
-    instances[1] = Instance::start(&app, port, dir.path(), &with_everything).await;
+    instances[1] = ServeProcess::start(&app, port, dir.path(), &with_everything).await;
     for c in clients {
         c.await.unwrap();
     }
