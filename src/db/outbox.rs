@@ -113,6 +113,13 @@ pub fn claim(
     outbox::table.filter(o::id.eq_any(&ids)).select(OutboxRow::as_select()).load(conn)
 }
 
+/// Gives claimed rows back unsent, for another round or another worker; only the claimant may.
+pub fn release(conn: &mut DbConnection, ids: &[String], worker: &str) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(o::id.eq_any(ids)).filter(o::claimed_by.eq(worker)))
+        .set(o::claimed_until.eq(None::<NaiveDateTime>))
+        .execute(conn)
+}
+
 /// Marks a claimed row sent; only the claimant may.
 pub fn mark_sent(conn: &mut DbConnection, id: &str, worker: &str, now: NaiveDateTime) -> QueryResult<bool> {
     let n = diesel::update(outbox::table.find(id).filter(o::claimed_by.eq(worker)))

@@ -12,11 +12,9 @@ use crate::db::{self, write_tx, Pool};
 use crate::error::ApiError;
 use crate::mail;
 
-/// One row per claim: a worker that dies holds back only the row it was sending, and only for
-/// one lease. Mail is hundreds a day, so the extra transaction per row costs nothing that matters.
-const BATCH: i64 = 1;
+const BATCH: i64 = 50;
 /// Round trips in one SMTP delivery (connect, EHLO, MAIL, RCPT, DATA, QUIT), each bounded by
-/// the SMTP timeout: a claim outlives any send, so no live worker's row is taken over.
+/// the SMTP timeout: the longest one send can take.
 const ROUND_TRIPS: i64 = 6;
 const FIRST_RETRY_SECONDS: i64 = 30;
 const MAX_RETRY_SECONDS: i64 = 3600;
@@ -36,8 +34,8 @@ pub struct Worker {
     pub from: Mailbox,
     pub clock: Clock,
     pub max_attempts: i32,
-    /// A claimed row is another worker's again after this, should its claimant die mid-send.
-    pub lease: Duration,
+    /// The longest one delivery can take (`ROUND_TRIPS` SMTP timeouts).
+    pub send_bound: Duration,
 }
 
 impl Worker {
@@ -49,7 +47,7 @@ impl Worker {
             from: config.mail_from.parse().map_err(|e| anyhow::anyhow!("SAMAVVIK_MAIL_FROM er ugyldig: {e}"))?,
             clock,
             max_attempts: config.mail_max_attempts,
-            lease: Duration::seconds(ROUND_TRIPS * config.smtp_timeout_seconds as i64 + 5),
+            send_bound: Duration::seconds(ROUND_TRIPS * config.smtp_timeout_seconds as i64),
         })
     }
 
@@ -60,14 +58,25 @@ impl Worker {
 
     async fn deliver_batch(&self) -> Result<Delivery, ApiError> {
         let now = self.clock.now_naive();
-        let (worker, lease) = (self.id.clone(), self.lease);
+        // A claimed row is another worker's again after the lease, should this one die: two sends
+        // long. A row is sent only while a whole send still fits in the lease, so no live
+        // worker's row is ever taken over; what does not fit is given back.
+        let lease_until = now + self.send_bound * 2 + Duration::seconds(5);
+        let worker = self.id.clone();
         let rows = db::run(&self.pool, move |c| {
-            let claimed = write_tx(c, |c| Ok(outbox::claim(c, outbox::MAIL, &worker, now, now + lease, BATCH)?))?;
+            let claimed = write_tx(c, |c| Ok(outbox::claim(c, outbox::MAIL, &worker, now, lease_until, BATCH)?))?;
             Ok(claimed.into_iter().map(|row| mail::outbox::deliverable(c, row)).collect::<Vec<_>>())
         })
         .await?;
         let mut result = Delivery::default();
-        for (row, ready) in rows {
+        let mut rows = rows.into_iter();
+        while let Some((row, ready)) = rows.next() {
+            if self.clock.now_naive() + self.send_bound >= lease_until {
+                let (worker, rest) = (self.id.clone(), std::iter::once(row).chain(rows.map(|(r, _)| r)));
+                let ids: Vec<String> = rest.map(|r| r.id).collect();
+                db::run(&self.pool, move |c| Ok(outbox::release(c, &ids, &worker)?)).await?;
+                break;
+            }
             let outcome = match ready {
                 Ok(()) => self.mailer.send(&self.from, &row).await,
                 Err(message) => Err(SendError { message, permanent: true }),
