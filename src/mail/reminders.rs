@@ -75,9 +75,15 @@ pub fn enqueue_due(conn: &mut DbConnection, config: &Config, clock: &Clock) -> R
         let due = deviations::reminders_due(conn, &today.to_string(), BATCH)?;
         for d in &due {
             queued += remind(conn, config, d, today, now)?;
-            // Unless it changed meanwhile: then the change has set today, and the next read sees it.
-            deviations::set_next_reminder(conn, d, next_on(d, today).map(|day| day.to_string()))?;
         }
+        // One transaction for the batch's dates: a commit each would be most of a pass's time.
+        write_tx(conn, |c| {
+            for d in &due {
+                // Unless it changed meanwhile: then the change has set today, and the next read sees it.
+                deviations::set_next_reminder(c, d, next_on(d, today).map(|day| day.to_string()))?;
+            }
+            Ok(())
+        })?;
         if (due.len() as i64) < BATCH {
             return Ok(queued);
         }
