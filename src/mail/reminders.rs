@@ -90,9 +90,14 @@ pub fn enqueue_due(conn: &mut DbConnection, config: &Config, clock: &Clock) -> R
     }
 }
 
+/// Waiting for the recipient: the only statuses with deadlines to remind of.
+fn waiting(d: &DeviationRow) -> bool {
+    matches!(d.status.as_str(), "submitted" | "in_progress")
+}
+
 /// The first day after `after` on which one of an open deviation's deadlines reaches a new stage.
 pub fn next_on(d: &DeviationRow, after: NaiveDate) -> Option<NaiveDate> {
-    if !matches!(d.status.as_str(), "submitted" | "in_progress") {
+    if !waiting(d) {
         return None;
     }
     let start = oslo_date(d.received_at);
@@ -123,7 +128,7 @@ fn remind(
     today: NaiveDate,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<usize, ApiError> {
-    if !matches!(d.status.as_str(), "submitted" | "in_progress") {
+    if !waiting(d) {
         return Ok(0);
     }
     let start = oslo_date(d.received_at);
