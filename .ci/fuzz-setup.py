@@ -8,6 +8,7 @@ the environment.
 
 usage: fuzz-setup.py BASE_URL EMAIL
 """
+import base64
 import hashlib
 import json
 import sys
@@ -87,7 +88,22 @@ try:
     feed_cursor = call("GET", "/api/v1/feed?limit=1", token(EMAIL))["next_cursor"]
 except urllib.error.HTTPError:
     feed_cursor = ""
+# An import to read back: a dry run of a one-row export writes no deviation.
+one_row = "Id;Dato;Kategori;Fra;Til\nF-1;12.01.2026;Epikrise;Trondheim kommune;St. Olavs hospital HF\n"
+mapping = """source_system = "Fuzz"
+[columns]
+source_id = "Id"
+occurred_at = "Dato"
+category = "Kategori"
+reporting_organisation = "Fra"
+recipient_organisation = "Til"
+[categories]
+Epikrise = "discharge_summary"
+"""
+dry_run = call("POST", "/api/v1/imports", admin, {
+    "file_name": "fuzz.csv", "content": base64.b64encode(one_row.encode()).decode(), "mapping": mapping, "dry_run": True})
 print(f"FUZZ_FEED_CURSOR={feed_cursor}")
+print(f"FUZZ_IMPORT={dry_run['id']}")
 print(f"FUZZ_OWN_ORGANISATION={own_id}")
 print(f"FUZZ_CLIENT={client['id']}")
 print(f"FUZZ_WEBHOOK={hook['id']}")

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::db::deviations::DeviationRow;
 use crate::db::schema::deviations;
-use crate::db::users::{self, UserRow};
+use crate::db::users;
 use crate::db::{organisations, units, DbConnection};
 use crate::domain::calendar::{add_working_days, oslo_date, working_days_between};
 use crate::error::ApiError;
@@ -82,40 +82,10 @@ fn reporters(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<(UserId,
         .into_iter()
         .filter(|o| o.kind != "other" && o.health_community_id == first)
     {
-        let email = format!("generert@{}.example", org.id);
-        let id = match users::find_by_email(conn, &email)? {
-            Some(u) => u.id,
-            None => {
-                let row = UserRow {
-                    id: UserId::generate(),
-                    email,
-                    name: "Generert melder".into(),
-                    organisation_id: org.id.clone(),
-                    unit_id: None,
-                    role: "reporter".into(),
-                    password_hash: None,
-                    active: false,
-                    created_at: now,
-                    updated_at: now,
-                    session_epoch: 0,
-                    hpr_number: None,
-                    machine: false,
-                    pending: false,
-                };
-                users::insert(conn, &row)?;
-                row.id
-            }
-        };
+        let id = users::placeholder(conn, &org.id, "generert", "Generert melder", now)?;
         out.push((id, org.id, org.kind));
     }
     Ok(out)
-}
-
-fn insert_batch(conn: &mut DbConnection, rows: &[DeviationRow]) -> QueryResult<usize> {
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(deviations::table).values(rows).execute(c),
-        DbConnection::Sqlite(c) => diesel::insert_into(deviations::table).values(rows).execute(c),
-    }
 }
 
 /// Inserts `count` deviations submitted over the last `years` years. Returns how many.
@@ -237,11 +207,13 @@ pub fn generate(
                 answer_days: answered_at.map(|_| working_days_between(received, answer_day) as i32),
                 answered_on_time: answered_at.map(|_| answer_day <= answer_due),
                 next_reminder_on: None,
+                source_system: None,
+                source_id: None,
             };
             row.next_reminder_on = crate::mail::reminders::first_on(&row);
             batch.push(row);
         }
-        conn.transaction(|c| batch.chunks(500).try_for_each(|chunk| insert_batch(c, chunk).map(|_| ())))?;
+        conn.transaction(|c| crate::db::deviations::insert_many(c, &batch))?;
         made += batch.len();
         bar.inc(batch.len() as u64);
     }

@@ -130,6 +130,10 @@ id_type!(
     WebhookId
 );
 id_type!(
+    /// One import (or dry run) of a quality system's export.
+    ImportId
+);
+id_type!(
     /// A helsefellesskap: one hospital trust and its municipalities.
     HealthCommunityId
 );

@@ -60,6 +60,56 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Import historic deviations from a quality system's export (CSV or XLSX), as the mapping says.
+    Import {
+        /// The export: CSV (`;` or `,`, UTF-8 or Windows-1252) or XLSX.
+        file: std::path::PathBuf,
+        /// The mapping file (TOML); see README, «Importere historikk».
+        #[arg(long, required_unless_present = "suggest_mapping")]
+        mapping: Option<std::path::PathBuf>,
+        /// Check every row and report what would happen; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write a starting mapping for the file to standard output.
+        #[arg(long, conflicts_with_all = ["mapping", "dry_run"])]
+        suggest_mapping: bool,
+        /// Import the rows that pass and leave the refused ones (exit status 0).
+        #[arg(long)]
+        skip_refused: bool,
+        /// Leave the free text behind.
+        #[arg(long)]
+        without_description: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+    /// Export one row per deviation (no free text, people or patient) for analysis in other tools.
+    Export {
+        /// A tertial (2026-T2), month (2026-03) or year (2026); or --from and --to.
+        #[arg(long, required_unless_present = "from")]
+        period: Option<String>,
+        /// First day (ÅÅÅÅ-MM-DD), with --to.
+        #[arg(long, requires = "to", conflicts_with = "period")]
+        from: Option<String>,
+        /// Last day, included.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// csv or xlsx.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Only deviations this organisation (id) sent or received.
+        #[arg(long, conflicts_with = "health_community_id")]
+        organisation_id: Option<String>,
+        /// Only deviations of this helsefellesskap (id).
+        #[arg(long)]
+        health_community_id: Option<String>,
+        /// The file to write; standard output if left out.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
     /// Benchmarks (figures, not tests).
     Bench {
         #[command(subcommand)]
@@ -211,7 +261,85 @@ fn run() -> anyhow::Result<()> {
             seed::seed_demo_if_empty(&mut conn)?;
             let started = std::time::Instant::now();
             let made = samavvik::generate::generate(&mut conn, deviations, years, seed, true)?;
+            eprintln!("Gjør databasen klar for spørringer ({}) …", samavvik::import::ready_words(&conn));
+            db::deviations::make_ready(&mut conn)?;
             println!("La inn {made} genererte avvik over {years} år på {:.1} s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Command::Import {
+            file,
+            mapping,
+            dry_run,
+            suggest_mapping: _,
+            skip_refused,
+            without_description,
+            json,
+            batch,
+        } => {
+            let mut conn = db::open_one(&config.db_url())?;
+            let source = samavvik::import::read::Source::Path(file);
+            let fail = |e: samavvik::error::ApiError| -> ! {
+                eprintln!("samavvik import: {}", describe(&e));
+                std::process::exit(2)
+            };
+            let Some(mapping) = mapping else {
+                let text =
+                    samavvik::import::suggest(&mut conn, &source, &Default::default()).unwrap_or_else(|e| fail(e));
+                print!("{text}");
+                return Ok(());
+            };
+            let text = std::fs::read_to_string(&mapping)
+                .map_err(|e| anyhow::anyhow!("kunne ikke lese {}: {e}", mapping.display()))?;
+            let mapping = samavvik::import::parse_mapping(&text).unwrap_or_else(|e| fail(e));
+            let progress = if std::io::stderr().is_terminal() {
+                samavvik::import::Progress::Bar
+            } else {
+                samavvik::import::Progress::Lines
+            };
+            let options =
+                samavvik::import::Options { dry_run, skip_refused, without_description, batch: batch.max(1), progress };
+            let report =
+                samavvik::import::run(&mut conn, &config, &source, &mapping, &options, chrono::Utc::now(), None)
+                    .unwrap_or_else(|e| fail(e));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", samavvik::import::describe(&report));
+            }
+            if report.failed(skip_refused) {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Export { period, from, to, format, organisation_id, health_community_id, output } => {
+            let fail = |e: samavvik::error::ApiError| -> ! {
+                eprintln!("samavvik export: {}", describe(&e));
+                std::process::exit(2)
+            };
+            let period = samavvik::api::stats::period(period.as_deref(), from.as_deref(), to.as_deref())
+                .unwrap_or_else(|e| fail(e));
+            let format = samavvik::export::Format::parse(&format).unwrap_or_else(|e| fail(e));
+            let scope = match (organisation_id, health_community_id) {
+                (Some(o), _) => samavvik::stats::StatsScope::Organisation(o.into()),
+                (None, Some(c)) => samavvik::stats::StatsScope::Community(c.into()),
+                (None, None) => samavvik::stats::StatsScope::All,
+            };
+            let mut conn = db::open_one(&config.db_url())?;
+            let started = std::time::Instant::now();
+            let rows = match output {
+                Some(path) => {
+                    let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    samavvik::export::write(&mut conn, &scope, period.utc_bounds(), format, file)?
+                }
+                None => samavvik::export::write(
+                    &mut conn,
+                    &scope,
+                    period.utc_bounds(),
+                    format,
+                    std::io::BufWriter::new(std::io::stdout()),
+                )?,
+            };
+            eprintln!("Eksporterte {rows} avvik for {period} på {:.1} s", started.elapsed().as_secs_f64());
             Ok(())
         }
         Command::Report { tertial, format, out, organisation_id } => {

@@ -6,9 +6,11 @@ pub mod body;
 pub mod categories;
 pub mod clients;
 pub mod deviations;
+pub mod exports;
 pub mod feed;
 pub mod health;
 pub mod health_communities;
+pub mod imports;
 pub mod mapping;
 pub mod organisations;
 pub mod patients;
@@ -131,8 +133,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/reports/{tertial}.html").route(get().to(stats::report)))
                 .service(web::resource("/reports/{tertial}.csv").route(get().to(stats::report)))
                 .service(web::resource("/reports/{tertial}.xlsx").route(get().to(stats::report)))
+                .service(web::resource("/exports/deviations").route(get().to(exports::deviations)))
                 .service(web::resource("/admin/outbox").route(get().to(admin::outbox_status)))
-                .service(web::resource("/admin/outbox/retry").route(post().to(admin::retry))),
+                .service(web::resource("/admin/outbox/retry").route(post().to(admin::retry)))
+                .service(
+                    web::resource("/imports")
+                        .app_data(problems::json_config(imports::BODY_LIMIT))
+                        .route(get().to(imports::list))
+                        .route(post().to(imports::create)),
+                )
+                .service(web::resource("/imports/{id}").route(get().to(imports::get))),
         );
     // Resources (not `.route(path, …)`, whose method guard turns a wrong method into 404) and no
     // default service: actix answers 404 for unknown paths and 405 for known paths with another

@@ -55,12 +55,13 @@ pub fn scope_name(conn: &mut crate::db::DbConnection, scope: &StatsScope) -> Res
     })
 }
 
-fn period(q: &StatsQuery) -> Result<Period, ApiError> {
+/// The period asked for: `period`, or `from` and `to` (both days included).
+pub fn period(period: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<Period, ApiError> {
     let date = |field: &str, v: &str| {
         chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .map_err(|_| ApiError::field(field, "invalid_date", "Skriv datoen som ÅÅÅÅ-MM-DD."))
     };
-    match (&q.period, &q.from, &q.to) {
+    match (period, from, to) {
         (Some(p), None, None) => Period::parse(p).map_err(|m| ApiError::field("period", "invalid_period", m)),
         (None, Some(f), Some(t)) => {
             let (f, t) = (date("from", f)?, date("to", t)?);
@@ -79,7 +80,10 @@ pub async fn get(
     query: super::query::Params<StatsQuery>,
 ) -> Result<Json<Stats>, ApiError> {
     let q = query.into_inner();
-    let (period, group_by) = (period(&q)?, stats::parse_group_by(q.group_by.as_deref())?);
+    let (period, group_by) = (
+        period(q.period.as_deref(), q.from.as_deref(), q.to.as_deref())?,
+        stats::parse_group_by(q.group_by.as_deref())?,
+    );
     let threshold = state.config.suppression_threshold;
     let spare = state.pool.clone();
     let stats = db::run(&state.pool, move |c| {

@@ -32,3 +32,8 @@ pub fn is_active(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
 pub fn label(conn: &mut DbConnection, code: &str) -> QueryResult<String> {
     categories::table.find(code).select(categories::label).first(conn)
 }
+
+/// Every category's label, retired ones too: history keeps its codes.
+pub fn labels(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    categories::table.select((categories::code, categories::label)).load(conn)
+}

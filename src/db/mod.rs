@@ -10,6 +10,7 @@ pub mod group_commit;
 pub mod health_communities;
 pub mod idempotency;
 pub mod identities;
+pub mod imports;
 pub mod jobs;
 pub mod mappings;
 pub mod names;

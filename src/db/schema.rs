@@ -107,6 +107,26 @@ diesel::table! {
         details -> Text,
         reported_category -> Nullable<Text>,
         next_reminder_on -> Nullable<Text>,
+        source_system -> Nullable<Text>,
+        source_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    imports (id) {
+        id -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        source_system -> Text,
+        file_name -> Text,
+        dry_run -> Bool,
+        status -> Text,
+        rows_read -> Integer,
+        imported -> Integer,
+        skipped -> Integer,
+        refused -> Integer,
+        report -> Text,
+        finished_at -> Timestamp,
     }
 }
 

@@ -194,6 +194,20 @@ pub fn count_recategorised_in(
         .get_result(conn)
 }
 
+/// Of the deviations submitted in [from, to), those imported from a quality system's export.
+pub fn count_imported_in(
+    conn: &mut DbConnection,
+    scope: &StatsScope,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<i64> {
+    scoped(scope)
+        .filter(d::submitted_at.ge(from).and(d::submitted_at.lt(to)))
+        .filter(d::source_system.is_not_null())
+        .count()
+        .get_result(conn)
+}
+
 #[derive(QueryableByName)]
 struct Open {
     #[diesel(sql_type = BigInt)]
@@ -230,4 +244,54 @@ pub fn open_at(
         total = (total.0 + row.open, total.1 + row.overdue);
     }
     Ok(total)
+}
+
+/// One deviation as the analysts' export has it: what the statistics count, never free text,
+/// people or patient.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = deviations)]
+pub struct ExportRow {
+    pub id: String,
+    pub reference: String,
+    pub submitted_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub occurred_at: String,
+    pub direction: String,
+    pub kind: String,
+    pub category: String,
+    pub reported_category: Option<String>,
+    pub harm_class: String,
+    pub harm_level: Option<String>,
+    pub handover_related: bool,
+    pub status: String,
+    pub health_community_id: String,
+    pub reporting_organisation_id: String,
+    pub reporting_unit_id: Option<String>,
+    pub recipient_organisation_id: String,
+    pub recipient_unit_id: Option<String>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub answered_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub acknowledge_due: String,
+    pub answer_due: String,
+    pub acknowledge_days: Option<i32>,
+    pub answer_days: Option<i32>,
+    pub answered_on_time: Option<bool>,
+    pub source_system: Option<String>,
+}
+
+/// The next `limit` deviations submitted in [from, to) after `after` (submitted_at, id): pages by
+/// key, so the millionth row costs what the first does.
+pub fn export_page(
+    conn: &mut DbConnection,
+    scope: &StatsScope,
+    (from, to): (NaiveDateTime, NaiveDateTime),
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<ExportRow>> {
+    let mut q = scoped(scope).filter(d::submitted_at.ge(from).and(d::submitted_at.lt(to)));
+    if let Some((at, id)) = after {
+        q = q.filter(d::submitted_at.gt(*at).or(d::submitted_at.eq(*at).and(d::id.gt(id.to_owned()))));
+    }
+    q.select(ExportRow::as_select()).order((d::submitted_at.asc(), d::id.asc())).limit(limit).load(conn)
 }

@@ -88,3 +88,8 @@ pub fn find_by_number(
         .first(conn)
         .optional()
 }
+
+/// Every unit, active or not (an import resolves historic names).
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<UnitRow>> {
+    units::table.select(UnitRow::as_select()).order(units::name.asc()).load(conn)
+}

@@ -84,3 +84,36 @@ pub fn update(conn: &mut DbConnection, id: &UserId, changes: &UserChanges) -> Qu
     }
     Ok(())
 }
+
+/// The inactive user that stands for an organisation's reporters where no person is known
+/// (generated and imported deviations): found by its address, made once.
+pub fn placeholder(
+    conn: &mut DbConnection,
+    organisation_id: &OrganisationId,
+    local_part: &str,
+    name: &str,
+    now: NaiveDateTime,
+) -> QueryResult<UserId> {
+    let email = format!("{local_part}@{organisation_id}.example");
+    if let Some(u) = find_by_email(conn, &email)? {
+        return Ok(u.id);
+    }
+    let row = UserRow {
+        id: UserId::generate(),
+        email,
+        name: name.into(),
+        organisation_id: organisation_id.clone(),
+        unit_id: None,
+        role: "reporter".into(),
+        password_hash: None,
+        active: false,
+        created_at: now,
+        updated_at: now,
+        session_epoch: 0,
+        hpr_number: None,
+        machine: false,
+        pending: false,
+    };
+    insert(conn, &row)?;
+    Ok(row.id)
+}

@@ -298,6 +298,8 @@ fn new_row(
         answer_days: None,
         answered_on_time: None,
         next_reminder_on: None,
+        source_system: None,
+        source_id: None,
     };
     row.next_reminder_on = crate::mail::reminders::first_on(&row);
     Ok(row)

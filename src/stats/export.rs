@@ -23,6 +23,7 @@ pub fn key_figures(s: &Stats) -> Vec<(&'static str, &'static str, Option<f64>)> 
         ("answer_days_p90", "Tid til svar, 90-persentil (virkedager)", s.answer_days.p90),
         ("within_deadline_share", "Andel besvart innen fristen", s.within_deadline_share),
         ("recategorised", "Kategori endret av mottaker", Some(s.recategorised as f64)),
+        ("imported", "Fra import (kvalitetssystemenes historikk)", Some(s.imported as f64)),
         ("backlog_at_end", "Åpne ved periodens slutt", Some(s.backlog_at_end as f64)),
         ("overdue_at_end", "Over fristen ved periodens slutt", Some(s.overdue_at_end as f64)),
     ]

@@ -69,6 +69,9 @@ pub struct Stats {
     /// Deviations of the period whose category the recipient changed on acknowledge (they are
     /// counted under the new one).
     pub recategorised: i64,
+    /// Deviations of the period imported from a quality system's export: their handling times
+    /// were not measured here, so a report marks such a period "fra import".
+    pub imported: i64,
     pub backlog_at_end: i64,
     pub overdue_at_end: i64,
     pub previous: Comparison,
@@ -183,6 +186,7 @@ pub fn parse_group_by(list: Option<&str>) -> Result<Vec<String>, ApiError> {
 /// compared with.
 struct Totals {
     recategorised: i64,
+    imported: i64,
     backlog_at_end: i64,
     overdue_at_end: i64,
     previous: (Period, i64),
@@ -198,8 +202,9 @@ impl Totals {
         let (previous, last_year) = (total_of(period.previous())?, total_of(period.year_before())?);
         let (from, to) = period.utc_bounds();
         let recategorised = q::count_recategorised_in(conn, scope, from, to)?;
+        let imported = q::count_imported_in(conn, scope, from, to)?;
         let (backlog_at_end, overdue_at_end) = q::open_at(conn, scope, to, &period.end().to_string())?;
-        Ok(Totals { recategorised, backlog_at_end, overdue_at_end, previous, last_year })
+        Ok(Totals { recategorised, imported, backlog_at_end, overdue_at_end, previous, last_year })
     }
 }
 
@@ -292,6 +297,7 @@ impl PeriodData {
             answered_within_deadline: on_time,
             within_deadline_share: (answered > 0).then(|| on_time as f64 / answered as f64),
             recategorised: self.totals.recategorised,
+            imported: self.totals.imported,
             backlog_at_end: self.totals.backlog_at_end,
             overdue_at_end: self.totals.overdue_at_end,
             previous: compare(self.totals.previous),

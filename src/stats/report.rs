@@ -212,13 +212,40 @@ fn table(stats: &Stats, dim: &str, title: &str) -> String {
     t
 }
 
+/// A tertial whose deviations came (partly) from a quality system's export is marked, so no one
+/// reads its handling times as measured the way samavvik measures them.
+pub fn trend_label(s: &Stats) -> String {
+    match s.imported {
+        0 => s.period.clone(),
+        _ => format!("{} (fra import)", s.period),
+    }
+}
+
+fn imported_note(r: &Report) -> String {
+    let marked: Vec<String> = r
+        .trend
+        .iter()
+        .filter(|s| s.imported > 0)
+        .map(|s| format!("{} ({} av {})", s.period, s.imported, s.total))
+        .collect();
+    if marked.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<p class=\"muted imported\">Fra import: {}. Disse avvikene er hentet fra kvalitetssystemenes historikk og telles \
+         etter hendelsesdato. Behandlingstid og frister ble ikke målt på samme måte der, så sammenlign ikke \
+         behandlingstiden i disse tertialene med tertialer meldt i samavvik.</p>",
+        esc(&marked.join(", "))
+    )
+}
+
 pub fn html(r: &Report, scope: &str) -> String {
     let now = r.overall();
     let dirs = ["municipality_to_hospital", "hospital_to_municipality"];
     let trend_rows: Vec<(String, Vec<f64>)> = r
         .trend
         .iter()
-        .map(|s| (s.period.clone(), dirs.iter().map(|d| count_of(s, "direction", d) as f64).collect()))
+        .map(|s| (trend_label(s), dirs.iter().map(|d| count_of(s, "direction", d) as f64).collect()))
         .collect();
     let trend = bar_chart("Avvik per tertial etter retning", &dirs.map(direction_label), &trend_rows, "");
     let cats: Vec<(String, Vec<f64>)> = r
@@ -251,7 +278,7 @@ pub fn html(r: &Report, scope: &str) -> String {
         " d",
     );
     let share: Vec<(String, Vec<f64>)> =
-        r.trend.iter().map(|s| (s.period.clone(), vec![s.within_deadline_share.unwrap_or(0.0) * 100.0])).collect();
+        r.trend.iter().map(|s| (trend_label(s), vec![s.within_deadline_share.unwrap_or(0.0) * 100.0])).collect();
     let within = bar_chart("Andel besvart innen fristen", &["Innen fristen"], &share, " %");
     let units: Vec<(String, Vec<f64>)> = r
         .breakdown("recipient_unit")
@@ -305,6 +332,9 @@ pub fn html(r: &Report, scope: &str) -> String {
         ("Mottakerenheter", top_units),
     ] {
         let _ = write!(page, "<h2>{title}</h2>{chart}");
+        if title == "Utvikling per tertial" {
+            page.push_str(&imported_note(r));
+        }
     }
     page.push_str("<h2>Tabeller</h2>");
     for (dim, title) in BREAKDOWNS {

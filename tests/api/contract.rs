@@ -29,11 +29,19 @@ pub fn template_for(path: &str) -> Option<String> {
         .keys()
         .filter(|t| {
             let ts: Vec<&str> = t.split('/').collect();
-            ts.len() == segments.len() && ts.iter().zip(&segments).all(|(t, s)| t.starts_with('{') || t == s)
+            ts.len() == segments.len() && ts.iter().zip(&segments).all(|(t, s)| segment_matches(t, s))
         })
         .collect();
     candidates.sort_by_key(|t| t.matches('{').count());
     candidates.first().map(|t| t.to_string())
+}
+
+/// A template segment matches a parameter with its literal suffix ({tertial}.csv), or itself.
+fn segment_matches(template: &str, segment: &str) -> bool {
+    match template.strip_prefix('{').and_then(|t| t.split_once('}')) {
+        Some((_, suffix)) => segment.len() > suffix.len() && segment.ends_with(suffix),
+        None => template == segment,
+    }
 }
 
 fn validator(pointer: &str) -> Arc<jsonschema::Validator> {
@@ -110,7 +118,8 @@ async fn every_operation_in_the_spec_is_routed() {
 fn registered_routes() -> BTreeSet<(String, String)> {
     let source = include_str!("../../src/api/mod.rs");
     let resource =
-        regex::Regex::new(r#"web::resource\("([^"]+)"\)((?:\s*\.(?:wrap|route)\((?:[^()]|\([^()]*\))*\))*)"#).unwrap();
+        regex::Regex::new(r#"web::resource\("([^"]+)"\)((?:\s*\.(?:wrap|route|app_data)\((?:[^()]|\([^()]*\))*\))*)"#)
+            .unwrap();
     let method = regex::Regex::new(r"\.route\((get|post|put|patch|delete)\(\)").unwrap();
     let top_level = ["/health", "/ready", "/metrics", "/openapi.yaml", "/docs"];
     resource

@@ -14,6 +14,7 @@ mod feed;
 mod health;
 mod helpers;
 mod idp;
+mod imports;
 mod instances;
 mod lifecycle;
 mod lists;

@@ -229,3 +229,88 @@ async fn generated_data_is_consistent_and_counted() {
         s["groups"].as_array().unwrap().iter().map(|g| g["key"]["status"].as_str().unwrap()).collect();
     assert!(statuses.iter().all(|st| ["submitted", "in_progress", "answered", "closed", "rejected"].contains(st)));
 }
+
+async fn export(app: &TestApp, token: &str, query: &str) -> reqwest::Response {
+    app.client
+        .get(format!("{}/api/v1/exports/deviations?{query}", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The values of one column, sorted, without the empty ones.
+fn column(rows: &[csv::StringRecord], headers: &csv::StringRecord, name: &str) -> Vec<String> {
+    let i = headers.iter().position(|h| h == name).unwrap();
+    let mut values: Vec<String> = rows.iter().map(|r| r[i].to_owned()).filter(|v| !v.is_empty()).collect();
+    values.sort_by_key(|v| (v.len(), v.clone()));
+    values
+}
+
+#[actix_web::test]
+async fn the_export_has_a_row_for_each_deviation_the_statistics_count_and_no_free_text() {
+    let Data { app, analyst } = known_data().await;
+    let resp = export(&app, &analyst, "period=2026-T2").await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert_eq!(resp.headers()["content-disposition"], "attachment; filename=\"samhandlingsavvik-2026-T2.csv\"");
+    let bytes = resp.bytes().await.unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(!text.contains("Pasienten kom hjem") && !text.contains("Svar") && !text.contains("@"), "{text}");
+    let mut reader = csv::Reader::from_reader(bytes.as_ref());
+    let headers = reader.headers().unwrap().clone();
+    let expected: Vec<&str> = samavvik::export::COLUMNS.iter().map(|c| c.0).collect();
+    assert_eq!(headers.iter().collect::<Vec<_>>(), expected);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    // The statistics of 2026-T2 (tertial_figures_are_exact): five deviations, acknowledged in
+    // 1, 1, 2 and 7 working days, answered in 1, 5 and 20, two of the answers on time.
+    assert_eq!(rows.len(), 5);
+    assert_eq!(column(&rows, &headers, "acknowledge_working_days"), ["1", "1", "2", "7"]);
+    assert_eq!(column(&rows, &headers, "answer_working_days"), ["1", "5", "20"]);
+    assert_eq!(column(&rows, &headers, "answered_on_time"), ["true", "true", "false"]);
+    assert_eq!(
+        column(&rows, &headers, "recipient_organisation").iter().filter(|o| *o == "St. Olavs hospital HF").count(),
+        4
+    );
+    // Submitted 10:00 UTC on 1 June: noon in Norway, said with its offset.
+    assert_eq!(column(&rows, &headers, "submitted_at")[0], "2026-06-01T12:00:00+02:00");
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_samavvik"))
+        .args(["export", "--period", "2026-T2", "--output", file.path().to_str().unwrap()])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("SAMAVVIK_JWT_SECRET", &app.config.jwt_secret)
+        .env("SAMAVVIK_SEED_DEMO", "never")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read(file.path()).unwrap(), bytes.as_ref(), "the command writes what the API sends");
+
+    let resp = export(&app, &analyst, "from=2026-06-01&to=2026-06-30&format=xlsx").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"samhandlingsavvik-2026-06-01_2026-06-30.xlsx\""
+    );
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(resp.bytes().await.unwrap().to_vec())).unwrap();
+    let sheet = book.worksheet_range("Avvik").unwrap();
+    assert_eq!(sheet.height(), 1 + 3, "the header and June's three");
+    assert_eq!(sheet.rows().next().unwrap()[0], calamine::Data::String("Referanse".into()));
+    assert!(matches!(sheet.rows().nth(1).unwrap()[1], calamine::Data::DateTime(_)));
+
+    let muni_qa = app.login(MUNI_ADVISOR).await;
+    let own = export(&app, &muni_qa, "period=2026-T1").await.text().await.unwrap();
+    assert_eq!(own.lines().count(), 1 + 3, "a quality advisor gets what their organisation sent or received");
+    let nurse = app.login(NURSE).await;
+    app.get("/api/v1/exports/deviations?period=2026-T2", &nurse).await.problem(403, "forbidden");
+    let p = app
+        .get("/api/v1/exports/deviations?period=2026-T2&format=pdf", &analyst)
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(p["fields"][0]["field"], "format");
+    app.get("/api/v1/exports/deviations", &analyst).await.problem(422, "validation_failed");
+}
