@@ -165,7 +165,7 @@ fn cells(r: &ExportRow, n: &Names) -> Vec<Cell> {
 
 fn csv_field(c: &Cell) -> String {
     match c {
-        Cell::Text(s) => s.clone(),
+        Cell::Text(s) => crate::spreadsheet::cell(s),
         Cell::Int(i) => i.to_string(),
         Cell::Bool(b) => b.to_string(),
         Cell::Date(d) => d.format("%Y-%m-%d").to_string(),

@@ -125,6 +125,7 @@ impl Job {
             Job::Cleanup => Ok(purge_idempotency_keys(c, clock)?
                 + crate::patients::erase_due(c, config, now)?
                 + crate::patients::purge_access_log(c, config, now)?
+                + crate::patients::check_access_log(c, config)?
                 + db::identities::forget_proofs(c, now)?
                 + db::jobs::purge(c, now - Duration::days(KEEP_RUNS_DAYS))?),
         }

@@ -28,6 +28,7 @@ pub mod pages;
 pub mod patients;
 pub mod policy;
 pub mod seed;
+pub mod spreadsheet;
 pub mod state;
 pub mod stats;
 pub mod telemetry;

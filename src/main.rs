@@ -122,6 +122,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The patient access log.
+    PatientLog {
+        #[command(subcommand)]
+        command: PatientLogCommand,
+    },
     /// Print a signed access token for an existing user.
     Token {
         #[arg(long)]
@@ -136,6 +141,17 @@ enum KeysCommand {
     Rotate {
         #[arg(long, default_value_t = 500)]
         batch: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum PatientLogCommand {
+    /// Check the access log's hash chain from the first row to the head and name the first broken
+    /// link; exit status 1 if there is one. Needs the server's SAMAVVIK_JWT_SECRET.
+    Verify {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -241,6 +257,22 @@ fn run() -> anyhow::Result<()> {
             );
             if done.failed > 0 {
                 anyhow::bail!("{} pasientidentiteter kunne ikke åpnes; se loggen", done.failed);
+            }
+            Ok(())
+        }
+        Command::PatientLog { command: PatientLogCommand::Verify { json } } => {
+            let config = config.with_secret().map_err(anyhow::Error::msg)?;
+            let key = samavvik::patients::chain::ChainKey::from_config(&config);
+            let mut conn = db::open_one(&config.db_url())?;
+            let v =
+                samavvik::patients::chain::verify(&mut conn, &key).map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", samavvik::patients::chain::describe(&v));
+            }
+            if v.first_break.is_some() {
+                std::process::exit(1);
             }
             Ok(())
         }

@@ -165,6 +165,24 @@ pub fn may_as(role: Role, relation: Relation, action: Action) -> bool {
     }
 }
 
+/// Patient identity (reveal, and related deviations by the same patient): a person who handles
+/// the case. Never a machine, whatever its scopes.
+pub fn may_see_patient(caller: &Caller, d: Parties) -> bool {
+    caller.actor == Actor::Person && may_see_patient_as(caller.role, relation(caller, d))
+}
+
+/// The rule by role and relation, as the permission table prints it («reveal patient»): quality
+/// advisors of both organisations; handlers only where the case is theirs — their own report, or
+/// the case their organisation holds for their unit or them.
+pub fn may_see_patient_as(role: Role, relation: Relation) -> bool {
+    use Relation as R;
+    match role {
+        Role::QualityAdvisor => relation != R::Outsider,
+        Role::Handler => matches!(relation, R::OwnReport | R::OwnCase),
+        _ => false,
+    }
+}
+
 fn forbidden(message: &str) -> ApiError {
     ApiError::forbidden(message)
 }
@@ -341,8 +359,11 @@ pub fn permission_table() -> String {
                 _ if relation == Relation::Outsider => "—",
                 _ => "read",
             };
-            let actions: Vec<&str> =
+            let mut actions: Vec<&str> =
                 Action::ALL.iter().filter(|(a, _)| may_as(role, relation, *a)).map(|(_, code)| *code).collect();
+            if may_see_patient_as(role, relation) {
+                actions.push("reveal patient");
+            }
             let cell = if actions.is_empty() { read.to_owned() } else { format!("{read}, {}", actions.join(", ")) };
             t.push_str(&format!(" {cell} |"));
         }
@@ -458,9 +479,22 @@ mod tests {
                     assert_eq!(may(&who, d, *action), want, "{} / {name} / {code}", role.code());
                     checked += 1;
                 }
+                // Patient identity: the README's «reveal patient», cell by cell; never a machine.
+                let reveal = matches!(
+                    (role, relation),
+                    (Role::QualityAdvisor, Relation::OwnReport | Relation::OrganisationSent)
+                        | (Role::QualityAdvisor, Relation::OwnCase | Relation::OrganisationReceived)
+                        | (Role::Handler, Relation::OwnReport | Relation::OwnCase)
+                );
+                assert_eq!(may_see_patient(&who, d), reveal, "{} / {name} / reveal patient", role.code());
+                let machine = Caller { actor: Actor::Machine(crate::auth::caller::ClientScopes::default()), ..who };
+                let all = crate::auth::caller::ClientScopes { read: true, write: true, feed: true };
+                assert!(!may_see_patient(&machine, d), "{} / {name}: a machine never", role.code());
+                assert!(!may_see_patient(&Caller { actor: Actor::Machine(all), ..machine }, d));
+                checked += 1;
             }
         }
-        assert_eq!(checked, 6 * 8 * 7);
+        assert_eq!(checked, 6 * 8 * 8);
     }
 
     #[test]

@@ -287,6 +287,30 @@ diesel::table! {
         reason_text -> Nullable<Text>,
         result -> Text,
         patient_hash -> Nullable<Text>,
+        actor_kind -> Text,
+        seq -> Nullable<BigInt>,
+        prev_hash -> Nullable<Text>,
+        row_hash -> Nullable<Text>,
+        key_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// The access log's chain head: the last row's number and MAC (migration 000022).
+    patient_access_log_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        row_hash -> Nullable<Text>,
+        chain_from -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// An erased identity's keyed hash, kept while the log keeps rows about its deviation (innsyn).
+    patient_log_links (deviation_id) {
+        deviation_id -> Text,
+        patient_hash -> Text,
+        until -> Timestamp,
     }
 }
 
@@ -372,6 +396,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     patient_identities,
     patient_access_log,
     patient_access_log_purge,
+    patient_access_log_head,
+    patient_log_links,
     routing_rules,
     idempotency_keys,
     user_identities,

@@ -257,6 +257,8 @@ pub fn run(
     now: DateTime<Utc>,
     created_by: Option<UserId>,
 ) -> Result<Report, ApiError> {
+    // As both databases keep it (whole microseconds), so the report read back equals the one made.
+    let now = chrono::SubsecRound::trunc_subsecs(now, 6);
     let lookup = lookup(conn, config, now)?;
     let system = mapping.source_system.trim().to_owned();
     let table = open(source, mapping)?;

@@ -196,8 +196,10 @@ pub fn to_csv(mapping: &CategoryMapping) -> Result<String, ApiError> {
     out.write_record(CSV_HEADER).map_err(ApiError::internal)?;
     for e in &mapping.entries {
         let (code, label) = e.local.as_ref().map(|l| (l.code.as_str(), l.label.as_str())).unwrap_or_default();
-        out.write_record([e.category.as_str(), e.kind.as_deref().unwrap_or(""), code, label])
-            .map_err(ApiError::internal)?;
+        out.write_record(
+            [e.category.as_str(), e.kind.as_deref().unwrap_or(""), code, label].map(crate::spreadsheet::cell),
+        )
+        .map_err(ApiError::internal)?;
     }
     String::from_utf8(out.into_inner().map_err(ApiError::internal)?).map_err(ApiError::internal)
 }
@@ -221,7 +223,7 @@ pub fn from_csv(text: &str) -> Result<CategoryMapping, ApiError> {
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let record = record.map_err(|_| bad_csv(&format!("Linje {line} kan ikke leses som CSV.")))?;
-        let cell = |n: usize| record.get(n).map(str::trim).unwrap_or_default().to_owned();
+        let cell = |n: usize| crate::spreadsheet::uncell(record.get(n).map(str::trim).unwrap_or_default()).to_owned();
         let (code, label) = (cell(2), cell(3));
         entries.push(MappingEntry {
             category: cell(0),

@@ -113,7 +113,7 @@ fn detail_page(
 ) -> Result<String, ApiError> {
     let caller = &viewer.caller;
     let row = access::load(c, caller, id)?;
-    let may_handle_patient = crate::patients::may_see(caller, &row);
+    let may_handle_patient = crate::policy::may_see_patient(caller, (&row).into());
     let names = Names::for_deviations(c, std::slice::from_ref(&row), &caller.organisation_id)?;
     let d = view::deviation(row, &names, caller, deidentified(caller), state.clock.now());
     let rows = db::events::for_deviation(c, id)?;

@@ -72,6 +72,7 @@ impl Keyring {
         }
         let listed = setting_or_file("SAMAVVIK_PATIENT_KEYS", &config.patient_keys, &config.patient_keys_file)?;
         let mut keys = Vec::new();
+        let mut raw_keys = Vec::new();
         for entry in listed.split([',', '\n']).map(str::trim).filter(|e| !e.is_empty() && !e.starts_with('#')) {
             let (id, hex) =
                 entry.split_once('=').ok_or("SAMAVVIK_PATIENT_KEYS: skriv hver nøkkel som navn=heksadesimal")?;
@@ -82,8 +83,10 @@ impl Keyring {
             if keys.iter().any(|(k, _)| k == id) {
                 return Err(format!("SAMAVVIK_PATIENT_KEYS: nøkkelen «{id}» står to ganger"));
             }
-            let cipher = XChaCha20Poly1305::new_from_slice(&key_bytes("SAMAVVIK_PATIENT_KEYS", hex)?)
+            let raw = key_bytes("SAMAVVIK_PATIENT_KEYS", hex)?;
+            let cipher = XChaCha20Poly1305::new_from_slice(&raw)
                 .map_err(|_| "SAMAVVIK_PATIENT_KEYS: nøkkelen har feil lengde".to_owned())?;
+            raw_keys.push(raw);
             keys.push((id.to_owned(), cipher));
         }
         let Some((last, _)) = keys.last() else {
@@ -98,14 +101,15 @@ impl Keyring {
             id if keys.iter().any(|(k, _)| k == id) => id.to_owned(),
             id => return Err(format!("SAMAVVIK_PATIENT_ACTIVE_KEY: «{id}» er ikke blant SAMAVVIK_PATIENT_KEYS")),
         };
-        let hash =
-            setting_or_file("SAMAVVIK_PATIENT_HASH_KEY", &config.patient_hash_key, &config.patient_hash_key_file)?;
-        if hash.trim().is_empty() {
+        let Some(hash_key) = hash_key(config)? else {
             return Err(
                 "SAMAVVIK_PATIENT_IDENTITY er slått på, men SAMAVVIK_PATIENT_HASH_KEY (eller _FILE) mangler".into()
             );
+        };
+        // One key for two purposes would let whoever has the hash key open the identities too.
+        if raw_keys.contains(&hash_key) {
+            return Err("SAMAVVIK_PATIENT_HASH_KEY må være en annen nøkkel enn nøklene i SAMAVVIK_PATIENT_KEYS".into());
         }
-        let hash_key = key_bytes("SAMAVVIK_PATIENT_HASH_KEY", &hash)?;
         Ok(Some(Keyring { keys, active, hash_key }))
     }
 
@@ -145,7 +149,21 @@ impl Keyring {
     /// The keyed hash (HMAC-SHA256, hex) of a normalised national id: equal for the same patient,
     /// useless without the hash key.
     pub fn hash(&self, national_id: &str) -> String {
-        crate::keyed::tag(&self.hash_key, b"samavvik-patient:", national_id.as_bytes())
+        hash_with(&self.hash_key, national_id)
+    }
+}
+
+pub fn hash_with(key: &[u8], national_id: &str) -> String {
+    crate::keyed::tag(key, b"samavvik-patient:", national_id.as_bytes())
+}
+
+/// The hash key, if one is configured: also with patient identity off, so the access log kept
+/// from when it was on can still answer innsyn.
+pub fn hash_key(config: &Config) -> Result<Option<Vec<u8>>, String> {
+    let hash = setting_or_file("SAMAVVIK_PATIENT_HASH_KEY", &config.patient_hash_key, &config.patient_hash_key_file)?;
+    match hash.trim() {
+        "" => Ok(None),
+        h => key_bytes("SAMAVVIK_PATIENT_HASH_KEY", h).map(Some),
     }
 }
 
@@ -209,5 +227,11 @@ mod tests {
         assert!(Keyring::from_config(&no_hash).err().unwrap().contains("SAMAVVIK_PATIENT_HASH_KEY"));
         let off = Config::default();
         assert!(Keyring::from_config(&off).unwrap().is_none(), "off needs no keys");
+        let mut same = config(A, "");
+        same.patient_hash_key = A.trim_start_matches("a=").into();
+        assert!(
+            Keyring::from_config(&same).err().unwrap().contains("annen nøkkel"),
+            "the hash key is a key of its own"
+        );
     }
 }

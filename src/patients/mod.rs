@@ -5,13 +5,14 @@
 //! the deviation's id once it has one; `reveal` and `related` are the only ways back, and both
 //! write the log first, so a look that cannot be logged does not happen.
 
+pub mod chain;
 pub mod innsyn;
 pub mod keys;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Caller;
+use crate::auth::{Actor, Caller};
 use crate::config::{Config, PatientIdentity};
 use crate::db::deviations::DeviationRow;
 use crate::db::patients::{self, AccessRow, IdentityRow};
@@ -20,21 +21,36 @@ use crate::deviations::access;
 use crate::deviations::form::{Errors, TEXT_MAX};
 use crate::deviations::timeline::{record, Entry};
 use crate::domain::national_id::parse_patient_id;
-use crate::domain::{Code, EventKind, Role};
+use crate::domain::{Code, EventKind};
 use crate::error::{ApiError, FieldError};
 use crate::ids::DeviationId;
 use crate::policy;
+use chain::ChainKey;
 use keys::{Keyring, Sealed};
 
 /// The deployment's setting and keys, loaded once at start.
 pub struct Patients {
     pub mode: PatientIdentity,
     pub keyring: Option<Keyring>,
+    /// The hash key alone, also when the mode is off (innsyn in the log kept from before).
+    hash_key: Option<Vec<u8>>,
+    /// The access log's MAC key (`chain`).
+    pub chain: ChainKey,
 }
 
 impl Patients {
     pub fn from_config(config: &Config) -> Result<Self, String> {
-        Ok(Patients { mode: config.patient_identity, keyring: Keyring::from_config(config)? })
+        Ok(Patients {
+            mode: config.patient_identity,
+            keyring: Keyring::from_config(config)?,
+            hash_key: keys::hash_key(config)?,
+            chain: ChainKey::from_config(config),
+        })
+    }
+
+    /// The keyed hash of a national id, where a hash key is configured.
+    pub fn hash(&self, national_id: &str) -> Option<String> {
+        self.hash_key.as_deref().map(|k| keys::hash_with(k, national_id))
     }
 }
 
@@ -113,7 +129,7 @@ pub fn seal(
     at: NaiveDateTime,
 ) -> Result<IdentityRow, ApiError> {
     let keyring = patients.keyring.as_ref().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no keyring")))?;
-    let plaintext = serde_json::to_vec(identity).map_err(ApiError::internal)?;
+    let plaintext = padded(serde_json::to_vec(identity).map_err(ApiError::internal)?);
     let sealed = keyring.seal(deviation_id.as_str(), &plaintext).map_err(ApiError::internal)?;
     Ok(IdentityRow {
         deviation_id: deviation_id.clone(),
@@ -123,6 +139,20 @@ pub fn seal(
         created_at: at,
         erased_at: None,
     })
+}
+
+/// Every sealed identity is this long (or a multiple of it), so the ciphertext does not tell the
+/// length of a name: the longest name the form takes, in four-byte characters, fits in one.
+const PADDED: usize = 1024;
+
+/// The JSON padded with spaces, which the JSON reader skips when the identity is opened.
+fn padded(mut plaintext: Vec<u8>) -> Vec<u8> {
+    while plaintext.last() == Some(&b' ') {
+        plaintext.pop();
+    }
+    let len = plaintext.len().div_ceil(PADDED).max(1) * PADDED;
+    plaintext.resize(len, b' ');
+    plaintext
 }
 
 /// Why someone looks.
@@ -142,26 +172,29 @@ pub struct Revealed {
     pub name: Option<String>,
 }
 
-/// Handler or quality advisor of the organisation that sent or holds the deviation: the people who
-/// handle the case. Everyone else is answered as if the deviation were not there.
-pub fn may_see(caller: &Caller, d: &DeviationRow) -> bool {
-    matches!(caller.role, Role::Handler | Role::QualityAdvisor)
-        && (caller.organisation_id == d.reporting_organisation_id
-            || caller.organisation_id == d.recipient_organisation_id)
-}
-
 /// One look at a patient's identity, as the log records it.
 struct Look<'a> {
     now: NaiveDateTime,
     caller: &'a Caller,
+    chain: &'a ChainKey,
     id: &'a DeviationId,
     action: &'static str,
     reason: Option<(&'a str, Option<&'a str>)>,
 }
 
+/// Whether the caller is a person or an organisation's system, as the log records it.
+fn actor_kind(caller: &Caller) -> &'static str {
+    match caller.actor {
+        Actor::Person => "person",
+        Actor::Machine(_) => "machine",
+    }
+}
+
 impl Look<'_> {
-    /// Its row in the log, written before anything is shown.
+    /// Its row in the log, written before anything is shown. The reason's free text is kept only
+    /// for a look that was allowed and checked; a refused one keeps the chosen reason alone.
     fn log(&self, conn: &mut DbConnection, result: &str, hash: Option<&str>) -> Result<(), ApiError> {
+        let keep_text = matches!(result, "shown" | "none" | "erased" | "unreadable");
         let row = AccessRow {
             id: crate::directory::new_id(),
             at: self.now,
@@ -171,19 +204,35 @@ impl Look<'_> {
             // Only a deviation that exists is named; a made-up id is not worth a row pointing nowhere.
             deviation_id: crate::db::deviations::exists(conn, self.id)?.then(|| self.id.clone()),
             action: self.action.to_owned(),
-            reason: self.reason.map(|(r, _)| r.to_owned()),
-            reason_text: self.reason.and_then(|(_, t)| t.map(str::to_owned)),
+            reason: self.reason.map(|(r, _)| r).filter(|r| REASONS.contains(r)).map(str::to_owned),
+            reason_text: self.reason.and_then(|(_, t)| t.filter(|_| keep_text).map(str::to_owned)),
             result: result.to_owned(),
             patient_hash: hash.map(str::to_owned),
+            actor_kind: actor_kind(self.caller).to_owned(),
+            seq: None,
+            prev_hash: None,
+            row_hash: None,
+            key_id: None,
         };
-        patients::log(conn, &row)?;
-        Ok(())
+        chain::append(conn, self.chain, row)
+    }
+
+    /// A person, or the refusal (logged): no machine is shown or linked to a patient, whatever
+    /// its scopes, so that a person is accountable for every look.
+    fn person(&self, conn: &mut DbConnection) -> Result<(), ApiError> {
+        if self.caller.actor == Actor::Person {
+            return Ok(());
+        }
+        self.log(conn, "refused", None)?;
+        Err(ApiError::forbidden(
+            "Pasientidentitet vises bare for en person som behandler saken, aldri for et kvalitetssystem eller en annen maskinklient.",
+        ))
     }
 
     /// The stored identity of a deviation the caller may handle, or the refusal (logged).
     fn stored(&self, conn: &mut DbConnection) -> Result<IdentityRow, ApiError> {
         let row = match access::load(conn, self.caller, self.id) {
-            Ok(row) if may_see(self.caller, &row) => row,
+            Ok(row) if policy::may_see_patient(self.caller, (&row).into()) => row,
             Ok(_) | Err(_) => {
                 self.log(conn, "refused", None)?;
                 return Err(access::not_found());
@@ -219,6 +268,15 @@ pub fn reveal(
     id: &DeviationId,
     input: &RevealInput,
 ) -> Result<Revealed, ApiError> {
+    let look = Look {
+        now,
+        caller,
+        chain: &patients.chain,
+        id,
+        action: "reveal",
+        reason: Some((input.reason.as_str(), input.text.as_deref())),
+    };
+    look.person(conn)?;
     let mut e = Errors::default();
     if !REASONS.contains(&input.reason.as_str()) {
         e.add("reason", "invalid_value", "Velg hvorfor du trenger å se pasientidentiteten.");
@@ -227,9 +285,15 @@ pub fn reveal(
     if input.reason == "other" && text.is_none() {
         e.add("text", "required", "Skriv hvorfor du trenger å se pasientidentiteten.");
     }
-    e.into_result(())?;
-    let keyring = patients.keyring.as_ref().ok_or_else(access::not_found)?;
-    let look = Look { now, caller, id, action: "reveal", reason: Some((input.reason.as_str(), text.as_deref())) };
+    if let Err(invalid) = e.into_result(()) {
+        look.log(conn, "invalid", None)?;
+        return Err(invalid);
+    }
+    let look = Look { reason: Some((input.reason.as_str(), text.as_deref())), ..look };
+    let Some(keyring) = patients.keyring.as_ref() else {
+        look.log(conn, "not_enabled", None)?;
+        return Err(access::not_found());
+    };
     let identity = look.stored(conn)?;
     let sealed = Sealed {
         key_id: identity.key_id.clone().unwrap_or_default(),
@@ -250,8 +314,30 @@ pub fn reveal(
             .with_cause(cause));
         }
     };
+    if text.as_deref().is_some_and(|t| names_the_patient(t, &opened)) {
+        look.log(conn, "invalid", identity.patient_hash.as_deref())?;
+        return Err(ApiError::field(
+            "text",
+            "patient_identity_in_text",
+            "Begrunnelsen ser ut til å inneholde pasientens navn eller fødselsnummer. Skriv hvorfor uten å nevne hvem.",
+        ));
+    }
     look.log(conn, "shown", identity.patient_hash.as_deref())?;
     Ok(Revealed { national_id: opened.national_id, name: opened.name })
+}
+
+/// Whether `text` names the patient: the number in any spelling, or any part of the name of
+/// three letters or more as a word of its own, whatever the case.
+fn names_the_patient(text: &str, identity: &Identity) -> bool {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    if digits.contains(&identity.national_id) {
+        return true;
+    }
+    let words: Vec<String> = text.split(|c: char| !c.is_alphanumeric() && c != '-').map(str::to_lowercase).collect();
+    let name = identity.name.as_deref().unwrap_or_default().to_lowercase();
+    name.split(|c: char| !c.is_alphanumeric() && c != '-')
+        .filter(|part| part.chars().count() >= 3)
+        .any(|part| words.iter().any(|w| w == part))
 }
 
 /// Erases the identities of deviations closed more than the retention time ago, one transaction
@@ -259,10 +345,12 @@ pub fn reveal(
 /// event on the timeline. Returns how many this call erased.
 pub fn erase_due(conn: &mut DbConnection, config: &Config, now: NaiveDateTime) -> Result<usize, ApiError> {
     let closed_before = now - chrono::Duration::days(config.patient_identity_retention_days);
+    // The looks at the case stay findable for innsyn as long as the log keeps them, no longer.
+    let link_until = now + chrono::Duration::days(config.patient_access_log_retention_days);
     let mut erased = 0;
     for id in patients::erasable(conn, closed_before, 500)? {
         let did = crate::db::write_tx(conn, |c| {
-            if !patients::erase(c, &id, closed_before, now)? {
+            if !patients::erase(c, &id, closed_before, now, link_until)? {
                 return Ok(false);
             }
             let entry = Entry::new(EventKind::PatientIdentityErased, None);
@@ -275,10 +363,49 @@ pub fn erase_due(conn: &mut DbConnection, config: &Config, now: NaiveDateTime) -
 }
 
 /// Deletes the access log's rows older than its retention time, through the one path the
-/// database allows (`db::patients::purge_log`). Returns how many.
+/// database allows (`db::patients::purge_log`), and appends the purge's own record to the chain in
+/// the same transaction. Returns how many rows went.
 pub fn purge_access_log(conn: &mut DbConnection, config: &Config, now: NaiveDateTime) -> Result<usize, ApiError> {
     let before = now - chrono::Duration::days(config.patient_access_log_retention_days);
-    crate::db::write_tx(conn, |c| Ok(patients::purge_log(c, before)?))
+    let key = ChainKey::from_config(config);
+    crate::db::write_tx(conn, |c| {
+        let purged = patients::purge_log(c, before, now)?;
+        let Some((through, hash)) = purged.through else { return Ok(0) };
+        let record = AccessRow {
+            id: crate::directory::new_id(),
+            at: now,
+            user_id: "system".to_owned().into(),
+            role: "system".into(),
+            organisation_id: "system".to_owned().into(),
+            deviation_id: None,
+            action: "purge".into(),
+            reason: Some("retention".into()),
+            reason_text: Some(chain::purge_record(purged.rows, through, hash.as_deref())),
+            result: "deleted".into(),
+            patient_hash: None,
+            actor_kind: "system".into(),
+            seq: None,
+            prev_hash: None,
+            row_hash: None,
+            key_id: None,
+        };
+        chain::append(c, &key, record)?;
+        Ok(purged.rows)
+    })
+}
+
+/// The periodic check of the access log's chain: a break is logged as an error for operations to
+/// see (the log line names the row, never a patient); a whole chain with its head, so the
+/// process log keeps an outside record of how far the chain reached.
+pub fn check_access_log(conn: &mut DbConnection, config: &Config) -> Result<usize, ApiError> {
+    let v = chain::verify(conn, &ChainKey::from_config(config))?;
+    match &v.first_break {
+        Some(b) => {
+            tracing::error!(seq = ?b.seq, row = ?b.row_id, problem = %b.problem, "patient access log chain broken")
+        }
+        None => tracing::info!(rows = v.rows, head = v.head_seq, "patient access log chain whole"),
+    }
+    Ok(0)
 }
 
 /// What a key rotation did.
@@ -312,7 +439,7 @@ pub fn rotate(conn: &mut DbConnection, keyring: &Keyring, batch: i64) -> Result<
                         continue;
                     }
                 };
-                let new = keyring.seal(row.deviation_id.as_str(), &plaintext).map_err(ApiError::internal)?;
+                let new = keyring.seal(row.deviation_id.as_str(), &padded(plaintext)).map_err(ApiError::internal)?;
                 match patients::reseal(c, &row.deviation_id, &old, &new.key_id, &new.ciphertext)? {
                     true => done.rotated += 1,
                     false => done.skipped += 1,
@@ -331,8 +458,12 @@ pub fn related(
     caller: &Caller,
     id: &DeviationId,
 ) -> Result<Vec<DeviationRow>, ApiError> {
-    patients.keyring.as_ref().ok_or_else(access::not_found)?;
-    let look = Look { now, caller, id, action: "related", reason: None };
+    let look = Look { now, caller, chain: &patients.chain, id, action: "related", reason: None };
+    look.person(conn)?;
+    if patients.keyring.is_none() {
+        look.log(conn, "not_enabled", None)?;
+        return Err(access::not_found());
+    }
     let hash = look.stored(conn)?.patient_hash.unwrap_or_default();
     let rows = patients::related(conn, &policy::list_scope(caller), &hash, id)?;
     look.log(conn, "shown", Some(&hash))?;

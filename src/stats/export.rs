@@ -35,14 +35,8 @@ pub fn csv(r: &Report) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["tertial", "breakdown", "key", "label", "value", "suppressed"])?;
     for (code, label, value) in key_figures(r.overall()) {
-        w.write_record([
-            &r.tertial,
-            "key_figures",
-            code,
-            label,
-            &value.map(|v| v.to_string()).unwrap_or_default(),
-            "",
-        ])?;
+        let value = value.map(|v| v.to_string()).unwrap_or_default();
+        w.write_record([r.tertial.as_str(), "key_figures", code, label, &value, ""].map(crate::spreadsheet::cell))?;
     }
     for (dim, _) in BREAKDOWNS {
         let Some(s) = r.breakdown(dim) else { continue };
@@ -50,14 +44,8 @@ pub fn csv(r: &Report) -> Result<String, csv::Error> {
             let key = g.key.get(*dim).cloned().flatten().unwrap_or_default();
             let label = g.label.get(*dim).cloned().unwrap_or_default();
             let count = g.count.map(|c| c.to_string()).unwrap_or_default();
-            w.write_record([
-                r.tertial.as_str(),
-                dim,
-                &key,
-                &label,
-                &count,
-                if g.suppressed { SUPPRESSED } else { "" },
-            ])?;
+            let suppressed = if g.suppressed { SUPPRESSED } else { "" };
+            w.write_record([r.tertial.as_str(), dim, &key, &label, &count, suppressed].map(crate::spreadsheet::cell))?;
         }
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;

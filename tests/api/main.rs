@@ -24,6 +24,7 @@ mod mapping;
 mod migrations;
 mod oidc;
 mod pages;
+mod patient_audit;
 mod patients;
 mod permissions;
 mod receiver;
