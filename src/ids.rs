@@ -134,6 +134,10 @@ id_type!(
     ImportId
 );
 id_type!(
+    /// A hendelsesanalyse: a joint analysis of one or more deviations.
+    AnalysisId
+);
+id_type!(
     /// A helsefellesskap: one hospital trust and its municipalities.
     HealthCommunityId
 );

@@ -183,6 +183,47 @@ pub fn may_see_patient_as(role: Role, relation: Relation) -> bool {
     }
 }
 
+/// Hendelsesanalyse (#34). The improvement group of a helsefellesskap is its analysts (role
+/// `analyst`; the region's analysts are everyone's): a role, not a list per analysis, because
+/// Forbedringsgruppa is already the analysts' organisation and a member should not have to be
+/// added to each analysis to follow the group's own work.
+///
+/// An analysis is opened by a quality advisor (who must see every deviation linked) or by the
+/// improvement group; it is seen and edited only by its participants and the improvement group of
+/// its helsefellesskap. Never by a machine.
+pub fn may_start_analysis(caller: &Caller) -> bool {
+    caller.actor == Actor::Person && matches!(caller.role, Role::QualityAdvisor | Role::Analyst)
+}
+
+pub fn require_start_analysis(caller: &Caller) -> Result<(), ApiError> {
+    may_start_analysis(caller).then_some(()).ok_or_else(|| {
+        forbidden("Hendelsesanalyser startes av en kvalitetsrådgiver hos en av partene eller av forbedringsgruppa.")
+    })
+}
+
+/// Whether the caller is of the improvement group of `community`.
+pub fn in_improvement_group(caller: &Caller, community: &HealthCommunityId) -> bool {
+    caller.actor == Actor::Person && caller.role == Role::Analyst && in_reach(caller, community)
+}
+
+/// Whether the caller may see and edit an analysis of `community` (in which they are, or are not,
+/// a participant). Everyone else gets 404, as for a deviation they cannot see.
+pub fn may_work_on_analysis(caller: &Caller, community: &HealthCommunityId, participant: bool) -> bool {
+    caller.actor == Actor::Person && (participant || in_improvement_group(caller, community))
+}
+
+/// Who may take part: an active person of an organisation of a linked deviation, or of the
+/// improvement group of the analysis's helsefellesskap.
+pub fn may_take_part(
+    user: &crate::db::users::UserRow,
+    user_community: Option<&HealthCommunityId>,
+    parties: &[OrganisationId],
+    community: &HealthCommunityId,
+) -> bool {
+    let improvement_group = user.role == Role::Analyst.code() && user_community.is_none_or(|c| c == community);
+    user.active && !user.machine && (parties.contains(&user.organisation_id) || improvement_group)
+}
+
 fn forbidden(message: &str) -> ApiError {
     ApiError::forbidden(message)
 }
@@ -495,6 +536,37 @@ mod tests {
             }
         }
         assert_eq!(checked, 6 * 8 * 8);
+    }
+
+    /// Analyses: role × (participant or not) × (own or another helsefellesskap), persons and machines.
+    #[test]
+    fn the_analysis_matrix() {
+        let community: HealthCommunityId = HF.into();
+        for role in ROLES {
+            for participant in [false, true] {
+                for (own, who) in
+                    [(true, caller(role, ORG, None)), (false, in_community(role, ORG, None, Some("hf-2")))]
+                {
+                    let group = role == Role::Analyst && own;
+                    assert_eq!(in_improvement_group(&who, &community), group, "{} own={own}", role.code());
+                    let want = participant || group;
+                    assert_eq!(
+                        may_work_on_analysis(&who, &community, participant),
+                        want,
+                        "{} participant={participant} own={own}",
+                        role.code()
+                    );
+                    let machine =
+                        Caller { actor: Actor::Machine(crate::auth::caller::ClientScopes::default()), ..who.clone() };
+                    assert!(!may_work_on_analysis(&machine, &community, participant), "never a machine");
+                    assert!(!may_start_analysis(&machine));
+                }
+            }
+            let starts = matches!(role, Role::QualityAdvisor | Role::Analyst);
+            assert_eq!(may_start_analysis(&caller(role, ORG, None)), starts, "{}", role.code());
+        }
+        // The region's analysts are every helsefellesskap's improvement group.
+        assert!(in_improvement_group(&in_community(Role::Analyst, "region", None, None), &community));
     }
 
     #[test]

@@ -380,10 +380,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Hendelsesanalyser (#34), per helsefellesskap.
+    analyses (id) {
+        id -> Text,
+        health_community_id -> Text,
+        reference -> Text,
+        title -> Text,
+        status -> Text,
+        timeline -> Text,
+        care_problems -> Text,
+        conclusion -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    analysis_deviations (analysis_id, deviation_id) {
+        analysis_id -> Text,
+        deviation_id -> Text,
+        linked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    analysis_participants (analysis_id, user_id) {
+        analysis_id -> Text,
+        user_id -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    analysis_factors (id) {
+        id -> Text,
+        analysis_id -> Text,
+        category -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    analysis_events (id) {
+        id -> Text,
+        analysis_id -> Text,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        kind -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        text -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    analysis_reference_counters (health_community_id, year) {
+        health_community_id -> Text,
+        year -> Integer,
+        last_value -> Integer,
+    }
+}
+
 diesel::joinable!(deviation_events -> deviations (deviation_id));
 diesel::joinable!(feed_entries -> deviations (deviation_id));
 diesel::joinable!(patient_identities -> deviations (deviation_id));
 diesel::joinable!(webhook_attempts -> outbox (message_id));
+diesel::joinable!(analysis_deviations -> analyses (analysis_id));
+diesel::joinable!(analysis_deviations -> deviations (deviation_id));
+diesel::joinable!(analysis_participants -> analyses (analysis_id));
+diesel::joinable!(analysis_participants -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     health_communities,
@@ -408,4 +477,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_attempts,
     outbox,
+    analyses,
+    analysis_deviations,
+    analysis_participants,
+    analysis_factors,
+    analysis_events,
+    analysis_reference_counters,
 );

@@ -84,6 +84,7 @@ code_enum!(
         Reopened = "reopened",
         Commented = "commented",
         PatientIdentityErased = "patient_identity_erased",
+        AnalysisLinked = "analysis_linked",
     }
 );
 

@@ -190,8 +190,9 @@ pub fn for_event_on(
                 messages.push(("commented", reporter, to_reporter));
             }
         }
-        // Nobody needs a mail to learn that something is no longer kept.
-        EventKind::PatientIdentityErased => {}
+        // Nobody needs a mail to learn that something is no longer kept; an analysis tells its
+        // participants itself.
+        EventKind::PatientIdentityErased | EventKind::AnalysisLinked => {}
     }
     let actor_email = match &event.actor_id {
         Some(a) => Some(users::find(conn, a)?.email),

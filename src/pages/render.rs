@@ -96,6 +96,7 @@ pub fn label<'a>(group: &str, code: &'a str) -> &'a str {
         ("event", "closed") => "Lukket",
         ("event", "auto_closed") => "Lukket automatisk",
         ("event", "patient_identity_erased") => "Pasientidentitet slettet",
+        ("event", "analysis_linked") => "Inngår i hendelsesanalyse",
         ("reveal_reason", "investigation") => "For å undersøke saken",
         ("reveal_reason", "answer") => "For å svare melderen",
         ("reveal_reason", "analysis") => "Til hendelsesanalyse",

@@ -1,0 +1,239 @@
+//! Hendelsesanalyse (#34), first step: the use cases on both databases, through the library (the
+//! API and pages come next). Who may do what is the policy's, whose matrix test has the cells.
+
+use diesel::prelude::*;
+use samavvik::analyses::{self, Content, Fact, NewAnalysis, NewFactor};
+use samavvik::auth::{Actor, Caller};
+use samavvik::domain::analysis::AnalysisStatus;
+use samavvik::domain::Code;
+use samavvik::error::ApiError;
+use samavvik::ids::{AnalysisId, DeviationId, UserId};
+
+use crate::helpers::*;
+
+/// The caller a user's token would make, read from the database.
+fn caller(app: &TestApp, email: &str) -> Caller {
+    use samavvik::db::schema::users::dsl as u;
+    let mut conn = app.conn();
+    let user: samavvik::db::users::UserRow =
+        u::users.filter(u::email.eq(email)).select(samavvik::db::users::UserRow::as_select()).first(&mut conn).unwrap();
+    let community = samavvik::db::organisations::find(&mut conn, &user.organisation_id).unwrap().health_community_id;
+    Caller {
+        role: samavvik::domain::Role::from_code(&user.role).unwrap(),
+        user_id: user.id,
+        email: user.email,
+        name: user.name,
+        organisation_id: user.organisation_id,
+        unit_id: user.unit_id,
+        session_epoch: user.session_epoch,
+        actor: Actor::Person,
+        health_community_id: community,
+    }
+}
+
+fn code(result: Result<impl std::fmt::Debug, ApiError>) -> (u16, String, Vec<String>) {
+    let e = result.expect_err("refused");
+    (e.status.as_u16(), e.code.to_string(), e.fields.iter().map(|f| format!("{}:{}", f.field, f.code)).collect())
+}
+
+/// One deviation from Trondheim to St. Olav and one from St. Olav to Trondheim.
+async fn two_deviations(app: &TestApp) -> (DeviationId, DeviationId) {
+    let to_hospital = app.submit_to_hospital(&app.login(NURSE).await).await;
+    let nurse = app.login("sykepleier@stolav.example").await;
+    let trondheim = app.organisation(&nurse, "Trondheim kommune").await;
+    let to_municipality = app.submit(&nurse, &form(trondheim["id"].as_str().unwrap())).await;
+    let id = |d: &serde_json::Value| DeviationId::from(d["id"].as_str().unwrap().to_owned());
+    (id(&to_hospital), id(&to_municipality))
+}
+
+#[actix_web::test]
+async fn an_analysis_links_deviations_of_several_organisations_and_only_its_people_see_it() {
+    let app = spawn_app().await;
+    let (first, second) = two_deviations(&app).await;
+    let advisor = caller(&app, HOSPITAL_ADVISOR);
+    let muni = caller(&app, MUNI_ADVISOR);
+    let now = app.clock.now_naive();
+    let new = NewAnalysis {
+        title: "Epikrise mangler ved utskrivning".into(),
+        deviation_ids: vec![first.clone(), second.clone()],
+        participant_ids: vec![muni.user_id.clone()],
+    };
+    let mut conn = app.conn();
+    let a = analyses::create(&mut conn, &app.config, now, &advisor, &new).unwrap();
+    let year = app.today().format("%Y").to_string();
+    assert_eq!(a.reference, format!("HA-{year}-0001"));
+    assert_eq!((a.status, a.version), (AnalysisStatus::Draft, 0));
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let ids = |v: &[DeviationId]| sorted(v.iter().map(|d| d.to_string()).collect());
+    assert_eq!(ids(&a.deviations), ids(&[first.clone(), second.clone()]));
+    let people = sorted(a.participants.iter().map(|u| u.to_string()).collect());
+    assert_eq!(
+        people,
+        sorted(vec![advisor.user_id.to_string(), muni.user_id.to_string()]),
+        "the one who opens it takes part"
+    );
+    let again = analyses::create(&mut conn, &app.config, now, &muni, &new).unwrap();
+    assert_eq!(again.reference, format!("HA-{year}-0002"), "numbered per helsefellesskap and year");
+
+    // Each linked deviation's timeline says so, to those who see the deviation.
+    let token = app.login(HOSPITAL_ADVISOR).await;
+    let events = app.get(&format!("/api/v1/deviations/{first}/events"), &token).await.expect(200);
+    let linked: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "analysis_linked")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(linked, [a.reference.as_str(), again.reference.as_str()]);
+
+    // Participants and the improvement group of the helsefellesskap; nobody else, not even a
+    // colleague of a participant or another helsefellesskap's improvement group.
+    let group = caller(&app, ANALYST);
+    assert_eq!(analyses::get(&mut conn, &group, &a.id).unwrap().reference, a.reference);
+    assert_eq!(analyses::get(&mut conn, &muni, &a.id).unwrap().title, new.title);
+    for outsider in [NURSE, HANDLER, "kvalitet@hnt.example", "analytiker@helsefellesskap-nt.example", ADMIN] {
+        let who = caller(&app, outsider);
+        assert_eq!(code(analyses::get(&mut conn, &who, &a.id)).0, 404, "{outsider}");
+        let listed: Vec<String> = analyses::list(&mut conn, &who).unwrap().into_iter().map(|r| r.reference).collect();
+        assert!(!listed.contains(&a.reference), "{outsider}");
+    }
+    let mut machine = advisor.clone();
+    machine.actor = Actor::Machine(Default::default());
+    assert_eq!(code(analyses::get(&mut conn, &machine, &a.id)).0, 404, "never a machine");
+    assert_eq!(analyses::list(&mut conn, &group).unwrap().len(), 2, "the improvement group sees every one");
+    let unknown = AnalysisId::generate();
+    assert_eq!(code(analyses::get(&mut conn, &advisor, &unknown)).0, 404);
+}
+
+#[actix_web::test]
+async fn what_may_not_be_linked_or_added_is_refused_by_its_field_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let (first, _) = two_deviations(&app).await;
+    // A deviation of the other helsefellesskap (Levanger to its hospital).
+    let levanger = app.login("sykepleier@levanger.example").await;
+    let hnt = app.organisation(&levanger, "Helse Nord-Trøndelag HF").await;
+    let elsewhere = app.submit(&levanger, &form(hnt["id"].as_str().unwrap())).await;
+    let elsewhere = DeviationId::from(elsewhere["id"].as_str().unwrap().to_owned());
+    let advisor = caller(&app, HOSPITAL_ADVISOR);
+    let now = app.clock.now_naive();
+    let mut conn = app.conn();
+    let new = |ids: Vec<DeviationId>, people: Vec<UserId>, title: &str| NewAnalysis {
+        title: title.into(),
+        deviation_ids: ids,
+        participant_ids: people,
+    };
+    let create =
+        |conn: &mut samavvik::db::DbConnection, n: &NewAnalysis| analyses::create(conn, &app.config, now, &advisor, n);
+    assert_eq!(code(create(&mut conn, &new(vec![first.clone(), elsewhere], vec![], "Tittel"))).0, 404, "not seen");
+    let stranger = caller(&app, "kvalitet@hnt.example").user_id;
+    let refused = code(create(&mut conn, &new(vec![first.clone()], vec![stranger], "Tittel")));
+    assert_eq!(refused, (422, "validation_failed".into(), vec!["participant_ids[0]:not_a_party".into()]));
+    let refused = code(create(&mut conn, &new(vec![], vec![], " ")));
+    assert_eq!(refused.2, ["title:required", "deviation_ids:required"]);
+    let number = fnr();
+    let refused = code(create(&mut conn, &new(vec![first.clone()], vec![], &format!("Gjelder {number}"))));
+    assert_eq!(refused.2, ["title:national_id_in_text"]);
+    let reporter = caller(&app, NURSE);
+    let n = new(vec![first.clone()], vec![], "Tittel");
+    assert_eq!(
+        code(analyses::create(&mut conn, &app.config, now, &reporter, &n)).0,
+        403,
+        "a reporter does not open one"
+    );
+    let count: i64 = samavvik::db::schema::analyses::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(count, 0, "nothing was written");
+}
+
+#[actix_web::test]
+async fn an_analysis_moves_forward_only_concludes_with_a_conclusion_and_is_closed_for_good() {
+    let app = spawn_app().await;
+    let (first, second) = two_deviations(&app).await;
+    let advisor = caller(&app, HOSPITAL_ADVISOR);
+    let now = app.clock.now_naive();
+    let mut conn = app.conn();
+    let new = NewAnalysis { title: "Tittel".into(), deviation_ids: vec![first.clone()], participant_ids: vec![] };
+    let a = analyses::create(&mut conn, &app.config, now, &advisor, &new).unwrap();
+    let id = a.id.clone();
+
+    // Content, checked whole; the timeline comes back in date order.
+    let content = Content {
+        version: 0,
+        timeline: Some(vec![
+            Fact { date: "12.03.2026".into(), fact: "Utskrevet uten epikrise.".into() },
+            Fact { date: "2026-03-10".into(), fact: "Innlagt.".into() },
+        ]),
+        care_problems: Some(vec!["Epikrisen ble ikke sendt før pasienten kom hjem.".into()]),
+        ..Default::default()
+    };
+    let a = analyses::update(&mut conn, now, &advisor, &id, &content).unwrap();
+    assert_eq!(a.timeline.iter().map(|f| f.date.as_str()).collect::<Vec<_>>(), ["2026-03-10", "2026-03-12"]);
+    assert_eq!(code(analyses::update(&mut conn, now, &advisor, &id, &content)).1, "concurrent_change", "stale version");
+    let bad = Content {
+        version: 1,
+        timeline: Some(vec![Fact { date: "31.02.2026".into(), fact: " ".into() }]),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(analyses::update(&mut conn, now, &advisor, &id, &bad)).2,
+        ["timeline[0].fact:required", "timeline[0].date:invalid_date"]
+    );
+
+    let factor = |category: &str| NewFactor {
+        category: category.into(),
+        description: "Ingen fast rutine for epikrise ved helg.".into(),
+    };
+    assert_eq!(
+        code(analyses::add_factor(&mut conn, now, &advisor, &id, &factor("luck"))).2,
+        ["category:invalid_value"]
+    );
+    let a = analyses::add_factor(&mut conn, now, &advisor, &id, &factor("transitions_between_organisations")).unwrap();
+    assert_eq!(a.factors.len(), 1);
+    let a = analyses::link(&mut conn, &app.config, now, &advisor, &id, &second).unwrap();
+    assert_eq!(a.deviations.len(), 2);
+
+    // draft → concluded skips a step: 409 naming the way on.
+    let refused = analyses::move_to(&mut conn, now, &advisor, &id, "concluded", a.version).unwrap_err();
+    assert_eq!((refused.status.as_u16(), refused.code), (409, "invalid_transition"));
+    assert!(refused.detail.contains("in_progress"), "{}", refused.detail);
+    let a = analyses::move_to(&mut conn, now, &advisor, &id, "in_progress", a.version).unwrap();
+    assert_eq!(
+        code(analyses::move_to(&mut conn, now, &advisor, &id, "concluded", a.version)).2,
+        ["conclusion:required"]
+    );
+    let with_conclusion = Content {
+        version: a.version,
+        conclusion: Some("Fast rutine for epikrise innføres.".into()),
+        ..Default::default()
+    };
+    let a = analyses::update(&mut conn, now, &advisor, &id, &with_conclusion).unwrap();
+    let a = analyses::move_to(&mut conn, now, &advisor, &id, "concluded", a.version).unwrap();
+    assert_eq!(a.allowed_moves, [AnalysisStatus::FollowUp, AnalysisStatus::Closed]);
+    let a = analyses::move_to(&mut conn, now, &advisor, &id, "closed", a.version).unwrap();
+    assert!(a.allowed_moves.is_empty());
+    let late = Content { version: a.version, title: Some("Ny tittel".into()), ..Default::default() };
+    assert_eq!(code(analyses::update(&mut conn, now, &advisor, &id, &late)).1, "analysis_closed");
+    assert_eq!(code(analyses::add_factor(&mut conn, now, &advisor, &id, &factor("team"))).1, "analysis_closed");
+    let refused = analyses::move_to(&mut conn, now, &advisor, &id, "draft", a.version).unwrap_err();
+    assert_eq!(refused.code, "invalid_transition");
+
+    let kinds: Vec<String> = analyses::events(&mut conn, &advisor, &id).unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "edited",
+            "factor_added",
+            "deviation_linked",
+            "status_changed",
+            "edited",
+            "status_changed",
+            "status_changed"
+        ]
+    );
+    assert_eq!(a.deviations.len(), 2);
+    assert!(a.deviations.contains(&first) && a.deviations.contains(&second));
+}
