@@ -2,6 +2,7 @@
 //! deviation through the web pages, with screenshots of every page at phone and desktop width
 //! under `target/screenshots/`. Run by `.ci/run`: `cargo test --features browser-tests --test api browser::`.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -17,6 +18,11 @@ use crate::helpers::*;
 struct Browser {
     client: Client,
     driver: Child,
+    /// The WebDriver session, ended on drop (which closes its Chromium) whatever the test did.
+    session: Option<String>,
+    /// This browser's own profile: every Chromium process it starts carries it on its command
+    /// line, so the drop can find any that outlived the session.
+    profile: tempfile::TempDir,
     port: u16,
     base: String,
     /// Keys pressed through `press` and `type_text` (one per answer typed), for the counts.
@@ -45,9 +51,34 @@ fn axe_source() -> &'static str {
 }
 
 impl Drop for Browser {
+    /// Runs also when a test fails or panics: the session is ended as a client would, then the
+    /// driver's process group and any Chromium with this browser's profile are killed, so no
+    /// browser outlives its test (`.ci/run` checks).
     fn drop(&mut self) {
+        if let Some(session) = &self.session {
+            end_session(self.port, session);
+        }
+        let _ = Command::new("kill").args(["-KILL", &format!("-{}", self.driver.id())]).stderr(Stdio::null()).status();
+        if let Some(profile) = self.profile.path().to_str() {
+            let _ = Command::new("pkill").args(["-KILL", "-f", profile]).status();
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// `DELETE /session/{id}` to the driver, blocking and bounded (a drop cannot await).
+fn end_session(port: u16, session: &str) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2))
+    else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request =
+        format!("DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let _ = stream.read_to_end(&mut Vec::new());
     }
 }
 
@@ -75,8 +106,11 @@ impl Browser {
 
     async fn start_with(app: &TestApp) -> Browser {
         let port = free_port();
+        let profile = tempfile::Builder::new().prefix("samavvik-browser-").tempdir().unwrap();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            // A process group of its own, so the drop can end it with everything it started.
+            .process_group(0)
             // Chromium on Linux takes its locale (the date field's dd.mm.åååå) from the environment.
             .env("LANGUAGE", "nb")
             .env("LANG", "nb_NO.UTF-8")
@@ -88,7 +122,14 @@ impl Browser {
         caps.insert(
             "goog:chromeOptions".into(),
             json!({
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=nb"],
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--lang=nb",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
                 "prefs": {
                     "intl.accept_languages": "nb-NO,nb",
                 },
@@ -108,7 +149,8 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        Browser { client, driver, port, base: app.address.clone(), keys: 0.into(), typed: 0.into() }
+        let session = client.session_id().await.ok().flatten().map(|s| s.to_string());
+        Browser { client, driver, session, profile, port, base: app.address.clone(), keys: 0.into(), typed: 0.into() }
     }
 
     /// One key pressed and released where the focus is, as a keyboard user does it.

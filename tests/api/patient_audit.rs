@@ -307,6 +307,16 @@ async fn reveal_rights_are_the_readme_table_and_nobody_else_sees_the_patient() {
     }
     let refused = "SELECT COUNT(*) AS n FROM patient_access_log WHERE result = 'refused'";
     assert_eq!(count(&mut app.conn(), refused), 6);
+
+    // A handler's own report, from another unit than her own: hers to see.
+    let line = app.login(HANDLER).await;
+    let units = stolav["units"].as_array().unwrap();
+    let mut own = with_patient(form(trondheim["id"].as_str().unwrap()), &numbers("251212", 1)[0]);
+    own["reporting_unit_id"] = units.iter().find(|u| u["name"] != "Medisinsk klinikk").unwrap()["id"].clone();
+    let own = app.post("/api/v1/deviations", &line, &own).await.expect(201);
+    let own = own["id"].as_str().unwrap();
+    app.post(&reveal(own), &line, &why).await.expect(200);
+    app.get(&related(own), &line).await.expect(200);
 }
 
 #[actix_web::test]
