@@ -5,7 +5,7 @@
 //! `may_take_part`); every change is an event on the analysis's own timeline, and linking puts an
 //! event on each deviation's.
 //!
-//! Not routed yet: the API, contract and pages are the next step of the issue.
+//! The API is `api/analyses.rs`; the pages are the next step of the issue.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,17 @@ const DEVIATIONS_MAX: usize = 50;
 const PARTICIPANTS_MAX: usize = 30;
 const TIMELINE_MAX: usize = 100;
 
+/// A version as JSON may write it: `3` or `3.0` (JSON Schema's integer is both).
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    let v = f64::deserialize(d)?;
+    match v.fract() == 0.0 && (0.0..f64::from(i32::MAX)).contains(&v) {
+        // Checked just above: whole and within i32.
+        #[allow(clippy::cast_possible_truncation)]
+        true => Ok(v as i32),
+        false => Err(serde::de::Error::custom("a whole number from 0")),
+    }
+}
+
 /// What opens an analysis.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +66,7 @@ pub struct Fact {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Content {
+    #[serde(deserialize_with = "whole_number")]
     pub version: i32,
     #[serde(default)]
     pub title: Option<String>,
@@ -394,7 +406,7 @@ fn changed() -> ApiError {
 }
 
 /// Moves the analysis on (409 with the moves allowed, if not this one). Concluding takes a
-/// conclusion.
+/// conclusion (409 without one).
 pub fn move_to(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -417,8 +429,9 @@ pub fn move_to(
         };
         return Err(ApiError::conflict("invalid_transition", detail));
     };
+    // The analysis's state, not the request, is what is missing: a conflict, as a wrong move is.
     if to == AnalysisStatus::Concluded && row.conclusion.is_none() {
-        return Err(ApiError::field("conclusion", "required", "Skriv konklusjonen før analysen konkluderes."));
+        return Err(ApiError::conflict("invalid_transition", "Skriv konklusjonen før analysen konkluderes."));
     }
     row.status = to.code().to_owned();
     row.updated_at = now;

@@ -1,6 +1,7 @@
 //! HTTP resources. Handlers stay short: extract → authorize → call → DTO.
 
 pub mod admin;
+pub mod analyses;
 pub mod auth;
 pub mod body;
 pub mod categories;
@@ -127,6 +128,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/deviations/{id}/comments").route(post().to(deviations::comment)))
                 .service(web::resource("/deviations/{id}/patient/reveal").route(post().to(patients::reveal_patient)))
                 .service(web::resource("/deviations/{id}/related").route(get().to(patients::related)))
+                .service(web::resource("/analyses").route(get().to(analyses::list)).route(post().to(analyses::create)))
+                .service(
+                    web::resource("/analyses/{id}")
+                        .app_data(problems::json_config(analyses::BODY_LIMIT))
+                        .route(get().to(analyses::get))
+                        .route(patch().to(analyses::update)),
+                )
+                .service(web::resource("/analyses/{id}/status").route(post().to(analyses::move_to)))
+                .service(web::resource("/analyses/{id}/deviations").route(post().to(analyses::link)))
+                .service(web::resource("/analyses/{id}/participants").route(post().to(analyses::add_participant)))
+                .service(web::resource("/analyses/{id}/factors").route(post().to(analyses::add_factor)))
+                .service(web::resource("/analyses/{id}/events").route(get().to(analyses::events)))
                 .service(web::resource("/patient-access-log/search").route(post().to(patients::patient_access_log)))
                 .service(web::resource("/patient-access-log/summary").route(get().to(patients::patient_access_summary)))
                 .service(web::resource("/stats").route(get().to(stats::get)))

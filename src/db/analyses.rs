@@ -73,7 +73,7 @@ pub fn update(conn: &mut DbConnection, row: &AnalysisRow, version: i32) -> Query
             a::care_problems.eq(&row.care_problems),
             a::conclusion.eq(&row.conclusion),
             a::updated_at.eq(row.updated_at),
-            a::version.eq(version + 1),
+            a::version.eq(version.saturating_add(1)),
         ))
         .execute(conn)?;
     Ok(n == 1)

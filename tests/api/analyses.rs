@@ -200,10 +200,8 @@ async fn an_analysis_moves_forward_only_concludes_with_a_conclusion_and_is_close
     assert_eq!((refused.status.as_u16(), refused.code), (409, "invalid_transition"));
     assert!(refused.detail.contains("in_progress"), "{}", refused.detail);
     let a = analyses::move_to(&mut conn, now, &advisor, &id, "in_progress", a.version).unwrap();
-    assert_eq!(
-        code(analyses::move_to(&mut conn, now, &advisor, &id, "concluded", a.version)).2,
-        ["conclusion:required"]
-    );
+    let refused = analyses::move_to(&mut conn, now, &advisor, &id, "concluded", a.version).unwrap_err();
+    assert_eq!((refused.status.as_u16(), refused.detail.contains("konklusjonen")), (409, true));
     let with_conclusion = Content {
         version: a.version,
         conclusion: Some("Fast rutine for epikrise innføres.".into()),
@@ -236,4 +234,39 @@ async fn an_analysis_moves_forward_only_concludes_with_a_conclusion_and_is_close
     );
     assert_eq!(a.deviations.len(), 2);
     assert!(a.deviations.contains(&first) && a.deviations.contains(&second));
+}
+
+#[actix_web::test]
+async fn the_api_opens_an_analysis_and_answers_outsiders_as_if_it_were_not_there() {
+    let app = spawn_app().await;
+    let (first, second) = two_deviations(&app).await;
+    let advisor = app.login(HOSPITAL_ADVISOR).await;
+    let muni = caller(&app, MUNI_ADVISOR).user_id;
+    let new = serde_json::json!({"title": "Epikrise mangler", "deviation_ids": [first], "participant_ids": [muni]});
+    let a = app.post("/api/v1/analyses", &advisor, &new).await.expect(201);
+    let path = format!("/api/v1/analyses/{}", a["id"].as_str().unwrap());
+    assert_eq!(a["status"], "draft");
+    assert_eq!(a["deviations"][0]["id"], first.as_str());
+    assert!(a["participants"].as_array().unwrap().iter().any(|p| p["organisation"]["name"] == "Trondheim kommune"));
+    let linked = app.post(&format!("{path}/deviations"), &advisor, &serde_json::json!({"deviation_id": second})).await;
+    assert_eq!(linked.expect(200)["deviations"].as_array().unwrap().len(), 2);
+    let factor =
+        serde_json::json!({"category": "transitions_between_organisations", "description": "Ingen fast rutine."});
+    app.post(&format!("{path}/factors"), &advisor, &factor).await.expect(201);
+    let content = serde_json::json!({"version": 0, "timeline": [{"date": "2026-03-10", "fact": "Innlagt."}]});
+    let edited = app.patch(&path, &advisor, &content).await.expect(200);
+    app.patch(&path, &advisor, &content).await.problem(409, "concurrent_change");
+    let conclude = serde_json::json!({"to": "concluded", "version": edited["version"]});
+    app.post(&format!("{path}/status"), &advisor, &conclude).await.problem(409, "invalid_transition");
+    let events = app.get(&format!("{path}/events"), &advisor).await.expect(200);
+    assert_eq!(events["items"][0]["kind"], "created");
+    let group = app.login(ANALYST).await;
+    assert_eq!(app.get("/api/v1/analyses", &group).await.expect(200)["items"][0]["reference"], a["reference"]);
+    for outsider in [NURSE, "kvalitet@hnt.example"] {
+        let token = app.login(outsider).await;
+        app.get(&path, &token).await.problem(404, "not_found");
+        assert_eq!(app.get("/api/v1/analyses", &token).await.expect(200)["items"], serde_json::json!([]));
+    }
+    let nurse = app.login(NURSE).await;
+    app.post("/api/v1/analyses", &nurse, &new).await.problem(403, "forbidden");
 }
