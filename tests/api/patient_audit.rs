@@ -20,6 +20,19 @@ fn sql(conn: &mut DbConnection, statement: &str) -> Result<usize, diesel::result
     }
 }
 
+/// `samavvik patient-log verify` on the test's database, with the server's secret.
+fn verify_command(app: &TestApp) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_samavvik"))
+        .args(["patient-log", "verify"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("SAMAVVIK_JWT_SECRET", &app.config.jwt_secret)
+        .env("SAMAVVIK_SEED_DEMO", "never")
+        .output()
+        .unwrap()
+}
+
 fn verify(app: &TestApp) -> chain::Verification {
     chain::verify(&mut app.conn(), &ChainKey::from_config(&app.config)).unwrap()
 }
@@ -177,15 +190,7 @@ async fn the_access_log_refuses_replace_and_its_chain_names_the_first_row_change
         assert_eq!(at.seq, Some(broken_at), "{found:?}");
 
         // The command says so too, and fails.
-        let out = Command::new(env!("CARGO_BIN_EXE_samavvik"))
-            .args(["patient-log", "verify"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &app.config.database_url)
-            .env("SAMAVVIK_JWT_SECRET", &app.config.jwt_secret)
-            .env("SAMAVVIK_SEED_DEMO", "never")
-            .output()
-            .unwrap();
+        let out = verify_command(&app);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{stdout}");
         assert!(stdout.contains(&format!("BRUDD ved rad {broken_at}")), "{stdout}");
@@ -203,15 +208,7 @@ async fn the_retention_purge_keeps_the_chain_whole_and_the_command_says_so() {
     assert_eq!(samavvik::patients::purge_access_log(&mut conn, &app.config, app.clock.now_naive()).unwrap(), 2);
     let v = verify(&app);
     assert_eq!((v.first_break.clone(), v.rows), (None, 2), "the newest look and the purge's record: {v:?}");
-    let out = Command::new(env!("CARGO_BIN_EXE_samavvik"))
-        .args(["patient-log", "verify"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &app.config.database_url)
-        .env("SAMAVVIK_JWT_SECRET", &app.config.jwt_secret)
-        .env("SAMAVVIK_SEED_DEMO", "never")
-        .output()
-        .unwrap();
+    let out = verify_command(&app);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("Kjeden er hel."), "{stdout}");
@@ -367,16 +364,7 @@ async fn every_attempt_is_logged_the_reason_cannot_name_the_patient_and_csv_cell
     let officer = app.login("personvern@stolav.example").await;
     let today = app.today().to_string();
     let ask = json!({"national_id": number, "from": start, "to": today});
-    let csv = app
-        .request_with(
-            reqwest::Method::POST,
-            "/api/v1/patient-access-log/search",
-            Some(&officer),
-            Some(&ask),
-            &[("accept", "text/csv")],
-        )
-        .await;
-    let text = csv.body.as_str().unwrap().to_owned();
+    let text = crate::patients::innsyn_csv(&app, &officer, &ask).await;
     assert!(text.contains(",'=1+1 ringte avdelingen,") && !text.contains(",=1+1"), "{text}");
     let mut conn = app.conn();
     let invalid = "SELECT COUNT(*) AS n FROM patient_access_log WHERE result = 'invalid' AND reason_text IS NULL";

@@ -75,6 +75,20 @@ struct Count {
     n: i64,
 }
 
+/// The innsyn answer as CSV, as the privacy officer asks for it for the letter to the patient.
+pub(crate) async fn innsyn_csv(app: &TestApp, officer: &str, ask: &Value) -> String {
+    let csv = app
+        .request_with(
+            reqwest::Method::POST,
+            "/api/v1/patient-access-log/search",
+            Some(officer),
+            Some(ask),
+            &[("accept", "text/csv")],
+        )
+        .await;
+    csv.body.as_str().unwrap().to_owned()
+}
+
 pub(crate) fn count(conn: &mut DbConnection, sql: &str) -> i64 {
     let rows: Vec<Count> = match conn {
         DbConnection::Pg(c) => diesel::sql_query(sql).load(c),
@@ -426,16 +440,7 @@ async fn the_privacy_officer_answers_innsyn_with_exactly_that_patients_accesses_
     assert_eq!(items[0]["user"]["name"], "Kristian Kvalitet");
     assert!(!found.to_string().contains(&kari));
     // As CSV for the letter to the patient.
-    let csv = app
-        .request_with(
-            reqwest::Method::POST,
-            "/api/v1/patient-access-log/search",
-            Some(&officer),
-            Some(&ask),
-            &[("accept", "text/csv")],
-        )
-        .await;
-    let text = csv.body.as_str().unwrap().to_owned();
+    let text = innsyn_csv(&app, &officer, &ask).await;
     assert!(text.starts_with("tidspunkt,person,rolle,aktør,organisasjon,avvik,handling,begrunnelse"), "{text}");
     assert_eq!(text.lines().count(), 5);
     // The question itself is logged.
