@@ -75,13 +75,28 @@ pub async fn count_requests(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_owned();
     let response = next.call(req).await?;
     let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let labels = [("route", route), ("method", method), ("status", response.status().as_u16().to_string())];
     metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
     metrics::histogram!(HTTP_DURATION, &labels).record(started.elapsed().as_secs_f64());
     Ok(response)
+}
+
+/// The method as a label: a standard one, or `other`. Any name a client sends is a method to
+/// HTTP, and a label made of each would grow the series — and the memory — without bound.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// How long getting a pooled connection took, and whether it timed out.

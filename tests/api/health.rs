@@ -80,6 +80,31 @@ fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
 }
 
 #[actix_web::test]
+async fn odd_method_names_share_one_label_so_the_series_stay_bounded() {
+    let app = crate::helpers::spawn_app_with(|c| c.metrics_token = METRICS_TOKEN.into()).await;
+    for i in 0..2000 {
+        let method = reqwest::Method::from_bytes(format!("X{i:04}ODD").as_bytes()).unwrap();
+        let resp = app.client.request(method, format!("{}/nope", app.address)).send().await.unwrap();
+        assert!(resp.status().is_client_error());
+    }
+    let url = format!("{}/metrics", app.address);
+    let text = app.client.get(&url).bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
+    assert!(!text.contains("ODD"), "a client's method name became a label");
+    let methods: std::collections::BTreeSet<&str> =
+        text.lines().filter_map(|l| l.split("method=\"").nth(1)?.split('"').next()).collect();
+    assert!(
+        methods.iter().all(|m| ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"].contains(m)),
+        "{methods:?}"
+    );
+    let other = text
+        .lines()
+        .filter(|l| l.starts_with("samavvik_http_requests_total{") && l.contains("method=\"other\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>();
+    assert!(other >= 2000.0, "{other}");
+}
+
+#[actix_web::test]
 async fn metrics_answer_only_with_the_token_and_count_by_route_pattern() {
     let app = crate::helpers::spawn_app_with(|c| c.metrics_token = METRICS_TOKEN.into()).await;
     let nurse = app.login(crate::helpers::NURSE).await;
