@@ -212,6 +212,24 @@ pub fn may_work_on_analysis(caller: &Caller, community: &HealthCommunityId, part
     caller.actor == Actor::Person && (participant || in_improvement_group(caller, community))
 }
 
+/// Which analyses a caller's list holds.
+pub enum AnalysesListed<'a> {
+    None,
+    /// The improvement group: every analysis of its helsefellesskap (None: the region's, all).
+    Group(Option<&'a HealthCommunityId>),
+    /// Everyone else: those they take part in.
+    Participant(&'a UserId),
+}
+
+/// The list that says the same as [`may_work_on_analysis`].
+pub fn analyses_listed(caller: &Caller) -> AnalysesListed<'_> {
+    match (caller.actor, caller.role) {
+        (Actor::Machine(_), _) => AnalysesListed::None,
+        (Actor::Person, Role::Analyst) => AnalysesListed::Group(caller.health_community_id.as_ref()),
+        (Actor::Person, _) => AnalysesListed::Participant(&caller.user_id),
+    }
+}
+
 /// Who may take part: an active person of an organisation of a linked deviation, or of the
 /// improvement group of the analysis's helsefellesskap.
 pub fn may_take_part(

@@ -23,7 +23,7 @@ use crate::domain::analysis::{reference, AnalysisStatus, FactorCategory};
 use crate::domain::calendar::oslo_date;
 use crate::domain::{Code, EventKind};
 use crate::error::ApiError;
-use crate::ids::{AnalysisId, DeviationId, HealthCommunityId, UserId};
+use crate::ids::{AnalysisId, DeviationId, HealthCommunityId, OrganisationId, UserId};
 use crate::policy;
 
 const TITLE_MAX: usize = 200;
@@ -143,7 +143,7 @@ fn linkable(
 }
 
 /// The organisations that are parties to the linked deviations.
-fn parties(rows: &[DeviationRow]) -> Vec<crate::ids::OrganisationId> {
+fn parties(rows: &[DeviationRow]) -> Vec<OrganisationId> {
     let mut orgs: Vec<_> =
         rows.iter().flat_map(|r| [r.reporting_organisation_id.clone(), r.recipient_organisation_id.clone()]).collect();
     orgs.sort();
@@ -155,17 +155,16 @@ fn parties(rows: &[DeviationRow]) -> Vec<crate::ids::OrganisationId> {
 fn check_participants(
     conn: &mut DbConnection,
     users: &[UserId],
-    rows: &[DeviationRow],
+    orgs: &[OrganisationId],
     community: &HealthCommunityId,
     field: &str,
 ) -> Result<(), ApiError> {
-    let orgs = parties(rows);
     let mut e = Errors::default();
     for (i, id) in users.iter().enumerate() {
         let ok = match crate::db::users::find(conn, id) {
             Ok(user) => {
                 let theirs = crate::db::organisations::find(conn, &user.organisation_id)?.health_community_id;
-                policy::may_take_part(&user, theirs.as_ref(), &orgs, community)
+                policy::may_take_part(&user, theirs.as_ref(), orgs, community)
             }
             Err(diesel::result::Error::NotFound) => false,
             Err(other) => return Err(other.into()),
@@ -230,7 +229,7 @@ pub fn create(
     e.into_result(())?;
     let rows = linkable(conn, caller, &input.deviation_ids, None)?;
     let community = rows.first().map(|r| r.health_community_id.clone()).ok_or_else(access::not_found)?;
-    check_participants(conn, &input.participant_ids, &rows, &community, "participant_ids")?;
+    check_participants(conn, &input.participant_ids, &parties(&rows), &community, "participant_ids")?;
     let mut participants = input.participant_ids.clone();
     if !policy::in_improvement_group(caller, &community) {
         participants.insert(0, caller.user_id.clone());
@@ -337,13 +336,11 @@ pub fn get(conn: &mut DbConnection, caller: &Caller, id: &AnalysisId) -> Result<
 /// The analyses the caller works on: theirs as a participant, and for the improvement group
 /// every one of their helsefellesskap (the region's: all).
 pub fn list(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<AnalysisRow>, ApiError> {
-    if caller.actor != policy::Actor::Person {
-        return Ok(Vec::new());
-    }
-    let group = caller.role == crate::domain::Role::Analyst;
-    let participant = (!group).then_some(&caller.user_id);
-    let community = if group { caller.health_community_id.as_ref() } else { None };
-    Ok(db::list(conn, community, participant)?)
+    Ok(match policy::analyses_listed(caller) {
+        policy::AnalysesListed::None => Vec::new(),
+        policy::AnalysesListed::Group(community) => db::list(conn, community, None)?,
+        policy::AnalysesListed::Participant(user) => db::list(conn, None, Some(user))?,
+    })
 }
 
 /// Saves a change of content, checked whole (422 with every field), if nobody changed the
@@ -484,11 +481,8 @@ pub fn add_participant(
 ) -> Result<Analysis, ApiError> {
     let row = open(conn, caller, id)?;
     editable(&row)?;
-    let mut linked = Vec::new();
-    for d in db::deviations(conn, id)? {
-        linked.push(crate::db::deviations::find(conn, &crate::db::deviations::Scope::All, &d)?);
-    }
-    check_participants(conn, std::slice::from_ref(user), &linked, &row.health_community_id, "user_id")?;
+    let orgs = db::parties(conn, id)?;
+    check_participants(conn, std::slice::from_ref(user), &orgs, &row.health_community_id, "user_id")?;
     crate::db::write_tx(conn, |c| {
         if !db::is_participant(c, id, user)? {
             db::add_participant(c, id, user, now)?;

@@ -12,7 +12,7 @@ use super::schema::analysis_factors::{self, dsl as af};
 use super::schema::analysis_participants::{self, dsl as ap};
 use super::schema::analysis_reference_counters::{self, dsl as rc};
 use super::DbConnection;
-use crate::ids::{AnalysisId, DeviationId, HealthCommunityId, UserId};
+use crate::ids::{AnalysisId, DeviationId, HealthCommunityId, OrganisationId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = analyses)]
@@ -119,10 +119,18 @@ pub fn add_participant(conn: &mut DbConnection, id: &AnalysisId, user: &UserId, 
         .map(|_| ())
 }
 
-pub fn remove_participant(conn: &mut DbConnection, id: &AnalysisId, user: &UserId) -> QueryResult<bool> {
-    let n = diesel::delete(analysis_participants::table.filter(ap::analysis_id.eq(id)).filter(ap::user_id.eq(user)))
-        .execute(conn)?;
-    Ok(n == 1)
+/// The organisations that are parties to the analysis's linked deviations (sender or holder).
+pub fn parties(conn: &mut DbConnection, id: &AnalysisId) -> QueryResult<Vec<OrganisationId>> {
+    use super::schema::deviations::dsl as d;
+    let linked: Vec<(OrganisationId, OrganisationId)> = analysis_deviations::table
+        .inner_join(super::schema::deviations::table)
+        .filter(ad::analysis_id.eq(id))
+        .select((d::reporting_organisation_id, d::recipient_organisation_id))
+        .load(conn)?;
+    let mut orgs: Vec<OrganisationId> = linked.into_iter().flat_map(|(a, b)| [a, b]).collect();
+    orgs.sort();
+    orgs.dedup();
+    Ok(orgs)
 }
 
 pub fn participants(conn: &mut DbConnection, id: &AnalysisId) -> QueryResult<Vec<UserId>> {

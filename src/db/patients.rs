@@ -106,17 +106,6 @@ pub fn link(conn: &mut DbConnection, id: &DeviationId, hash: &str, until: NaiveD
         .map(|_| ())
 }
 
-/// The keyed hash a deviation's looks are logged under: its identity's, or after erasure its link's.
-pub fn hash_of(conn: &mut DbConnection, id: &DeviationId) -> QueryResult<Option<String>> {
-    use super::schema::patient_log_links::dsl as k;
-    let kept: Option<Option<String>> =
-        patient_identities::table.find(id).select(p::patient_hash).first(conn).optional()?;
-    match kept.flatten() {
-        Some(h) => Ok(Some(h)),
-        None => k::patient_log_links.find(id).select(k::patient_hash).first(conn).optional(),
-    }
-}
-
 /// Whether any row of the log is linked to a patient (innsyn without the hash key would miss them).
 pub fn any_patient_rows(conn: &mut DbConnection) -> QueryResult<bool> {
     use super::schema::patient_access_log::dsl as l;

@@ -66,7 +66,7 @@ fn canonical(r: &AccessRow) -> String {
 }
 
 /// A time as both databases keep it: whole microseconds.
-pub fn stored_time(t: NaiveDateTime) -> NaiveDateTime {
+fn stored_time(t: NaiveDateTime) -> NaiveDateTime {
     chrono::SubsecRound::trunc_subsecs(t, 6)
 }
 
