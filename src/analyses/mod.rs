@@ -506,7 +506,8 @@ pub fn add_factor(
     let mut e = Errors::default();
     let category = FactorCategory::from_code(&input.category);
     if category.is_none() {
-        e.add("category", "invalid_value", format!("Velg en av kategoriene: {}.", FactorCategory::allowed()));
+        let labels: Vec<&str> = FactorCategory::ALL.iter().map(|(c, _)| c.label()).collect();
+        e.add("category", "invalid_value", format!("Velg en av kategoriene: {}.", labels.join(", ")));
     }
     let description = e.text("description", &input.description, TEXT_MAX);
     e.into_result(())?;

@@ -178,6 +178,7 @@ pub fn missing(field: &str) -> &'static str {
         "reason" => "Skriv en begrunnelse.",
         "answer" => "Skriv svaret til melderen.",
         "text" => "Skriv kommentaren.",
+        "title" => "Skriv en kort tittel, for eksempel «Epikrise mangler ved utskrivning».",
         _ => "Fyll ut feltet.",
     }
 }
