@@ -73,6 +73,7 @@ impl Application {
         if config.seed_demo == SeedDemo::Auto && config.profile == Profile::Dev && url.is_sqlite() {
             let mut conn = pool.get()?;
             if seed::seed_demo_if_empty(&mut conn)? {
+                seed::seed_demo_cases(&mut conn, &config)?;
                 tracing::info!("demo data seeded (DEMODATA)");
             }
         }

@@ -223,7 +223,9 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::SeedDemo => {
-            seed::seed_demo(&mut db::open_one(&config.db_url())?)?;
+            let mut conn = db::open_one(&config.db_url())?;
+            seed::seed_demo(&mut conn)?;
+            seed::seed_demo_cases(&mut conn, &config)?;
             println!("Demodata er lagt inn. Passord for alle demobrukere: {}", seed::DEMO_PASSWORD);
             Ok(())
         }

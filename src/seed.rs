@@ -285,6 +285,117 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
     })
 }
 
+/// The demo analysis's title: how `seed_demo_cases` knows it has run.
+pub const DEMO_ANALYSIS: &str = "Manglende informasjon ved overgangene mellom sykehus og hjemmetjeneste";
+
+/// Two demo deviations, one each way between Trondheim and St. Olavs hospital, and one concluded
+/// hendelsesanalyse of both by the two quality advisors — made through the same use cases as
+/// the form and the API, so the timelines, mails and feed say what they would. Only once: not
+/// again when the analysis is there. Returns whether it made them.
+pub fn seed_demo_cases(conn: &mut DbConnection, config: &crate::config::Config) -> anyhow::Result<bool> {
+    use crate::analyses::{self, Content, Fact, NewAnalysis, NewFactor};
+    use crate::auth::Caller;
+    use crate::deviations::form::NewDeviation;
+    use crate::deviations::submit::{self, Prepared, Submitted};
+
+    let person = |conn: &mut DbConnection, email: &str| -> anyhow::Result<Caller> {
+        let user =
+            users::find_by_email(conn, email)?.ok_or_else(|| anyhow::anyhow!("{email} mangler: kjør seed-demo"))?;
+        Caller::load(conn, &user.id).map_err(|e| anyhow::anyhow!("{}", e.detail))
+    };
+    let failed = |e: crate::error::ApiError| anyhow::anyhow!("{}: {}", e.code, e.detail);
+    let advisor = person(conn, "kvalitet@stolav.example")?;
+    if analyses::list(conn, &advisor).map_err(failed)?.iter().any(|a| a.title == DEMO_ANALYSIS) {
+        return Ok(false);
+    }
+    let municipal_advisor = person(conn, "kvalitet@trondheim.example")?;
+    let patients = crate::patients::Patients::from_config(config).map_err(anyhow::Error::msg)?;
+    let now = chrono::Utc::now();
+    let day = |days_ago: i64| (now - chrono::Duration::days(days_ago)).date_naive().to_string();
+    let cases = [
+        (
+            "sykepleier@trondheim.example",
+            advisor.organisation_id.clone(),
+            "discharge_summary",
+            "Pasienten kom hjem fra medisinsk klinikk uten epikrise og uten oppdatert legemiddelliste. Hjemmetjenesten måtte ringe sykehuset for å få vite hvilke legemidler som var endret.",
+            "no_harm",
+            day(21),
+        ),
+        (
+            "sykepleier@stolav.example",
+            municipal_advisor.organisation_id.clone(),
+            "electronic_messaging",
+            "Innleggelsesrapporten fra hjemmetjenesten kom ikke med pasienten. Akuttmottaket manglet opplysninger om legemidler og funksjonsnivå de første timene.",
+            "near_miss",
+            day(14),
+        ),
+    ];
+    let mut linked = Vec::new();
+    for (email, recipient, category, description, harm, occurred) in cases {
+        let reporter = person(conn, email)?;
+        let body = NewDeviation {
+            kind: "deviation".into(),
+            category: category.into(),
+            recipient_organisation_id: recipient,
+            recipient_unit_id: None,
+            reporting_unit_id: reporter.unit_id.clone(),
+            occurred_at: occurred,
+            discovered_at: None,
+            description: description.into(),
+            harm_class: harm.into(),
+            harm_level: None,
+            handover_related: true,
+            patient: None,
+            details: Default::default(),
+        };
+        let checked = submit::check(&patients, &reporter, &body, now).map_err(failed)?;
+        let Prepared::New(draft) =
+            submit::prepare(conn, config, &patients, &reporter, checked, None, now).map_err(failed)?
+        else {
+            anyhow::bail!("a demo deviation without a key cannot be a replay");
+        };
+        match submit::store(conn, &draft).map_err(failed)? {
+            Submitted::Created(row) => linked.push(row.id),
+            Submitted::Replayed(id) => linked.push(id),
+        }
+    }
+    let at = now.naive_utc();
+    let new = NewAnalysis {
+        title: DEMO_ANALYSIS.into(),
+        deviation_ids: linked,
+        participant_ids: vec![municipal_advisor.user_id.clone()],
+    };
+    let a = analyses::create(conn, config, at, &advisor, &new).map_err(failed)?;
+    let content = Content {
+        version: a.version,
+        title: None,
+        timeline: Some(vec![
+            Fact { date: day(21), fact: "Pasienten skrives ut fra medisinsk klinikk en fredag ettermiddag; epikrisen er ikke godkjent.".into() },
+            Fact { date: day(20), fact: "Hjemmetjenesten ringer sykehuset for å få legemiddellisten.".into() },
+            Fact { date: day(14), fact: "Pasient legges inn i akuttmottaket uten innleggelsesrapport fra hjemmetjenesten.".into() },
+        ]),
+        care_problems: Some(vec!["Legemiddelendringer ble ikke kjent for dem som skulle gi legemidlene.".into()]),
+        conclusion: Some("Begge hendelsene skyldes at informasjon ikke følger pasienten når meldingene ikke er sendt før overgangen. Sykehuset sender epikrise før pasienten forlater avdelingen; hjemmetjenesten sender innleggelsesrapport når ambulansen er bestilt.".into()),
+    };
+    let a = analyses::update(conn, at, &advisor, &a.id, &content).map_err(failed)?;
+    for (category, description) in [
+        (
+            "transitions_between_organisations",
+            "Ingen felles sjekkpunkt for at meldingene er sendt før pasienten flyttes.",
+        ),
+        (
+            "task_and_technology",
+            "Epikrisen må godkjennes av lege før den sendes, og det skjer ofte etter at pasienten har reist.",
+        ),
+    ] {
+        let factor = NewFactor { category: category.into(), description: description.into() };
+        analyses::add_factor(conn, at, &advisor, &a.id, &factor).map_err(failed)?;
+    }
+    let a = analyses::move_to(conn, at, &advisor, &a.id, "in_progress", a.version).map_err(failed)?;
+    analyses::move_to(conn, at, &advisor, &a.id, "concluded", a.version).map_err(failed)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -5,7 +5,7 @@
 //! `may_take_part`); every change is an event on the analysis's own timeline, and linking puts an
 //! event on each deviation's.
 //!
-//! The API is `api/analyses.rs`; the pages are the next step of the issue.
+//! The API is `api/analyses.rs`, the pages `pages/analyses.rs`.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -509,7 +509,13 @@ pub fn add_factor(
         let labels: Vec<&str> = FactorCategory::ALL.iter().map(|(c, _)| c.label()).collect();
         e.add("category", "invalid_value", format!("Velg en av kategoriene: {}.", labels.join(", ")));
     }
-    let description = e.text("description", &input.description, TEXT_MAX);
+    let description = match input.description.trim().is_empty() {
+        true => {
+            e.add("description", "required", "Beskriv hvordan faktoren bidro til hendelsen.");
+            String::new()
+        }
+        false => e.text("description", &input.description, TEXT_MAX),
+    };
     e.into_result(())?;
     let factor = FactorRow {
         id: new_id(),
@@ -524,6 +530,25 @@ pub fn add_factor(
         Ok(())
     })?;
     get(conn, caller, id)
+}
+
+/// Who may still be added as a participant: (id, name, organisation), by organisation and name.
+pub fn candidates(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &AnalysisId,
+) -> Result<Vec<(UserId, String, String)>, ApiError> {
+    let row = open(conn, caller, id)?;
+    let orgs = db::parties(conn, id)?;
+    let taking_part = db::participants(conn, id)?;
+    Ok(db::candidates(conn, &orgs)?
+        .into_iter()
+        .filter(|(user, _, theirs)| {
+            !taking_part.contains(&user.id)
+                && policy::may_take_part(user, theirs.as_ref(), &orgs, &row.health_community_id)
+        })
+        .map(|(user, org, _)| (user.id, user.name, org))
+        .collect())
 }
 
 /// The analysis's own timeline.

@@ -87,8 +87,9 @@ struct AnalysisEvent {
     to_status: Option<String>,
 }
 
-/// The analysis as its readers get it: deviations by reference, participants by name.
-fn dto(conn: &mut DbConnection, a: analyses::Analysis) -> Result<Analysis, ApiError> {
+/// The analysis as its readers get it: deviations by reference, participants by name (the API's
+/// body, and what the analysis page shows).
+pub fn dto(conn: &mut DbConnection, a: analyses::Analysis) -> Result<Analysis, ApiError> {
     let users: Vec<db::users::UserRow> =
         a.participants.iter().map(|id| db::users::find(conn, id)).collect::<Result<_, _>>()?;
     let names = Names::load(conn, users.iter().map(|u| &u.organisation_id), std::iter::empty(), std::iter::empty())?;

@@ -50,24 +50,30 @@ impl Caller {
             return current(caller);
         }
         let id = user_id.clone();
-        let (user, community, actor) = db::run(&state.pool, move |conn| {
-            let user = db::users::find_active(conn, &id).map_err(|e| match e {
-                diesel::result::Error::NotFound => {
-                    ApiError::unauthorized("invalid_token", "Brukeren finnes ikke lenger eller er deaktivert.")
-                }
-                other => other.into(),
-            })?;
-            let community = db::organisations::find(conn, &user.organisation_id)?.health_community_id;
-            let actor = match user.machine {
-                true => Actor::Machine(ClientScopes::parse(&db::clients::scopes_of_user(conn, &user.id)?)),
-                false => Actor::Person,
-            };
-            Ok((user, community, actor))
-        })
-        .await?;
+        let caller = db::run(&state.pool, move |conn| Caller::load(conn, &id)).await?;
+        state.callers.insert(caller.user_id.clone(), caller.clone());
+        current(caller)
+    }
+}
+
+impl Caller {
+    /// The active user with this id, as a caller, read from the database (no cache): for the
+    /// requests above and for work done on a user's behalf outside a request (the demo's cases).
+    pub fn load(conn: &mut db::DbConnection, id: &UserId) -> Result<Self, ApiError> {
+        let user = db::users::find_active(conn, id).map_err(|e| match e {
+            diesel::result::Error::NotFound => {
+                ApiError::unauthorized("invalid_token", "Brukeren finnes ikke lenger eller er deaktivert.")
+            }
+            other => other.into(),
+        })?;
+        let community = db::organisations::find(conn, &user.organisation_id)?.health_community_id;
+        let actor = match user.machine {
+            true => Actor::Machine(ClientScopes::parse(&db::clients::scopes_of_user(conn, &user.id)?)),
+            false => Actor::Person,
+        };
         let role = Role::from_code(&user.role)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {}", user.role)))?;
-        let caller = Caller {
+        Ok(Caller {
             user_id: user.id,
             email: user.email,
             name: user.name,
@@ -77,13 +83,9 @@ impl Caller {
             session_epoch: user.session_epoch,
             actor,
             health_community_id: community,
-        };
-        state.callers.insert(caller.user_id.clone(), caller.clone());
-        current(caller)
+        })
     }
-}
 
-impl Caller {
     /// Logs the caller out everywhere: every token issued to them so far stops working, here at
     /// once and on other instances when their cached caller expires (`CALLER_TTL`).
     pub async fn end_sessions(&self, state: &AppState) -> Result<(), ApiError> {

@@ -141,11 +141,33 @@ pub fn participants(conn: &mut DbConnection, id: &AnalysisId) -> QueryResult<Vec
         .load(conn)
 }
 
+/// The people who might take part: active persons of the parties, and every active analyst, with
+/// their organisation's name and helsefellesskap (the policy decides who of them may).
+pub fn candidates(
+    conn: &mut DbConnection,
+    parties: &[OrganisationId],
+) -> QueryResult<Vec<(super::users::UserRow, String, Option<HealthCommunityId>)>> {
+    use super::schema::organisations::dsl as o;
+    use super::schema::users::dsl as u;
+    super::schema::users::table
+        .inner_join(super::schema::organisations::table)
+        .filter(u::active.eq(true).and(u::machine.eq(false)).and(u::pending.eq(false)))
+        .filter(u::organisation_id.eq_any(parties).or(u::role.eq("analyst")))
+        .order((o::name.asc(), u::name.asc()))
+        .select((super::users::UserRow::as_select(), o::name, o::health_community_id))
+        .load(conn)
+}
+
 pub fn is_participant(conn: &mut DbConnection, id: &AnalysisId, user: &UserId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         analysis_participants::table.filter(ap::analysis_id.eq(id)).filter(ap::user_id.eq(user)),
     ))
     .get_result(conn)
+}
+
+/// Whether the user takes part in any analysis (the menu shows the analyses to them).
+pub fn takes_part(conn: &mut DbConnection, user: &UserId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(analysis_participants::table.filter(ap::user_id.eq(user)))).get_result(conn)
 }
 
 pub fn add_factor(conn: &mut DbConnection, row: &FactorRow) -> QueryResult<()> {

@@ -179,6 +179,7 @@ pub fn missing(field: &str) -> &'static str {
         "answer" => "Skriv svaret til melderen.",
         "text" => "Skriv kommentaren.",
         "title" => "Skriv en kort tittel, for eksempel «Epikrise mangler ved utskrivning».",
+        f if f.starts_with("timeline[") => "Skriv hva som skjedde denne dagen.",
         _ => "Fyll ut feltet.",
     }
 }

@@ -70,6 +70,7 @@ pub async fn list(state: Data<AppState>, viewer: Viewer, params: Query<ListParam
                 viewer => &viewer.chrome,
                 current => mailbox.map_or("all", |m| if m == "sendt" { "sent" } else { "received" }),
                 heading, intro, mailbox,
+                may_analyse => mailbox.is_some() && policy::may_start_analysis(&viewer.caller),
                 statuses => Status::ALL.iter().map(|(_, code)| *code).collect::<Vec<_>>(),
                 category_labels => all_categories.iter().map(|c| (c.code.clone(), c.label.clone())).collect::<HashMap<_, _>>(),
                 categories => all_categories.into_iter().map(|c| context! { code => c.code, label => c.label }).collect::<Vec<_>>(),
@@ -128,6 +129,7 @@ fn detail_page(
         .map(|e| context! { message => e.message, target => outcome.open_action.as_deref().map(|a| control(a, &e.field)) })
         .collect();
     let all_categories = categories::list_active(c)?;
+    let may_analyse = policy::may_start_analysis(caller) && !d.deidentified;
     // The button is offered to those who may use it, on a deviation with an identity still kept.
     let patient_kept = state.patients.keyring.is_some()
         && may_handle_patient
@@ -147,6 +149,7 @@ fn detail_page(
             days => context! { acknowledge => state.config.acknowledge_working_days, answer => state.config.answer_working_days },
             notice => outcome.notice,
             patient_kept,
+            may_analyse,
             patient => outcome.patient,
             reasons => crate::patients::REASONS,
             problem => outcome.problem,

@@ -3,6 +3,7 @@
 //! No JavaScript is needed; where it runs, a few lines make the recipient list a combobox, show
 //! questions that depend on an answer, and count characters.
 
+mod analyses;
 mod cases;
 mod form;
 mod helseid;
@@ -46,6 +47,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, login_limit: &LoginLimit) {
         .service(web::resource("/avvik/{id}").route(get().to(cases::detail)))
         .service(web::resource("/avvik/{id}/pasient").route(post().to(cases::reveal_patient)))
         .service(web::resource("/avvik/{id}/{action}").route(post().to(cases::act)))
+        .service(web::resource("/analyser").route(get().to(analyses::list)))
+        .service(web::resource("/analyser/ny").route(get().to(analyses::new)).route(post().to(analyses::create)))
+        .service(web::resource("/analyser/{id}").route(get().to(analyses::detail)))
+        .service(web::resource("/analyser/{id}/{action}").route(post().to(analyses::act)))
         .service(web::resource("/statistikk").route(get().to(statistics::page)))
         .service(web::resource("/integrasjon").route(get().to(integration::page)))
         .service(web::resource("/integrasjon/kategorier").route(post().to(integration::save)))
@@ -169,13 +174,19 @@ pub struct Chrome {
     has_boxes: bool,
     can_see_stats: bool,
     can_integrate: bool,
+    /// Hendelsesanalyser in the menu: for those who may start one, and for their participants.
+    can_analyse: bool,
 }
 
 impl Chrome {
     async fn load(state: &crate::state::AppState, caller: &crate::auth::Caller, csrf: &str) -> Result<Self, ApiError> {
-        let org = caller.organisation_id.clone();
-        let organisation =
-            crate::db::run(&state.pool, move |c| Ok(crate::db::organisations::find(c, &org)?.name)).await?;
+        let (org, user) = (caller.organisation_id.clone(), caller.user_id.clone());
+        let starts = crate::policy::may_start_analysis(caller);
+        let (organisation, can_analyse) = crate::db::run(&state.pool, move |c| {
+            let name = crate::db::organisations::find(c, &org)?.name;
+            Ok((name, starts || crate::db::analyses::takes_part(c, &user)?))
+        })
+        .await?;
         Ok(Chrome {
             name: caller.name.clone(),
             organisation,
@@ -185,6 +196,7 @@ impl Chrome {
             can_see_stats: crate::policy::may_see_statistics(caller),
             can_integrate: crate::policy::require_integration(caller, &caller.organisation_id).is_ok()
                 && caller.role != crate::domain::Role::Admin,
+            can_analyse,
         })
     }
 }

@@ -20,6 +20,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("detail.html", include_str!("templates/detail.html")),
     ("statistics.html", include_str!("templates/statistics.html")),
     ("integration.html", include_str!("templates/integration.html")),
+    ("analyses.html", include_str!("templates/analyses.html")),
+    ("analysis_new.html", include_str!("templates/analysis_new.html")),
+    ("analysis.html", include_str!("templates/analysis.html")),
 ];
 
 // The templates are compiled into the binary and parsed by a unit test, so a parse failure here
@@ -102,6 +105,12 @@ pub fn label<'a>(group: &str, code: &'a str) -> &'a str {
         ("reveal_reason", "analysis") => "Til hendelsesanalyse",
         ("reveal_reason", "other") => "Annet",
         ("event", "reopened") => "Gjenåpnet",
+        ("analysis_event", "created") => "Opprettet",
+        ("analysis_event", "edited") => "Innholdet endret",
+        ("analysis_event", "deviation_linked") => "Avvik lagt til",
+        ("analysis_event", "participant_added") => "Deltaker lagt til",
+        ("analysis_event", "factor_added") => "Faktor lagt til",
+        ("analysis_event", "status_changed") => "Status endret",
         ("event", "commented") => "Kommentar",
         ("action", "acknowledge") => "Bekreft mottak",
         ("action", "forward") => "Videresend",

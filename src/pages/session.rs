@@ -116,6 +116,11 @@ impl Posted {
     pub fn text(&self, name: &str) -> String {
         self.get(name).unwrap_or_default()
     }
+
+    /// The names of the fields that came with something in them.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
 }
 
 impl FromRequest for Posted {

@@ -1,11 +1,10 @@
-//! Hendelsesanalyse (#34), first step: the use cases on both databases, through the library (the
-//! API and pages come next). Who may do what is the policy's, whose matrix test has the cells.
+//! Hendelsesanalyse (#34) on both databases: the use cases through the library, the API, the
+//! pages over plain HTTP, and the demo's analysis. Who may do what is the policy's, whose matrix test has the cells.
 
 use diesel::prelude::*;
 use samavvik::analyses::{self, Content, Fact, NewAnalysis, NewFactor};
 use samavvik::auth::{Actor, Caller};
 use samavvik::domain::analysis::AnalysisStatus;
-use samavvik::domain::Code;
 use samavvik::error::ApiError;
 use samavvik::ids::{AnalysisId, DeviationId, UserId};
 
@@ -13,22 +12,9 @@ use crate::helpers::*;
 
 /// The caller a user's token would make, read from the database.
 fn caller(app: &TestApp, email: &str) -> Caller {
-    use samavvik::db::schema::users::dsl as u;
     let mut conn = app.conn();
-    let user: samavvik::db::users::UserRow =
-        u::users.filter(u::email.eq(email)).select(samavvik::db::users::UserRow::as_select()).first(&mut conn).unwrap();
-    let community = samavvik::db::organisations::find(&mut conn, &user.organisation_id).unwrap().health_community_id;
-    Caller {
-        role: samavvik::domain::Role::from_code(&user.role).unwrap(),
-        user_id: user.id,
-        email: user.email,
-        name: user.name,
-        organisation_id: user.organisation_id,
-        unit_id: user.unit_id,
-        session_epoch: user.session_epoch,
-        actor: Actor::Person,
-        health_community_id: community,
-    }
+    let user = samavvik::db::users::find_by_email(&mut conn, email).unwrap().unwrap();
+    Caller::load(&mut conn, &user.id).unwrap()
 }
 
 fn code(result: Result<impl std::fmt::Debug, ApiError>) -> (u16, String, Vec<String>) {
@@ -269,4 +255,177 @@ async fn the_api_opens_an_analysis_and_answers_outsiders_as_if_it_were_not_there
     }
     let nurse = app.login(NURSE).await;
     app.post("/api/v1/analyses", &nurse, &new).await.problem(403, "forbidden");
+}
+
+/// The analysis as stored, read as the hospital's advisor.
+fn stored(app: &TestApp, id: &str) -> analyses::Analysis {
+    analyses::get(&mut app.conn(), &caller(app, HOSPITAL_ADVISOR), &AnalysisId::from(id.to_owned())).unwrap()
+}
+
+/// The page of the analysis a 303 leads to, and its id.
+fn analysis_at(location: &Option<String>) -> String {
+    let location = location.as_deref().expect("a redirect");
+    let id = location.trim_start_matches("/analyser/").split('?').next().unwrap();
+    assert!(location.starts_with("/analyser/") && id.len() == 36, "{location}");
+    id.to_owned()
+}
+
+#[actix_web::test]
+async fn the_pages_open_edit_and_conclude_an_analysis_and_keep_what_was_typed_when_refused() {
+    let app = spawn_app().await;
+    let (first, second) = two_deviations(&app).await;
+    let web = crate::pages::WebClient::new(&app);
+    web.login(HOSPITAL_ADVISOR).await;
+
+    // Both cases chosen in a box: the new page names them, and the menu offers the analyses.
+    let new = web.get(&format!("/analyser/ny?avvik={first}&avvik={second}")).await;
+    assert_eq!(new.status, 200, "{}", new.body);
+    assert!(new.body.contains("disse 2 avvikene") && new.body.contains("href=\"/analyser\""), "{}", new.body);
+    let csrf = web.csrf("/analyser").await;
+    let both = format!("{first},{second}");
+    let untitled = web.post("/analyser/ny", &[("csrf", &csrf), ("avvik", &both), ("title", "  ")]).await;
+    assert_eq!(untitled.status, 422);
+    assert!(untitled.body.contains("Skriv en kort tittel") && untitled.body.contains("href=\"#title\""));
+    let created = web.post("/analyser/ny", &[("csrf", &csrf), ("avvik", &both), ("title", "Epikrise mangler")]).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let id = analysis_at(&created.location);
+    let page = web.get(created.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("Hendelsesanalysen er opprettet") && page.body.contains("Utkast"), "{}", page.body);
+
+    // A wrong date: 422, the error by its row, and every row as it was typed.
+    let version = |body: &str| {
+        let re = regex::Regex::new(r#"name="version" value="(\d+)""#).unwrap();
+        re.captures(body).unwrap()[1].to_owned()
+    };
+    let v = version(&page.body);
+    let content = |date: &'static str, v: String| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("version".into(), v),
+            ("title".into(), "Epikrise mangler ved utskrivning".into()),
+            ("date-0".into(), "12.05.2026".into()),
+            ("fact-0".into(), "Pasienten skrives ut uten epikrise.".into()),
+            ("date-2".into(), date.into()),
+            ("fact-2".into(), "Hjemmetjenesten ringer sykehuset.".into()),
+            ("problem-1".into(), "Legemiddelendringer ble ikke kjent.".into()),
+            ("conclusion".into(), "Meldingene må sendes før overgangen.".into()),
+        ]
+    };
+    let pairs = |fields: &[(String, String)]| fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+    let post = |path: String, fields: Vec<(String, String)>| {
+        let web = &web;
+        async move {
+            let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            web.post(&path, &borrowed).await
+        }
+    };
+    let wrong = post(format!("/analyser/{id}/innhold"), pairs(&content("31.02.2026", v.clone()))).await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(wrong.body.contains("id=\"date-1-error\"") && wrong.body.contains("href=\"#date-1\""), "{}", wrong.body);
+    assert!(wrong.body.contains("value=\"31.02.2026\"") && wrong.body.contains("Hjemmetjenesten ringer sykehuset."));
+    assert!(wrong.body.contains("Legemiddelendringer ble ikke kjent.") && wrong.body.contains("før overgangen."));
+    assert_eq!(stored(&app, &id).timeline, Vec::<Fact>::new(), "nothing stored");
+    let saved = post(format!("/analyser/{id}/innhold"), pairs(&content("13.05.2026", v.clone()))).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = stored(&app, &id);
+    assert_eq!(stored.timeline.iter().map(|f| f.date.as_str()).collect::<Vec<_>>(), ["2026-05-12", "2026-05-13"]);
+    assert_eq!(stored.care_problems, ["Legemiddelendringer ble ikke kjent."]);
+    // The same form again, from before that save: someone changed it meanwhile (409), text kept.
+    let stale = post(format!("/analyser/{id}/innhold"), pairs(&content("14.05.2026", v))).await;
+    assert_eq!(stale.status, 409);
+    assert!(stale.body.contains("Noen andre endret analysen") && stale.body.contains("value=\"14.05.2026\""));
+
+    // A factor without a category: named, the description kept; then added.
+    let factor = |category: &'static str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("category".into(), category.into()),
+            ("description".into(), "Ingen felles sjekkpunkt før overgangen.".into()),
+        ]
+    };
+    let unnamed = post(format!("/analyser/{id}/faktor"), factor("")).await;
+    assert_eq!(unnamed.status, 422);
+    assert!(unnamed.body.contains("href=\"#factor-category\"") && unnamed.body.contains(">Ingen felles sjekkpunkt"));
+    assert_eq!(post(format!("/analyser/{id}/faktor"), factor("transitions_between_organisations")).await.status, 303);
+    let page = web.get(&format!("/analyser/{id}")).await;
+    assert!(page.body.contains("Overganger mellom virksomheter"), "{}", page.body);
+
+    // The municipal advisor is offered as a participant; someone from elsewhere is not taken.
+    let muni = caller(&app, MUNI_ADVISOR);
+    let outsider = caller(&app, "kvalitet@hnt.example");
+    assert!(page.body.contains(&format!("value=\"{}\"", muni.user_id)));
+    assert!(!page.body.contains(&format!("value=\"{}\"", outsider.user_id)));
+    let refused = post(
+        format!("/analyser/{id}/deltaker"),
+        vec![("csrf".into(), csrf.clone()), ("user_id".into(), outsider.user_id.to_string())],
+    )
+    .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("href=\"#participant-user\""), "{}", refused.body);
+    let added = post(
+        format!("/analyser/{id}/deltaker"),
+        vec![("csrf".into(), csrf.clone()), ("user_id".into(), muni.user_id.to_string())],
+    )
+    .await;
+    assert_eq!(added.status, 303);
+
+    // Status: forward only, with the version read; a closed analysis offers no forms.
+    let mut body = web.get(&format!("/analyser/{id}")).await.body;
+    for to in ["in_progress", "concluded", "closed"] {
+        let moved = post(
+            format!("/analyser/{id}/status"),
+            vec![("csrf".into(), csrf.clone()), ("version".into(), version(&body)), ("to".into(), to.into())],
+        )
+        .await;
+        assert_eq!(moved.status, 303, "{to}: {}", moved.body);
+        body = web.get(&format!("/analyser/{id}")).await.body;
+    }
+    assert!(body.contains("Avsluttet") && !body.contains("/innhold\"") && !body.contains("/faktor\""), "{body}");
+    let late = post(format!("/analyser/{id}/faktor"), factor("team")).await;
+    assert_eq!(late.status, 409);
+    assert!(late.body.contains("Analysen er avsluttet"));
+
+    // Someone of an unrelated organisation: as if it were not there, on every page of it.
+    let other = crate::pages::WebClient::new(&app);
+    other.login("kvalitet@hnt.example").await;
+    assert_eq!(other.get(&format!("/analyser/{id}")).await.status, 404);
+    let token = other.csrf("/analyser").await;
+    assert_eq!(
+        other
+            .post(&format!("/analyser/{id}/faktor"), &[("csrf", &token), ("category", "team"), ("description", "x")])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(other.get(&format!("/analyser/ny?avvik={first}")).await.status, 404, "a case they cannot see");
+    assert!(!other.get("/analyser").await.body.contains(&id));
+    // The nurse does not start analyses.
+    let nurse = crate::pages::WebClient::new(&app);
+    nurse.login(NURSE).await;
+    assert_eq!(nurse.get(&format!("/analyser/ny?avvik={first}")).await.status, 403);
+}
+
+#[actix_web::test]
+async fn the_demo_holds_one_concluded_analysis_of_deviations_from_two_organisations_and_makes_it_once() {
+    let app = spawn_app().await;
+    let mut conn = app.conn();
+    assert!(samavvik::seed::seed_demo_cases(&mut conn, &app.config).unwrap());
+    assert!(!samavvik::seed::seed_demo_cases(&mut conn, &app.config).unwrap(), "not twice");
+    let advisor = caller(&app, HOSPITAL_ADVISOR);
+    let listed = analyses::list(&mut conn, &advisor).unwrap();
+    assert_eq!(listed.len(), 1);
+    let a = analyses::get(&mut conn, &advisor, &listed[0].id).unwrap();
+    assert_eq!((a.status, a.deviations.len(), a.factors.len()), (AnalysisStatus::Concluded, 2, 2));
+    assert!(a.conclusion.is_some() && a.timeline.len() == 3);
+    assert!(a.participants.contains(&caller(&app, MUNI_ADVISOR).user_id));
+    let token = app.login(HOSPITAL_ADVISOR).await;
+    let mut senders = Vec::new();
+    for d in &a.deviations {
+        let deviation = app.get(&format!("/api/v1/deviations/{d}"), &token).await.expect(200);
+        senders.push(deviation["reporting_organisation"]["name"].as_str().unwrap().to_owned());
+        let events = app.get(&format!("/api/v1/deviations/{d}/events"), &token).await.expect(200);
+        assert!(events["items"].as_array().unwrap().iter().any(|e| e["kind"] == "analysis_linked"));
+    }
+    senders.sort();
+    assert_eq!(senders, ["St. Olavs hospital HF", "Trondheim kommune"]);
 }

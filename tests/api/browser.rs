@@ -127,6 +127,13 @@ impl Browser {
                     "--no-sandbox",
                     "--disable-gpu",
                     "--disable-dev-shm-usage",
+                    // This machine's network is closed: without these Chromium keeps reaching for
+                    // Google's hosts at start and in the background.
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
                     "--lang=nb",
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
@@ -458,6 +465,60 @@ async fn a_deviation_lives_its_whole_life_in_the_browser() {
     b.expect_text("nav", "Alle avvik").await;
     b.screenshots("11-ingen-tilgang").await;
     b.accessible("11-ingen-tilgang").await;
+}
+
+/// Hendelsesanalyse (#34): two cases chosen in Mottatt become one analysis; a factor, a
+/// conclusion, concluded; and someone of an unrelated organisation cannot open it.
+#[actix_web::test]
+async fn two_received_cases_become_one_analysis_that_is_concluded_and_stays_with_its_people() {
+    let app = spawn_app().await;
+    let nurse = app.login(NURSE).await;
+    let first = app.submit_to_hospital(&nurse).await;
+    let second = app.submit_to_hospital(&nurse).await;
+    let (a, b_id) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
+    let b = Browser::start(&app).await;
+
+    b.login(HOSPITAL_ADVISOR).await;
+    b.expect_text("table.cases", second["reference"].as_str().unwrap()).await;
+    b.click(&format!("#pick-{a}")).await;
+    b.click(&format!("#pick-{b_id}")).await;
+    b.accessible("12-mottatt-velg").await;
+    b.click("#choose-cases button[type=submit]").await;
+    b.expect_text("h1", "Ny hendelsesanalyse").await;
+    b.expect_text(".lead", "disse 2 avvikene").await;
+    b.fill("#title", "Epikrise mangler ved utskrivning").await;
+    b.click("main button[type=submit].primary").await;
+    b.expect_text(".success", "Hendelsesanalysen er opprettet").await;
+    let path = b.expect_path(|p| p.starts_with("/analyser/")).await;
+    let path = path.split('?').next().unwrap().to_owned();
+    b.screenshots("12-hendelsesanalyse").await;
+    b.accessible("12-hendelsesanalyse").await;
+
+    b.click("#form-factor summary").await;
+    b.choose("#factor-category", "transitions_between_organisations").await;
+    b.fill("#factor-description", "Ingen felles sjekkpunkt for at epikrisen er sendt før pasienten reiser.").await;
+    b.click("#form-factor button[type=submit]").await;
+    b.expect_text(".factors", "Overganger mellom virksomheter").await;
+    b.fill("#conclusion", "Epikrisen sendes før pasienten forlater avdelingen.").await;
+    b.click("#form-content button[type=submit]").await;
+    b.expect_text(".success", "Endringene er lagret").await;
+    b.click("#form-status button[value=in_progress]").await;
+    b.expect_text("h1 .status", "Pågår").await;
+    b.click("#form-status button[value=concluded]").await;
+    b.expect_text("h1 .status", "Konkludert").await;
+    b.expect_text(".timeline", "Status endret til «Konkludert»").await;
+    b.screenshots("13-hendelsesanalyse-konkludert").await;
+    b.accessible("13-hendelsesanalyse-konkludert").await;
+    // Each case says it is part of the analysis.
+    b.go(&format!("/avvik/{a}")).await;
+    b.expect_text(".timeline", "Inngår i hendelsesanalyse").await;
+    b.logout().await;
+
+    b.login("kvalitet@hnt.example").await;
+    b.go(&path).await;
+    b.expect_text("h1", "Fant ikke siden").await;
+    b.go("/analyser").await;
+    b.expect_text(".empty", "Du deltar ikke i noen hendelsesanalyser").await;
 }
 
 /// Keys from the top of the form page to its first question: the skip link, then into the form.
