@@ -138,6 +138,10 @@ id_type!(
     AnalysisId
 );
 id_type!(
+    /// A tiltak: what an analysis or the improvement group decided to change.
+    ActionId
+);
+id_type!(
     /// A helsefellesskap: one hospital trust and its municipalities.
     HealthCommunityId
 );

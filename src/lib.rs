@@ -4,6 +4,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::string_slice, clippy::panic)
 )]
 
+pub mod actions;
 pub mod analyses;
 pub mod api;
 pub mod auth;

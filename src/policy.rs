@@ -230,6 +230,58 @@ pub fn analyses_listed(caller: &Caller) -> AnalysesListed<'_> {
     }
 }
 
+/// Tiltak (#35): who an action concerns, as the policy needs it.
+#[derive(Clone, Copy)]
+pub struct ActionParties<'a> {
+    pub health_community_id: &'a HealthCommunityId,
+    pub responsible_organisation_id: &'a OrganisationId,
+    pub responsible_user_id: &'a UserId,
+    /// Whether the caller works on the analysis the action came from (false without one).
+    pub works_on_analysis: bool,
+}
+
+/// An action comes from an analysis, made by those who work on it, or straight from the
+/// improvement group. It is seen and changed by the improvement group of its helsefellesskap,
+/// those who work on its analysis, the person responsible, and the quality advisors of the
+/// responsible organisation (who follow their organisation's actions). Never by a machine.
+pub fn may_create_action(caller: &Caller, community: &HealthCommunityId, from_analysis: Option<bool>) -> bool {
+    match from_analysis {
+        Some(participant) => may_work_on_analysis(caller, community, participant),
+        None => in_improvement_group(caller, community),
+    }
+}
+
+/// A member of some improvement group (a person with the analyst role): the one who may make an
+/// action directly, once it is known of which helsefellesskap.
+pub fn improvement_group_member(caller: &Caller) -> bool {
+    caller.actor == Actor::Person && caller.role == Role::Analyst
+}
+
+pub fn may_work_on_action(caller: &Caller, a: ActionParties) -> bool {
+    caller.actor == Actor::Person
+        && (in_improvement_group(caller, a.health_community_id)
+            || a.works_on_analysis
+            || caller.user_id == *a.responsible_user_id
+            || (caller.role == Role::QualityAdvisor && caller.organisation_id == *a.responsible_organisation_id))
+}
+
+/// Which actions a caller's list holds: the same as [`may_work_on_action`].
+pub fn actions_listed(caller: &Caller) -> Option<crate::db::actions::Scope<'_>> {
+    use crate::db::actions::Scope;
+    match (caller.actor, caller.role) {
+        (Actor::Machine(_), _) => None,
+        (Actor::Person, Role::Analyst) if caller.health_community_id.is_none() => Some(Scope::Community(None)),
+        (Actor::Person, role) => {
+            let organisation = (role == Role::QualityAdvisor).then_some(&caller.organisation_id);
+            match role {
+                // A helsefellesskap's analyst is its improvement group: all of them.
+                Role::Analyst => Some(Scope::Community(caller.health_community_id.as_ref())),
+                _ => Some(Scope::Person { user: &caller.user_id, organisation }),
+            }
+        }
+    }
+}
+
 /// Who may take part: an active person of an organisation of a linked deviation, or of the
 /// improvement group of the analysis's helsefellesskap.
 pub fn may_take_part(
@@ -585,6 +637,46 @@ mod tests {
         }
         // The region's analysts are every helsefellesskap's improvement group.
         assert!(in_improvement_group(&in_community(Role::Analyst, "region", None, None), &community));
+    }
+
+    /// Actions: role × (responsible, of the responsible organisation, on the analysis, none of
+    /// these) × (own or another helsefellesskap), persons and machines.
+    #[test]
+    fn the_action_matrix() {
+        let community: HealthCommunityId = HF.into();
+        for role in ROLES {
+            for (own, who) in [(true, caller(role, ORG, None)), (false, in_community(role, ORG, None, Some("hf-2")))] {
+                let group = role == Role::Analyst && own;
+                for relation in ["responsible", "organisation", "analysis", "none"] {
+                    let responsible: UserId = match relation {
+                        "responsible" => who.user_id.clone(),
+                        _ => "someone-else".into(),
+                    };
+                    let org: OrganisationId = match relation {
+                        "responsible" | "organisation" => ORG.into(),
+                        _ => OTHER.into(),
+                    };
+                    let a = ActionParties {
+                        health_community_id: &community,
+                        responsible_organisation_id: &org,
+                        responsible_user_id: &responsible,
+                        works_on_analysis: relation == "analysis",
+                    };
+                    let want = group
+                        || matches!(relation, "responsible" | "analysis")
+                        || (relation == "organisation" && role == Role::QualityAdvisor);
+                    assert_eq!(may_work_on_action(&who, a), want, "{} {relation} own={own}", role.code());
+                    let machine =
+                        Caller { actor: Actor::Machine(crate::auth::caller::ClientScopes::default()), ..who.clone() };
+                    assert!(!may_work_on_action(&machine, a), "never a machine");
+                    assert!(!may_create_action(&machine, &community, None));
+                    assert!(actions_listed(&machine).is_none());
+                }
+                assert_eq!(may_create_action(&who, &community, None), group, "{} directly", role.code());
+                assert!(may_create_action(&who, &community, Some(true)), "{} as a participant", role.code());
+                assert_eq!(may_create_action(&who, &community, Some(false)), group, "{} not taking part", role.code());
+            }
+        }
     }
 
     #[test]

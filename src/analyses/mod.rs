@@ -293,6 +293,14 @@ fn status_of(row: &AnalysisRow) -> Result<AnalysisStatus, ApiError> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown analysis status {:?}", row.status)))
 }
 
+/// The analysis, if the caller may work on it (404) and it is not closed (409): where actions are
+/// made from.
+pub fn open_editable(conn: &mut DbConnection, caller: &Caller, id: &AnalysisId) -> Result<AnalysisRow, ApiError> {
+    let row = open(conn, caller, id)?;
+    editable(&row)?;
+    Ok(row)
+}
+
 fn editable(row: &AnalysisRow) -> Result<AnalysisStatus, ApiError> {
     let status = status_of(row)?;
     match status.editable() {

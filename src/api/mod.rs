@@ -1,5 +1,6 @@
 //! HTTP resources. Handlers stay short: extract → authorize → call → DTO.
 
+pub mod actions;
 pub mod admin;
 pub mod analyses;
 pub mod auth;
@@ -140,6 +141,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/analyses/{id}/participants").route(post().to(analyses::add_participant)))
                 .service(web::resource("/analyses/{id}/factors").route(post().to(analyses::add_factor)))
                 .service(web::resource("/analyses/{id}/events").route(get().to(analyses::events)))
+                .service(web::resource("/actions").route(get().to(actions::list)).route(post().to(actions::create)))
+                .service(
+                    web::resource("/actions/{id}").route(get().to(actions::get)).route(patch().to(actions::update)),
+                )
+                .service(web::resource("/actions/{id}/status").route(post().to(actions::move_to)))
+                .service(web::resource("/actions/{id}/events").route(get().to(actions::events)))
                 .service(web::resource("/patient-access-log/search").route(post().to(patients::patient_access_log)))
                 .service(web::resource("/patient-access-log/summary").route(get().to(patients::patient_access_summary)))
                 .service(web::resource("/stats").route(get().to(stats::get)))

@@ -1,6 +1,7 @@
 //! Database access: one connection type over SQLite and PostgreSQL, chosen by the URL scheme.
 
 pub mod access_log;
+pub mod actions;
 pub mod analyses;
 pub mod categories;
 pub mod clients;

@@ -454,6 +454,45 @@ diesel::joinable!(analysis_deviations -> deviations (deviation_id));
 diesel::joinable!(analysis_participants -> analyses (analysis_id));
 diesel::joinable!(analysis_participants -> users (user_id));
 
+diesel::table! {
+    /// Tiltak (#35): from an analysis or directly by the improvement group.
+    actions (id) {
+        id -> Text,
+        health_community_id -> Text,
+        analysis_id -> Nullable<Text>,
+        title -> Text,
+        description -> Text,
+        responsible_organisation_id -> Text,
+        responsible_user_id -> Text,
+        due_on -> Date,
+        status -> Text,
+        drop_reason -> Nullable<Text>,
+        category -> Text,
+        direction -> Nullable<Text>,
+        unit_id -> Nullable<Text>,
+        effective_on -> Nullable<Date>,
+        reminder_stage -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    action_events (id) {
+        id -> Text,
+        action_id -> Text,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        kind -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(action_events -> actions (action_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     health_communities,
     organisations,
@@ -483,4 +522,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     analysis_factors,
     analysis_events,
     analysis_reference_counters,
+    actions,
+    action_events,
 );

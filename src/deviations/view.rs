@@ -148,6 +148,10 @@ impl Names {
     pub fn user(&self, id: Option<&UserId>) -> Option<Ref> {
         id.map(|id| self.get(id.as_str()))
     }
+
+    pub fn person(&self, id: &UserId) -> Ref {
+        self.get(id.as_str())
+    }
 }
 
 /// Overdue: not acknowledged by its acknowledge date, or not answered by its answer date.

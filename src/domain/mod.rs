@@ -1,5 +1,6 @@
 //! Pure rules with no I/O: value types that cannot hold bad values.
 
+pub mod action;
 pub mod analysis;
 pub mod calendar;
 pub mod codes;

@@ -1,6 +1,7 @@
 //! One integration binary. Every test starts its own server on a free port with a fresh database:
 //! a temporary SQLite file, or a new PostgreSQL database when TEST_DATABASE_URL is set.
 
+mod actions;
 mod analyses;
 mod auth;
 #[cfg(feature = "browser-tests")]

@@ -149,3 +149,70 @@ async fn analysts_read_everything_de_identified() {
     assert!(events["items"].as_array().unwrap().iter().all(|e| e["actor"].is_null() && e["text"].is_null()));
     assert!(!serde_json::to_string(&events).unwrap().contains("detaljer"));
 }
+
+/// Tiltak (#35): each operation × each role, on an action the improvement group made with the
+/// hospital's unit leader responsible. Those who do not follow it get 404, as for a case.
+#[actix_web::test]
+async fn action_permission_matrix() {
+    let app = spawn_app().await;
+    add_malvik_users(&app).await;
+    let analyst = app.login(ANALYST).await;
+    let leader = app.login(HANDLER).await;
+    let users = [
+        NURSE,
+        MUNI_ADVISOR,
+        "sykepleier@stolav.example",
+        HOSPITAL_ADVISOR,
+        HANDLER,
+        ANALYST,
+        ADMIN,
+        MALVIK_REPORTER,
+        MALVIK_ADVISOR,
+    ];
+    let body = json!({
+        "title": "Sjekkpunkt for epikrise",
+        "description": "Epikrisen sendes før pasienten reiser.",
+        "responsible_organisation_id": app.me_org(&leader).await,
+        "responsible_user_id": app.user_id(&leader).await,
+        "due_on": (app.today() + chrono::Duration::days(14)).to_string(),
+        "category": "discharge_summary",
+    });
+    //                 nurse, muni QA, hosp nurse, hosp QA, handler, analyst, admin, other org ×2
+    let matrix: [(&str, [u16; 9]); 5] = [
+        ("GET", [404, 404, 404, 200, 200, 200, 404, 404, 404]),
+        ("events", [404, 404, 404, 200, 200, 200, 404, 404, 404]),
+        ("PATCH", [404, 404, 404, 200, 200, 200, 404, 404, 404]),
+        ("status", [404, 404, 404, 200, 200, 200, 404, 404, 404]),
+        ("create", [403, 403, 403, 403, 403, 201, 403, 403, 403]),
+    ];
+    let mut tokens = Vec::new();
+    for u in users {
+        tokens.push(app.login(u).await);
+    }
+    let mut failures = Vec::new();
+    for (op, expected) in matrix {
+        for ((user, token), want) in users.iter().zip(&tokens).zip(expected) {
+            let id = app.post("/api/v1/actions", &analyst, &body).await.expect(201)["id"].as_str().unwrap().to_owned();
+            let resp = match op {
+                "GET" => app.get(&format!("/api/v1/actions/{id}"), token).await,
+                "events" => app.get(&format!("/api/v1/actions/{id}/events"), token).await,
+                "PATCH" => {
+                    app.patch(&format!("/api/v1/actions/{id}"), token, &json!({"version": 0, "title": "Ny"})).await
+                }
+                "status" => {
+                    app.post(
+                        &format!("/api/v1/actions/{id}/status"),
+                        token,
+                        &json!({"to": "in_progress", "version": 0}),
+                    )
+                    .await
+                }
+                _ => app.post("/api/v1/actions", token, &body).await,
+            };
+            if resp.status.as_u16() != want {
+                failures.push(format!("{op} as {user}: got {}, want {want}: {}", resp.status, resp.body));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "action permission matrix mismatches:\n{}", failures.join("\n"));
+}

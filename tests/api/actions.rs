@@ -1,0 +1,254 @@
+//! Tiltak (#35) over the API on both databases: made by the improvement group or from an
+//! analysis, followed by the person responsible and their organisation's quality advisor, moved
+//! to the end, and refused by field, by conflict or as if not there. The policy's matrix test
+//! has the cells.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+struct People {
+    analyst: String,
+    leader: String,
+    hospital_advisor: String,
+    muni_advisor: String,
+    nurse: String,
+    elsewhere: String,
+    stolav: String,
+    leader_id: String,
+}
+
+async fn people(app: &TestApp) -> People {
+    let leader = app.login(HANDLER).await;
+    let hospital_advisor = app.login(HOSPITAL_ADVISOR).await;
+    let stolav = app.me_org(&hospital_advisor).await;
+    let leader_id = app.user_id(&leader).await;
+    People {
+        analyst: app.login(ANALYST).await,
+        leader,
+        hospital_advisor,
+        muni_advisor: app.login(MUNI_ADVISOR).await,
+        nurse: app.login(NURSE).await,
+        elsewhere: app.login("kvalitet@hnt.example").await,
+        stolav,
+        leader_id,
+    }
+}
+
+fn in_days(app: &TestApp, days: i64) -> String {
+    (app.today() + chrono::Duration::days(days)).to_string()
+}
+
+fn new_action(app: &TestApp, p: &People) -> Value {
+    json!({
+        "title": "Epikrise sendes før pasienten forlater avdelingen",
+        "description": "Sjekkpunkt i utskrivningslisten: epikrisen er godkjent og sendt.",
+        "responsible_organisation_id": p.stolav,
+        "responsible_user_id": p.leader_id,
+        "due_on": in_days(app, 30),
+        "category": "discharge_summary",
+        "direction": "hospital_to_municipality",
+    })
+}
+
+fn field_codes(problem: &Value) -> Vec<String> {
+    problem["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}:{}", f["field"].as_str().unwrap(), f["code"].as_str().unwrap()))
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_improvement_group_makes_an_action_that_its_owner_follows_to_the_end() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let a = app.post("/api/v1/actions", &p.analyst, &new_action(&app, &p)).await.expect(201);
+    let id = a["id"].as_str().unwrap().to_owned();
+    assert_eq!((a["status"].as_str(), a["version"].as_i64()), (Some("planned"), Some(0)));
+    assert_eq!(a["allowed_moves"], json!(["in_progress", "dropped"]));
+    assert_eq!(a["responsible_user"]["name"], "Line Leder");
+    assert_eq!((a["analysis"].clone(), a["overdue"].clone()), (Value::Null, json!(false)));
+
+    // Who follows it: the group, the person responsible, her organisation's quality advisor.
+    for (who, token) in [("analyst", &p.analyst), ("leader", &p.leader), ("advisor", &p.hospital_advisor)] {
+        assert_eq!(app.get(&format!("/api/v1/actions/{id}"), token).await.expect(200)["id"], id.as_str(), "{who}");
+    }
+    for token in [&p.muni_advisor, &p.nurse, &p.elsewhere] {
+        app.get(&format!("/api/v1/actions/{id}"), token).await.problem(404, "not_found");
+        assert_eq!(app.get("/api/v1/actions", token).await.expect(200)["items"], json!([]));
+    }
+    let listed = |v: Value| {
+        v["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(listed(app.get("/api/v1/actions?view=mine", &p.leader).await.expect(200)), vec![id.clone()]);
+    assert_eq!(
+        listed(app.get("/api/v1/actions?view=mine", &p.hospital_advisor).await.expect(200)),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        listed(app.get("/api/v1/actions?view=organisation", &p.hospital_advisor).await.expect(200)),
+        vec![id.clone()]
+    );
+    app.get("/api/v1/actions?view=someday", &p.leader).await.expect(400);
+
+    // Forward only; done takes the day it took effect, and that day may be corrected later.
+    let status = |to: &str, version: i64| json!({"to": to, "version": version});
+    let wrong = app
+        .post(&format!("/api/v1/actions/{id}/status"), &p.leader, &status("done", 0))
+        .await
+        .problem(409, "invalid_transition");
+    assert!(wrong["detail"].as_str().unwrap().contains("in_progress"), "{wrong}");
+    let a = app.post(&format!("/api/v1/actions/{id}/status"), &p.leader, &status("in_progress", 0)).await.expect(200);
+    assert_eq!(a["version"], 1);
+    let missing = app
+        .post(&format!("/api/v1/actions/{id}/status"), &p.leader, &status("done", 1))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(field_codes(&missing), ["effective_on:required"]);
+    let effect = in_days(&app, -3);
+    let done = json!({"to": "done", "version": 1, "effective_on": effect});
+    let a = app.post(&format!("/api/v1/actions/{id}/status"), &p.leader, &done).await.expect(200);
+    assert_eq!((a["status"].as_str(), a["effective_on"].as_str()), (Some("done"), Some(effect.as_str())));
+    assert_eq!(a["allowed_moves"], json!([]));
+    let corrected = app
+        .patch(&format!("/api/v1/actions/{id}"), &p.analyst, &json!({"version": 2, "effective_on": in_days(&app, -5)}))
+        .await
+        .expect(200);
+    assert_eq!(corrected["effective_on"].as_str(), Some(in_days(&app, -5).as_str()));
+    // A stale version: someone changed it meanwhile.
+    app.patch(&format!("/api/v1/actions/{id}"), &p.leader, &json!({"version": 2, "title": "Ny tittel"}))
+        .await
+        .problem(409, "concurrent_change");
+    app.post(
+        &format!("/api/v1/actions/{id}/status"),
+        &p.leader,
+        &json!({"to": "dropped", "version": 3, "reason": "x"}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+    let kinds: Vec<String> = app.get(&format!("/api/v1/actions/{id}/events"), &p.leader).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["created", "status_changed", "status_changed", "edited"]);
+
+    // Dropped only with a reason, and then a record nobody edits.
+    let other = app.post("/api/v1/actions", &p.analyst, &new_action(&app, &p)).await.expect(201);
+    let other = other["id"].as_str().unwrap();
+    let unexplained = app
+        .post(&format!("/api/v1/actions/{other}/status"), &p.leader, &status("dropped", 0))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(field_codes(&unexplained), ["reason:required"]);
+    let dropped = json!({"to": "dropped", "version": 0, "reason": "Erstattet av et regionalt tiltak."});
+    assert_eq!(
+        app.post(&format!("/api/v1/actions/{other}/status"), &p.leader, &dropped).await.expect(200)["drop_reason"],
+        "Erstattet av et regionalt tiltak."
+    );
+    app.patch(&format!("/api/v1/actions/{other}"), &p.analyst, &json!({"version": 1, "title": "Likevel"}))
+        .await
+        .problem(409, "action_dropped");
+}
+
+#[actix_web::test]
+async fn what_an_action_cannot_be_is_refused_by_its_field_and_nothing_is_made() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let count = |v: Value| v["items"].as_array().unwrap().len();
+    let mut past = new_action(&app, &p);
+    past["due_on"] = in_days(&app, -1).into();
+    let refused = app.post("/api/v1/actions", &p.analyst, &past).await.problem(422, "validation_failed");
+    assert_eq!(field_codes(&refused), ["due_on:in_past"]);
+    // Today is not past.
+    let mut today = new_action(&app, &p);
+    today["due_on"] = in_days(&app, 0).into();
+    let today_id = app.post("/api/v1/actions", &p.analyst, &today).await.expect(201)["id"].clone();
+
+    let mut outsider = new_action(&app, &p);
+    outsider["responsible_user_id"] = app.user_id(&p.muni_advisor).await.into();
+    assert_eq!(
+        field_codes(&app.post("/api/v1/actions", &p.analyst, &outsider).await.problem(422, "validation_failed")),
+        ["responsible_user_id:not_in_organisation"]
+    );
+    let mut other_community = new_action(&app, &p);
+    other_community["responsible_organisation_id"] = app.me_org(&p.elsewhere).await.into();
+    other_community["responsible_user_id"] = app.user_id(&p.elsewhere).await.into();
+    // Another helsefellesskap's improvement group decides there.
+    app.post("/api/v1/actions", &p.analyst, &other_community).await.problem(403, "forbidden");
+    let mut several = new_action(&app, &p);
+    several["category"] = "weather".into();
+    several["direction"] = "other".into();
+    several["title"] = format!("Gjelder {}", fnr()).into();
+    let problem = app.post("/api/v1/actions", &p.analyst, &several).await.problem(422, "national_id_in_text");
+    assert_eq!(
+        field_codes(&problem),
+        ["title:national_id_in_text", "category:invalid_value", "direction:invalid_value"]
+    );
+    assert!(!problem.to_string().contains(&fnr()), "the number is not repeated");
+
+    // Only the improvement group makes actions without an analysis.
+    for token in [&p.hospital_advisor, &p.nurse, &p.leader] {
+        app.post("/api/v1/actions", token, &new_action(&app, &p)).await.problem(403, "forbidden");
+    }
+    assert_eq!(count(app.get("/api/v1/actions", &p.analyst).await.expect(200)), 1);
+
+    // Overdue once its day has passed and it is still open.
+    app.clock.advance(chrono::Duration::days(2));
+    let overdue = app.get("/api/v1/actions?view=overdue", &p.analyst).await.expect(200);
+    assert_eq!(overdue["items"].as_array().unwrap().iter().map(|a| a["id"].clone()).collect::<Vec<_>>(), [today_id]);
+    assert_eq!(overdue["items"][0]["overdue"], true);
+}
+
+#[actix_web::test]
+async fn an_action_from_an_analysis_is_followed_by_those_who_work_on_it() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let first = app.submit_to_hospital(&p.nurse).await;
+    let muni_id = app.user_id(&p.muni_advisor).await;
+    let body = json!({"title": "Epikrise mangler", "deviation_ids": [first["id"]], "participant_ids": [muni_id]});
+    let analysis = app.post("/api/v1/analyses", &p.hospital_advisor, &body).await.expect(201);
+    let mut input = new_action(&app, &p);
+    input["analysis_id"] = analysis["id"].clone();
+    // Someone who does not work on the analysis: as if it were not there.
+    app.post("/api/v1/actions", &p.elsewhere, &input).await.problem(404, "not_found");
+    let a = app.post("/api/v1/actions", &p.hospital_advisor, &input).await.expect(201);
+    assert_eq!(a["analysis"]["reference"], analysis["reference"]);
+    let id = a["id"].as_str().unwrap();
+    // Trondheim's advisor takes part in the analysis, so she follows its actions.
+    app.get(&format!("/api/v1/actions/{id}"), &p.muni_advisor).await.expect(200);
+    let of_analysis = app
+        .get(&format!("/api/v1/actions?analysis_id={}", analysis["id"].as_str().unwrap()), &p.muni_advisor)
+        .await
+        .expect(200);
+    assert_eq!(of_analysis["items"].as_array().unwrap().len(), 1);
+    // A closed analysis takes no more actions.
+    let mut version = analysis["version"].as_i64().unwrap();
+    let aid = analysis["id"].as_str().unwrap();
+    version = app
+        .patch(
+            &format!("/api/v1/analyses/{aid}"),
+            &p.hospital_advisor,
+            &json!({"version": version, "conclusion": "Rutinen endres."}),
+        )
+        .await
+        .expect(200)["version"]
+        .as_i64()
+        .unwrap();
+    for to in ["in_progress", "concluded", "closed"] {
+        version = app
+            .post(
+                &format!("/api/v1/analyses/{aid}/status"),
+                &p.hospital_advisor,
+                &json!({"to": to, "version": version}),
+            )
+            .await
+            .expect(200)["version"]
+            .as_i64()
+            .unwrap();
+    }
+    app.post("/api/v1/actions", &p.hospital_advisor, &input).await.problem(409, "analysis_closed");
+}
