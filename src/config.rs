@@ -155,6 +155,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub acknowledge_working_days: u32,
     pub answer_working_days: u32,
+    /// Working days before an action's due date that its owner is reminded (and again on the day).
+    pub action_reminder_working_days: u32,
     pub auto_close_days: i64,
     pub job_interval_seconds: u64,
     pub background_jobs: bool,
@@ -227,6 +229,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             acknowledge_working_days: 5,
             answer_working_days: 15,
+            action_reminder_working_days: 5,
             auto_close_days: 14,
             job_interval_seconds: 60,
             background_jobs: true,

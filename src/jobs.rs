@@ -120,7 +120,8 @@ impl Job {
         let now = clock.now_naive();
         match self {
             Job::AutoClose => auto_close_due(c, config, clock),
-            Job::Reminders => crate::mail::reminders::enqueue_due(c, config, clock),
+            Job::Reminders => Ok(crate::mail::reminders::enqueue_due(c, config, clock)?
+                + crate::actions::reminders::enqueue_due(c, config, clock)?),
             Job::TertialReport => crate::mail::reminders::enqueue_tertial_report(c, config, clock),
             Job::Cleanup => Ok(purge_idempotency_keys(c, clock)?
                 + crate::patients::erase_due(c, config, now)?

@@ -282,7 +282,10 @@ fn run() -> anyhow::Result<()> {
         Command::Bench { command: BenchCommand::Stats { period, iterations } } => {
             let period = match period {
                 Some(p) => samavvik::domain::period::Period::parse(&p).map_err(anyhow::Error::msg)?,
-                None => samavvik::domain::period::Period::tertial_of(chrono::Utc::now().date_naive()).previous(),
+                None => samavvik::domain::period::Period::tertial_of(samavvik::domain::calendar::oslo_today(
+                    chrono::Utc::now(),
+                ))
+                .previous(),
             };
             let pool = db::open(&config.db_url(), 2)?;
             Ok(samavvik::bench::stats(&pool, period, iterations.max(1))?)

@@ -311,7 +311,8 @@ pub fn seed_demo_cases(conn: &mut DbConnection, config: &crate::config::Config) 
     let municipal_advisor = person(conn, "kvalitet@trondheim.example")?;
     let patients = crate::patients::Patients::from_config(config).map_err(anyhow::Error::msg)?;
     let now = chrono::Utc::now();
-    let day = |days_ago: i64| (now - chrono::Duration::days(days_ago)).date_naive().to_string();
+    let today = crate::domain::calendar::oslo_today(now);
+    let day = |days_ago: i64| (today - chrono::Duration::days(days_ago)).to_string();
     let cases = [
         (
             "sykepleier@trondheim.example",
@@ -392,7 +393,26 @@ pub fn seed_demo_cases(conn: &mut DbConnection, config: &crate::config::Config) 
         analyses::add_factor(conn, at, &advisor, &a.id, &factor).map_err(failed)?;
     }
     let a = analyses::move_to(conn, at, &advisor, &a.id, "in_progress", a.version).map_err(failed)?;
-    analyses::move_to(conn, at, &advisor, &a.id, "concluded", a.version).map_err(failed)?;
+    let a = analyses::move_to(conn, at, &advisor, &a.id, "concluded", a.version).map_err(failed)?;
+    // Its action, done, with the day it took effect inside the demo's own range.
+    let leader = person(conn, "leder.medisinsk@stolav.example")?;
+    let action = crate::actions::NewAction {
+        analysis_id: Some(a.id.clone()),
+        title: "Epikrisen sendes før pasienten forlater avdelingen".into(),
+        description: "Sjekkpunkt i utskrivningslisten: epikrise og legemiddelliste er godkjent og sendt.".into(),
+        responsible_organisation_id: leader.organisation_id.clone(),
+        responsible_user_id: leader.user_id.clone(),
+        due_on: day(0),
+        category: "discharge_summary".into(),
+        direction: Some("hospital_to_municipality".into()),
+        unit_id: leader.unit_id.clone(),
+    };
+    let made = crate::actions::create(conn, at, &advisor, &action).map_err(failed)?;
+    let mut version = made.row.version;
+    for (to, effective_on) in [("in_progress", None), ("done", Some(day(7)))] {
+        let step = crate::actions::ActionMove { to: to.into(), version, reason: None, effective_on };
+        version = crate::actions::move_to(conn, at, &leader, &made.row.id, &step).map_err(failed)?.row.version;
+    }
     Ok(true)
 }
 

@@ -5,6 +5,8 @@
 //! (`may_create_action`, `may_work_on_action`, `actions_listed`); every change is an event on
 //! the action's own timeline. The API is `api/actions.rs`.
 
+pub mod reminders;
+
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Deserializer};
 
@@ -374,7 +376,12 @@ pub fn update(
         // A due date that has passed may stay; a new one may not be in the past.
         match date(&mut e, "due_on", d) {
             Some(day) if day == row.due_on => {}
-            Some(_) => row.due_on = due(&mut e, d, today).unwrap_or(row.due_on),
+            Some(_) => {
+                if let Some(day) = due(&mut e, d, today) {
+                    // A new due date: its reminders go again.
+                    (row.due_on, row.reminder_stage) = (day, 0);
+                }
+            }
             None => {}
         }
     }

@@ -540,23 +540,30 @@ pub fn add_factor(
     get(conn, caller, id)
 }
 
-/// Who may still be added as a participant: (id, name, organisation), by organisation and name.
-pub fn candidates(
+/// The people of the analysis's parties and its improvement group: (id, name, organisation), by
+/// organisation and name — those who may take part, and who may be made responsible for its actions.
+pub fn people_of_parties(
     conn: &mut DbConnection,
     caller: &Caller,
     id: &AnalysisId,
 ) -> Result<Vec<(UserId, String, String)>, ApiError> {
     let row = open(conn, caller, id)?;
     let orgs = db::parties(conn, id)?;
-    let taking_part = db::participants(conn, id)?;
     Ok(db::candidates(conn, &orgs)?
         .into_iter()
-        .filter(|(user, _, theirs)| {
-            !taking_part.contains(&user.id)
-                && policy::may_take_part(user, theirs.as_ref(), &orgs, &row.health_community_id)
-        })
+        .filter(|(user, _, theirs)| policy::may_take_part(user, theirs.as_ref(), &orgs, &row.health_community_id))
         .map(|(user, org, _)| (user.id, user.name, org))
         .collect())
+}
+
+/// Who may still be added as a participant.
+pub fn candidates(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &AnalysisId,
+) -> Result<Vec<(UserId, String, String)>, ApiError> {
+    let taking_part = db::participants(conn, id)?;
+    Ok(people_of_parties(conn, caller, id)?.into_iter().filter(|(user, ..)| !taking_part.contains(user)).collect())
 }
 
 /// The analysis's own timeline.

@@ -114,6 +114,30 @@ pub fn list(conn: &mut DbConnection, scope: &Scope, filter: &Filter) -> QueryRes
     q.order((a::due_on.asc(), a::id.asc())).select(ActionRow::as_select()).load(conn)
 }
 
+/// Open actions due by `horizon` that have not had their reminder on the day.
+pub fn to_remind(conn: &mut DbConnection, horizon: NaiveDate) -> QueryResult<Vec<ActionRow>> {
+    actions::table
+        .filter(a::status.eq_any(["planned", "in_progress"]))
+        .filter(a::reminder_stage.lt(2))
+        .filter(a::due_on.le(horizon))
+        .order((a::due_on.asc(), a::id.asc()))
+        .select(ActionRow::as_select())
+        .load(conn)
+}
+
+/// Records that the action's reminders have come to `stage` (never back).
+pub fn set_reminder_stage(conn: &mut DbConnection, id: &ActionId, stage: i32) -> QueryResult<()> {
+    diesel::update(actions::table.filter(a::id.eq(id)).filter(a::reminder_stage.lt(stage)))
+        .set(a::reminder_stage.eq(stage))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Whether the user is responsible for any action (the menu shows the actions to them).
+pub fn responsible_for_any(conn: &mut DbConnection, user: &UserId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(actions::table.filter(a::responsible_user_id.eq(user)))).get_result(conn)
+}
+
 pub fn record(conn: &mut DbConnection, row: &ActionEventRow) -> QueryResult<()> {
     diesel::insert_into(action_events::table).values(row).execute(conn).map(|_| ())
 }

@@ -188,7 +188,10 @@ pub fn update_if_status(
     // at it again on its next pass and works out the date (`mail::reminders::enqueue_due`).
     let n = match changes.status.is_some() || changes.acknowledge_due.is_some() || changes.answer_due.is_some() {
         true => {
-            let today = changes.updated_at.unwrap_or_else(|| chrono::Utc::now().naive_utc()).date().to_string();
+            // Today in Norway, as the job reads it: the UTC date is the day before in the last
+            // hour or two of a Norwegian day.
+            let at = changes.updated_at.unwrap_or_else(|| chrono::Utc::now().naive_utc());
+            let today = crate::domain::calendar::oslo_date(at).to_string();
             diesel::update(row).set((changes, d::next_reminder_on.eq(Some(today)))).execute(conn)?
         }
         false => diesel::update(row).set(changes).execute(conn)?,

@@ -30,6 +30,8 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "tertial_report.txt",
     "access_request.txt",
     "webhook_disabled.txt",
+    "action_reminder.txt",
+    "action_due.txt",
 );
 
 /// Every kind of message, for tests that render them all.
@@ -50,6 +52,8 @@ pub const KINDS: &[&str] = &[
     "tertial_report",
     "access_request",
     "webhook_disabled",
+    "action_reminder",
+    "action_due",
 ];
 
 // Compiled in and parsed by a unit test (see `render.rs` for the same reasoning).

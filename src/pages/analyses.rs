@@ -140,6 +140,7 @@ fn control(form: &str, field: &str) -> String {
     }
     match (form, field) {
         ("factor", f) => format!("factor-{f}"),
+        ("action", f) => format!("action-{f}"),
         ("participant", _) => "participant-user".into(),
         (_, f) => f.into(),
     }
@@ -165,6 +166,8 @@ struct Outcome {
     content: Option<Typed>,
     /// A refused factor as typed: category and description.
     factor: Option<(String, String)>,
+    /// A refused new action as typed, by control id.
+    action: BTreeMap<String, String>,
 }
 
 /// The content form as typed, its rows in the page's order.
@@ -176,7 +179,13 @@ struct Typed {
     problems: Vec<String>,
 }
 
-fn page(c: &mut DbConnection, viewer: &Viewer, id: &AnalysisId, outcome: Outcome) -> Result<String, ApiError> {
+fn page(
+    c: &mut DbConnection,
+    viewer: &Viewer,
+    now: chrono::NaiveDateTime,
+    id: &AnalysisId,
+    outcome: Outcome,
+) -> Result<String, ApiError> {
     let caller = &viewer.caller;
     let found = analyses::get(c, caller, id)?;
     let status = found.status;
@@ -188,6 +197,10 @@ fn page(c: &mut DbConnection, viewer: &Viewer, id: &AnalysisId, outcome: Outcome
     });
     let a = crate::api::analyses::dto(c, found)?;
     let candidates = analyses::candidates(c, caller, id)?;
+    let people = analyses::people_of_parties(c, caller, id)?;
+    let actions = crate::actions::list(c, now, caller, crate::actions::View::All, Some(id))?;
+    let actions = crate::api::actions::dtos(c, actions)?;
+    let categories = db::categories::list_active(c)?;
     let events = analyses::events(c, caller, id)?;
     let names = crate::deviations::view::Names::load(
         c,
@@ -221,6 +234,10 @@ fn page(c: &mut DbConnection, viewer: &Viewer, id: &AnalysisId, outcome: Outcome
             facts => facts.into_iter().enumerate().map(|(i, (date, fact))| context! { i, date, fact }).collect::<Vec<_>>(),
             problems => problems.into_iter().enumerate().map(|(i, text)| context! { i, text }).collect::<Vec<_>>(),
             factor => outcome.factor.map(|(category, description)| context! { category, description }),
+            actions, action => outcome.action,
+            people => people.into_iter().map(|(id, name, org)| context! { id, name, org }).collect::<Vec<_>>(),
+            categories => categories.into_iter().map(|c| context! { code => c.code, label => c.label }).collect::<Vec<_>>(),
+            directions => crate::domain::codes::Direction::ALL.iter().filter(|(d, _)| *d != crate::domain::codes::Direction::Other).map(|(_, code)| context! { code => *code, label => crate::stats::report::direction_label(code) }).collect::<Vec<_>>(),
             notice => outcome.notice, problem => outcome.problem, open => form,
             errors => by_control(&outcome.errors, to), summary => summary(&outcome.errors, to),
         },
@@ -249,6 +266,7 @@ const FORMS: &[(&str, &str, &str)] = &[
     ("faktor", "factor", "Faktoren er lagt til."),
     ("deltaker", "participant", "Deltakeren er lagt til."),
     ("status", "status", "Statusen er endret."),
+    ("tiltak", "action", "Tiltaket er lagret."),
 ];
 
 fn done(what: &str) -> Option<&'static str> {
@@ -260,7 +278,9 @@ fn done(what: &str) -> Option<&'static str> {
 
 pub async fn detail(state: Data<AppState>, viewer: Viewer, id: Path<AnalysisId>, params: Query<Params>) -> PageResult {
     let notice = params.gjort.as_deref().and_then(done);
-    let body = db::run(&state.pool, move |c| page(c, &viewer, &id, Outcome { notice, ..Default::default() })).await?;
+    let now = state.clock.now_naive();
+    let body =
+        db::run(&state.pool, move |c| page(c, &viewer, now, &id, Outcome { notice, ..Default::default() })).await?;
     Ok(html(body))
 }
 
@@ -302,6 +322,14 @@ pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(AnalysisId, 
         let (now, caller) = (st.clock.now_naive(), &viewer.caller);
         let mut refused = Outcome { open: Some(open), ..Default::default() };
         let result = match open {
+            "action" => {
+                refused.action = ["title", "description", "responsible_user_id", "due_on", "category", "direction"]
+                    .iter()
+                    .filter_map(|n| form.get(n).map(|v| (format!("action-{n}"), v)))
+                    .collect();
+                super::actions::from_analysis(c, now, &viewer, &id, &form)
+                    .map(|created| Some(format!("/tiltak/{created}?gjort=opprettet")))
+            }
             "content" => {
                 let t = typed(&form);
                 let content = Content {
@@ -314,34 +342,34 @@ pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(AnalysisId, 
                     conclusion: Some(t.conclusion.clone()),
                 };
                 refused.content = Some(t);
-                analyses::update(c, now, caller, &id, &content)
+                analyses::update(c, now, caller, &id, &content).map(|_| None)
             }
             "factor" => {
                 let input = NewFactor { category: form.text("category"), description: form.text("description") };
                 refused.factor = Some((input.category.clone(), input.description.clone()));
-                analyses::add_factor(c, now, caller, &id, &input)
+                analyses::add_factor(c, now, caller, &id, &input).map(|_| None)
             }
             "participant" => match super::analyses::id::<UserId>(&form.text("user_id")) {
-                Some(user) => analyses::add_participant(c, now, caller, &id, &user),
+                Some(user) => analyses::add_participant(c, now, caller, &id, &user).map(|_| None),
                 None => Err(ApiError::field("user_id", "not_a_party", "Velg en deltaker fra listen.")),
             },
-            _ => analyses::move_to(c, now, caller, &id, &form.text("to"), version(&form)),
+            _ => analyses::move_to(c, now, caller, &id, &form.text("to"), version(&form)).map(|_| None),
         };
         match result {
-            Ok(_) => Ok(None),
+            Ok(elsewhere) => Ok(Ok(elsewhere)),
             Err(e) if e.status == StatusCode::NOT_FOUND => Err(e),
             Err(e) => {
                 // A form refused as a whole (a conflict) keeps what was typed, with the reason above.
                 refused.problem = e.fields.is_empty().then(|| e.detail.clone());
                 refused.errors = e.fields;
-                Ok(Some((e.status, page(c, &viewer, &id, refused)?)))
+                Ok(Err((e.status, page(c, &viewer, now, &id, refused)?)))
             }
         }
     })
     .await?;
     match outcome {
-        None => Ok(see_other(&back)),
-        Some((status, body)) => {
+        Ok(elsewhere) => Ok(see_other(elsewhere.as_deref().unwrap_or(&back))),
+        Err((status, body)) => {
             let mut resp = html(body);
             *resp.status_mut() = status;
             Ok(resp)

@@ -3,6 +3,7 @@
 //! No JavaScript is needed; where it runs, a few lines make the recipient list a combobox, show
 //! questions that depend on an answer, and count characters.
 
+mod actions;
 mod analyses;
 mod cases;
 mod form;
@@ -51,6 +52,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, login_limit: &LoginLimit) {
         .service(web::resource("/analyser/ny").route(get().to(analyses::new)).route(post().to(analyses::create)))
         .service(web::resource("/analyser/{id}").route(get().to(analyses::detail)))
         .service(web::resource("/analyser/{id}/{action}").route(post().to(analyses::act)))
+        .service(web::resource("/tiltak").route(get().to(actions::list)))
+        .service(web::resource("/tiltak/{id}").route(get().to(actions::detail)))
+        .service(web::resource("/tiltak/{id}/{action}").route(post().to(actions::act)))
         .service(web::resource("/statistikk").route(get().to(statistics::page)))
         .service(web::resource("/integrasjon").route(get().to(integration::page)))
         .service(web::resource("/integrasjon/kategorier").route(post().to(integration::save)))
@@ -174,7 +178,8 @@ pub struct Chrome {
     has_boxes: bool,
     can_see_stats: bool,
     can_integrate: bool,
-    /// Hendelsesanalyser in the menu: for those who may start one, and for their participants.
+    /// Hendelsesanalyser and Tiltak in the menu: for those who may start an analysis, its
+    /// participants, and the people responsible for an action.
     can_analyse: bool,
 }
 
@@ -184,7 +189,10 @@ impl Chrome {
         let starts = crate::policy::may_start_analysis(caller);
         let (organisation, can_analyse) = crate::db::run(&state.pool, move |c| {
             let name = crate::db::organisations::find(c, &org)?.name;
-            Ok((name, starts || crate::db::analyses::takes_part(c, &user)?))
+            let follows = starts
+                || crate::db::analyses::takes_part(c, &user)?
+                || crate::db::actions::responsible_for_any(c, &user)?;
+            Ok((name, follows))
         })
         .await?;
         Ok(Chrome {

@@ -7,6 +7,7 @@ use chrono_tz::Europe::Oslo;
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
+use crate::domain::Code;
 use crate::error::ApiError;
 use crate::stats::report::direction_label;
 
@@ -23,6 +24,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("analyses.html", include_str!("templates/analyses.html")),
     ("analysis_new.html", include_str!("templates/analysis_new.html")),
     ("analysis.html", include_str!("templates/analysis.html")),
+    ("actions.html", include_str!("templates/actions.html")),
+    ("action.html", include_str!("templates/action.html")),
 ];
 
 // The templates are compiled into the binary and parsed by a unit test, so a parse failure here
@@ -111,6 +114,10 @@ pub fn label<'a>(group: &str, code: &'a str) -> &'a str {
         ("analysis_event", "participant_added") => "Deltaker lagt til",
         ("analysis_event", "factor_added") => "Faktor lagt til",
         ("analysis_event", "status_changed") => "Status endret",
+        ("action_status", code) => crate::domain::action::ActionStatus::from_code(code).map_or("", |s| s.label()),
+        ("action_move", "in_progress") => "Sett i gang",
+        ("action_move", "done") => "Meld gjennomført",
+        ("action_move", "dropped") => "Dropp tiltaket",
         ("event", "commented") => "Kommentar",
         ("action", "acknowledge") => "Bekreft mottak",
         ("action", "forward") => "Videresend",

@@ -252,3 +252,159 @@ async fn an_action_from_an_analysis_is_followed_by_those_who_work_on_it() {
     }
     app.post("/api/v1/actions", &p.hospital_advisor, &input).await.problem(409, "analysis_closed");
 }
+
+/// The action reminders queued so far: (template, recipient, dedupe key), oldest first.
+fn reminders(app: &TestApp) -> Vec<(String, String, String)> {
+    use diesel::prelude::*;
+    use samavvik::db::schema::outbox::dsl as o;
+    o::outbox
+        .filter(o::template.eq_any(["action_reminder", "action_due"]))
+        .order((o::created_at.asc(), o::id.asc()))
+        .select((o::template, o::recipient, o::dedupe_key))
+        .load(&mut app.conn())
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn the_owner_is_reminded_before_the_due_date_and_on_it_once_each_and_again_for_a_new_date() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let id = app.post("/api/v1/actions", &p.analyst, &new_action(&app, &p)).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let due = app.today() + chrono::Duration::days(30);
+    let before = app.config.action_reminder_working_days;
+    // Each day until the due date, twice (a second pass, as another instance would run it).
+    let mut days = Vec::new();
+    while app.today() <= due {
+        for _ in 0..2 {
+            if samavvik::actions::reminders::enqueue_due(&mut app.conn(), &app.config, &app.clock).unwrap() > 0 {
+                days.push(app.today());
+            }
+        }
+        app.clock.advance(chrono::Duration::days(1));
+    }
+    let first = (0..30)
+        .map(|n| due - chrono::Duration::days(30 - n))
+        .find(|d| samavvik::actions::reminders::stage(due, *d, before) == 1)
+        .unwrap();
+    assert_eq!(days, [first, due], "once {before} working days before, once on the day");
+    let sent = reminders(&app);
+    assert_eq!(
+        sent.iter().map(|(t, r, _)| (t.as_str(), r.as_str())).collect::<Vec<_>>(),
+        [("action_reminder", HANDLER), ("action_due", HANDLER)]
+    );
+    // The mail names no title or description (free text), only the facts and the link.
+    let data: Vec<String> = {
+        use diesel::prelude::*;
+        use samavvik::db::schema::outbox::dsl as o;
+        o::outbox.filter(o::template.eq("action_due")).select(o::data).load(&mut app.conn()).unwrap()
+    };
+    assert!(!data[0].contains("Epikrise sendes før") && !data[0].contains("Sjekkpunkt") && data[0].contains(&id));
+
+    // A new due date: its reminders go again; once done, none.
+    let version = app.get(&format!("/api/v1/actions/{id}"), &p.leader).await.expect(200)["version"].as_i64().unwrap();
+    let new_due = app.today() + chrono::Duration::days(2);
+    let moved = json!({"version": version, "due_on": new_due.to_string()});
+    app.patch(&format!("/api/v1/actions/{id}"), &p.leader, &moved).await.expect(200);
+    assert_eq!(samavvik::actions::reminders::enqueue_due(&mut app.conn(), &app.config, &app.clock).unwrap(), 1);
+    let done = json!({"to": "in_progress", "version": version + 1});
+    app.post(&format!("/api/v1/actions/{id}/status"), &p.leader, &done).await.expect(200);
+    let done = json!({"to": "done", "version": version + 2, "effective_on": app.today().to_string()});
+    app.post(&format!("/api/v1/actions/{id}/status"), &p.leader, &done).await.expect(200);
+    app.clock.advance(chrono::Duration::days(3));
+    assert_eq!(samavvik::actions::reminders::enqueue_due(&mut app.conn(), &app.config, &app.clock).unwrap(), 0);
+    assert_eq!(reminders(&app).len(), 3);
+}
+
+#[actix_web::test]
+async fn the_pages_make_an_action_from_an_analysis_and_its_owner_follows_it_to_done() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let first = app.submit_to_hospital(&p.nurse).await;
+    let body = json!({"title": "Epikrise mangler", "deviation_ids": [first["id"]]});
+    let analysis = app.post("/api/v1/analyses", &p.hospital_advisor, &body).await.expect(201);
+    let aid = analysis["id"].as_str().unwrap();
+    let web = crate::pages::WebClient::new(&app);
+    web.login(HOSPITAL_ADVISOR).await;
+    let csrf = web.csrf(&format!("/analyser/{aid}")).await;
+    let page = web.get(&format!("/analyser/{aid}")).await.body;
+    assert!(page.contains("Nytt tiltak") && page.contains(&format!("value=\"{}\"", p.leader_id)), "{page}");
+
+    // Refused by its fields, with what was typed kept.
+    let past = (app.today() - chrono::Duration::days(1)).format("%d.%m.%Y").to_string();
+    let refused = web
+        .post(
+            &format!("/analyser/{aid}/tiltak"),
+            &[
+                ("csrf", &csrf),
+                ("title", "Sjekkpunkt ved utreise"),
+                ("due_on", &past),
+                ("category", "discharge_summary"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    for needle in [
+        "href=\"#action-description\"",
+        "href=\"#action-responsible_user_id\"",
+        "href=\"#action-due_on\"",
+        "value=\"Sjekkpunkt ved utreise\"",
+    ] {
+        assert!(refused.body.contains(needle), "{needle}: {}", refused.body);
+    }
+    let due = (app.today() + chrono::Duration::days(20)).format("%d.%m.%Y").to_string();
+    let made = web
+        .post(
+            &format!("/analyser/{aid}/tiltak"),
+            &[
+                ("csrf", &csrf),
+                ("title", "Sjekkpunkt ved utreise"),
+                ("description", "Epikrisen sendes før pasienten forlater avdelingen."),
+                ("responsible_user_id", &p.leader_id),
+                ("due_on", &due),
+                ("category", "discharge_summary"),
+                ("direction", "hospital_to_municipality"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let location = made.location.unwrap();
+    assert!(location.starts_with("/tiltak/") && location.ends_with("?gjort=opprettet"), "{location}");
+    let id = location.trim_start_matches("/tiltak/").split('?').next().unwrap().to_owned();
+    assert!(web.get(&format!("/analyser/{aid}")).await.body.contains(&format!("href=\"/tiltak/{id}\"")));
+
+    // The owner finds it under «Mine», starts it, and reports it done with the day it took effect.
+    let owner = crate::pages::WebClient::new(&app);
+    owner.login(HANDLER).await;
+    let mine = owner.get("/tiltak?vis=mine").await.body;
+    assert!(mine.contains(&format!("href=\"/tiltak/{id}\"")) && mine.contains("Sjekkpunkt ved utreise"), "{mine}");
+    let token = owner.csrf(&format!("/tiltak/{id}")).await;
+    let moved =
+        owner.post(&format!("/tiltak/{id}/status"), &[("csrf", &token), ("version", "0"), ("to", "in_progress")]).await;
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    let undated =
+        owner.post(&format!("/tiltak/{id}/status"), &[("csrf", &token), ("version", "1"), ("to", "done")]).await;
+    assert_eq!(undated.status, 422);
+    assert!(
+        undated.body.contains("id=\"status-effective_on-error\"")
+            && undated.body.contains("href=\"#status-effective_on\"")
+    );
+    let effect = app.today().format("%d.%m.%Y").to_string();
+    let done = owner
+        .post(
+            &format!("/tiltak/{id}/status"),
+            &[("csrf", &token), ("version", "1"), ("to", "done"), ("effective_on", &effect)],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let page = owner.get(&format!("/tiltak/{id}")).await.body;
+    assert!(page.contains("Gjennomført") && page.contains(&effect), "{page}");
+
+    // Someone who does not follow it: as if it were not there.
+    let other = crate::pages::WebClient::new(&app);
+    other.login("kvalitet@hnt.example").await;
+    assert_eq!(other.get(&format!("/tiltak/{id}")).await.status, 404);
+    assert!(!other.get("/tiltak").await.body.contains(&id));
+}

@@ -428,4 +428,10 @@ async fn the_demo_holds_one_concluded_analysis_of_deviations_from_two_organisati
     }
     senders.sort();
     assert_eq!(senders, ["St. Olavs hospital HF", "Trondheim kommune"]);
+    // Its action is done, with the day it took effect inside the demo's range.
+    let actions = app.get(&format!("/api/v1/actions?analysis_id={}", a.id), &token).await.expect(200);
+    let action = &actions["items"][0];
+    assert_eq!((action["status"].as_str(), actions["items"].as_array().unwrap().len()), (Some("done"), 1));
+    let effect = chrono::NaiveDate::parse_from_str(action["effective_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    assert!(effect < app.today() && effect > app.today() - chrono::Duration::days(30), "{effect}");
 }

@@ -509,6 +509,21 @@ async fn two_received_cases_become_one_analysis_that_is_concluded_and_stays_with
     b.expect_text(".timeline", "Status endret til «Konkludert»").await;
     b.screenshots("13-hendelsesanalyse-konkludert").await;
     b.accessible("13-hendelsesanalyse-konkludert").await;
+    // An action from it, with the unit leader responsible; then its own page.
+    let leader = app.user_id(&app.login(HANDLER).await).await;
+    b.click("#form-action summary").await;
+    b.fill("#action-title", "Sjekkpunkt ved utreise").await;
+    b.fill("#action-description", "Epikrisen sendes før pasienten forlater avdelingen.").await;
+    b.choose("#action-responsible_user_id", &leader).await;
+    let due = (app.today() + chrono::Duration::days(20)).format("%d.%m.%Y").to_string();
+    b.fill("#action-due_on", &due).await;
+    b.choose("#action-category", "discharge_summary").await;
+    b.accessible("14-nytt-tiltak").await;
+    b.click("#form-action button[type=submit]").await;
+    b.expect_text(".success", "Tiltaket er lagret").await;
+    b.expect_text("h1", "Sjekkpunkt ved utreise").await;
+    b.screenshots("15-tiltak").await;
+    b.accessible("15-tiltak").await;
     // Each case says it is part of the analysis.
     b.go(&format!("/avvik/{a}")).await;
     b.expect_text(".timeline", "Inngår i hendelsesanalyse").await;

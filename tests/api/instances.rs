@@ -68,6 +68,8 @@ const SUBMISSIONS: usize = 240;
 const KILL_AFTER: usize = 80;
 /// Open deviations made overdue before the instances start: each owes four reminder mails.
 const OVERDUE: usize = 10;
+/// Tiltak due on the day the instances run.
+const ACTIONS_DUE: usize = 4;
 
 /// Submits until it gets an answer that is not a broken connection, moving to the next instance
 /// after each failure: what a client behind a load balancer sees. Returns the id and whether it
@@ -132,6 +134,18 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
         .execute(&mut app.conn())
         .unwrap();
 
+    // Tiltak due today: each instance's reminder job may find them; one must mail each owner once.
+    let analyst = app.login(ANALYST).await;
+    let leader = app.login(HANDLER).await;
+    let action = serde_json::json!({
+        "title": "Sjekkpunkt for epikrise", "description": "Epikrisen sendes før pasienten reiser.",
+        "responsible_organisation_id": app.me_org(&leader).await, "responsible_user_id": app.user_id(&leader).await,
+        "due_on": today.to_string(), "category": "discharge_summary",
+    });
+    for _ in 0..ACTIONS_DUE {
+        app.post("/api/v1/actions", &analyst, &action).await.expect(201);
+    }
+
     let sink = SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
     let started_at = app.clock.now_naive();
@@ -195,7 +209,9 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
         let pending: i64 =
             outbox::table.filter(outbox::status.ne(samavvik::db::outbox::SENT)).count().get_result(&mut conn).unwrap();
         let reminders: i64 = reminder_rows().get_result(&mut conn).unwrap();
-        if (pending == 0 && reminders > 0) || waiting.elapsed() > Duration::from_secs(90) {
+        let actions: i64 =
+            outbox::table.filter(outbox::template.eq("action_due")).count().get_result(&mut conn).unwrap();
+        if (pending == 0 && reminders > 0 && actions > 0) || waiting.elapsed() > Duration::from_secs(90) {
             break (pending, reminders);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -233,6 +249,16 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
         .map(|id| format!("{id}@samavvik"))
         .collect();
     let reminders_delivered: usize = reminder_ids.iter().map(|id| per_message.get(id).copied().unwrap_or(0)).sum();
+
+    let action_ids: Vec<String> = outbox::table
+        .filter(outbox::template.eq("action_due"))
+        .select(outbox::id)
+        .load::<String>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|id| format!("{id}@samavvik"))
+        .collect();
+    let actions_delivered: usize = action_ids.iter().map(|id| per_message.get(id).copied().unwrap_or(0)).sum();
 
     // Jobs: one run per job and due time, by whichever instance claimed it.
     let runs: Vec<_> = samavvik::db::jobs::list(&mut conn)
@@ -279,6 +305,11 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
         (reminder_ids.len()..=reminder_ids.len() + 1).contains(&reminders_delivered),
         "each reminder once (one more at most, if it was the one in flight): {reminders_delivered} of {}",
         reminder_ids.len()
+    );
+    assert_eq!(action_ids.len(), ACTIONS_DUE, "one reminder per action due, whichever instance ran the job");
+    assert!(
+        (ACTIONS_DUE..=ACTIONS_DUE + 1).contains(&actions_delivered),
+        "each action's reminder once (one more at most, if it was the one in flight): {actions_delivered}"
     );
     // Which instance wins a due time is a race (they poll in step, often the same one wins):
     // counted above, not asserted. What must hold is that no due time went unrun for long.

@@ -24,6 +24,9 @@ const PAGES: &[(&str, &str)] = &[
     ("POST", "/analyser/ny"),
     ("GET", "/analyser/{id}"),
     ("POST", "/analyser/{id}/{action}"),
+    ("GET", "/tiltak"),
+    ("GET", "/tiltak/{id}"),
+    ("POST", "/tiltak/{id}/{action}"),
     ("GET", "/statistikk"),
     ("GET", "/statistikk/rapport/{file}"),
 ];
@@ -83,7 +86,7 @@ fn nasty_bodies(rng: &mut Rng, csrf: &str) -> Vec<(&'static str, Vec<u8>)> {
         (json, b"{\"email\": \"a\\u0000@b.example\", \"password\": \"x\", \"text\": \"a\\u0000\", \"reason\": \"\\u0000\", \"answer\": \"\\u0000\", \"note\": \"\\u0000\"}".to_vec()),
         (json, b"{\"name\": \"Navn\\u0000\", \"email\": \"x\\u0000@y.example\", \"kind\": \"municipality\", \"org_number\": \"974760673\", \"mailbox\": \"a@b.example\", \"role\": \"reporter\"}".to_vec()),
         (form, format!("csrf={csrf}&text=a%00b&answer=%00&reason=%00&note=%00&email=a%00%40b.example&password=x").into_bytes()),
-        (form, format!("csrf={csrf}&title=a%00b&avvik=%00&date-0=%00&fact-0=a%00&problem-99999999999999999999=x&conclusion=%00&version=99999999999&category=%00&description=a%00&user_id=%00&to=%00").into_bytes()),
+        (form, format!("csrf={csrf}&title=a%00b&avvik=%00&date-0=%00&fact-0=a%00&problem-99999999999999999999=x&conclusion=%00&version=99999999999&category=%00&description=a%00&user_id=%00&to=%00&due_on=%00&effective_on=99.99.9999&reason=%00&responsible_user_id=%00&direction=%00").into_bytes()),
         (form, format!("csrf={csrf}&email=%FF%00&password={}&neste=%0A//x", "p".repeat(5000)).into_bytes()),
         (form, format!("csrf={csrf}&category=%FF&occurred_at={big}&description=%00&harm_class=harm&recipient_organisation_id=%C3").into_bytes()),
         (form, format!("csrf={csrf}&%FF%FE=%FF&&&=&csrf=a{}a", "æ".repeat(31)).into_bytes()),
