@@ -491,6 +491,18 @@ pub fn move_to(
     get(conn, now, caller, id)
 }
 
+/// The run of the action's category before and after it took effect (`stats::effect`).
+pub fn effect(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    id: &ActionId,
+    threshold: i64,
+) -> Result<crate::stats::effect::Effect, ApiError> {
+    let row = open(conn, caller, id)?;
+    crate::stats::effect::compute(conn, &row, oslo_date(now), threshold)
+}
+
 /// The action's own timeline.
 pub fn events(conn: &mut DbConnection, caller: &Caller, id: &ActionId) -> Result<Vec<ActionEventRow>, ApiError> {
     open(conn, caller, id)?;

@@ -192,6 +192,16 @@ pub async fn move_to(
     Ok(Json(a))
 }
 
+pub async fn effect(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<ActionId>,
+) -> Result<Json<crate::stats::effect::Effect>, ApiError> {
+    let (now, threshold) = (state.clock.now_naive(), state.config.suppression_threshold);
+    let effect = db::run(&state.pool, move |c| actions::effect(c, now, &caller, &id, threshold)).await?;
+    Ok(Json(effect))
+}
+
 pub async fn events(
     state: Data<AppState>,
     caller: Caller,

@@ -147,6 +147,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 )
                 .service(web::resource("/actions/{id}/status").route(post().to(actions::move_to)))
                 .service(web::resource("/actions/{id}/events").route(get().to(actions::events)))
+                .service(web::resource("/actions/{id}/effect").route(get().to(actions::effect)))
                 .service(web::resource("/patient-access-log/search").route(post().to(patients::patient_access_log)))
                 .service(web::resource("/patient-access-log/summary").route(get().to(patients::patient_access_summary)))
                 .service(web::resource("/stats").route(get().to(stats::get)))

@@ -180,6 +180,40 @@ pub fn count_submitted_in(
     scoped(scope).filter(d::submitted_at.ge(from).and(d::submitted_at.lt(to))).count().get_result(conn)
 }
 
+/// What an action's effect is counted in: one helsefellesskap, optionally one direction and one
+/// receiving unit.
+pub struct EffectScope<'a> {
+    pub community: &'a HealthCommunityId,
+    pub direction: Option<&'a str>,
+    pub unit: Option<&'a crate::ids::UnitId>,
+}
+
+/// Deviations submitted in [from, to) in the scope: (of `category`, of every category).
+pub fn category_share_in(
+    conn: &mut DbConnection,
+    scope: &EffectScope,
+    category: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<(i64, i64)> {
+    let base = || {
+        let mut q = deviations::table
+            .into_boxed()
+            .filter(d::health_community_id.eq(scope.community.to_owned()))
+            .filter(d::submitted_at.ge(from).and(d::submitted_at.lt(to)));
+        if let Some(direction) = scope.direction {
+            q = q.filter(d::direction.eq(direction.to_owned()));
+        }
+        if let Some(unit) = scope.unit {
+            q = q.filter(d::recipient_unit_id.eq(unit.to_owned()));
+        }
+        q
+    };
+    let of_category = base().filter(d::category.eq(category.to_owned())).count().get_result(conn)?;
+    let all = base().count().get_result(conn)?;
+    Ok((of_category, all))
+}
+
 /// Of the deviations submitted in [from, to), those whose category the recipient changed.
 pub fn count_recategorised_in(
     conn: &mut DbConnection,

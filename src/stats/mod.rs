@@ -2,6 +2,7 @@
 //! days, share answered within the deadline, backlog at the end of the period, and change against
 //! the previous period and the same period a year earlier. De-identified by construction.
 
+pub mod effect;
 pub mod export;
 pub mod report;
 

@@ -408,3 +408,82 @@ async fn the_pages_make_an_action_from_an_analysis_and_its_owner_follows_it_to_d
     assert_eq!(other.get(&format!("/tiltak/{id}")).await.status, 404);
     assert!(!other.get("/tiltak").await.body.contains(&id));
 }
+
+#[actix_web::test]
+async fn the_effect_counts_equal_the_fixtures_own_rows_and_small_counts_are_suppressed() {
+    use chrono::{Datelike, NaiveDate};
+    use diesel::prelude::*;
+    use samavvik::db::schema::deviations::dsl as d;
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let today = app.today();
+    let first_of = |day: NaiveDate| day.with_day(1).unwrap();
+    // It took effect on the first day of last month: the window starts a tertial before that one.
+    let effective = first_of(first_of(today) - chrono::Duration::days(1));
+    let window = samavvik::stats::effect::window(Some(effective), today);
+    let month_start = |m: &samavvik::domain::period::Period| m.start();
+    let (a, b) = (month_start(&window[0]), month_start(&window[1]));
+    let c = effective;
+    // (month, category, how many), each submitted mid-month at noon UTC, all municipality → hospital.
+    let fixture = [
+        (a, "discharge_summary", 4),
+        (a, "medication", 3),
+        (b, "discharge_summary", 1),
+        (c, "discharge_summary", 5),
+        (c, "medication", 2),
+    ];
+    let stolav = app.organisation(&p.nurse, "St. Olavs hospital HF").await["id"].as_str().unwrap().to_owned();
+    for (month, category, n) in fixture {
+        for _ in 0..n {
+            let mut body = form(&stolav);
+            body["category"] = category.into();
+            let id = app.submit(&p.nurse, &body).await["id"].as_str().unwrap().to_owned();
+            let at = month.with_day(15).unwrap().and_hms_opt(12, 0, 0).unwrap();
+            diesel::update(d::deviations.find(&id)).set(d::submitted_at.eq(at)).execute(&mut app.conn()).unwrap();
+        }
+    }
+    let mut body = new_action(&app, &p);
+    body["direction"] = "municipality_to_hospital".into();
+    let id = app.post("/api/v1/actions", &p.analyst, &body).await.expect(201)["id"].as_str().unwrap().to_owned();
+    let before = app.get(&format!("/api/v1/actions/{id}/effect"), &p.leader).await.expect(200);
+    assert_eq!((before["effective_on"].clone(), before["median_after"].clone()), (Value::Null, Value::Null));
+    app.post(&format!("/api/v1/actions/{id}/status"), &p.leader, &json!({"to": "in_progress", "version": 0}))
+        .await
+        .expect(200);
+    let done = json!({"to": "done", "version": 1, "effective_on": effective.to_string()});
+    app.post(&format!("/api/v1/actions/{id}/status"), &p.leader, &done).await.expect(200);
+
+    let effect = app.get(&format!("/api/v1/actions/{id}/effect"), &p.leader).await.expect(200);
+    let months = effect["months"].as_array().unwrap();
+    assert_eq!(months.len(), window.len());
+    let month = |day: NaiveDate| months.iter().find(|m| m["month"] == day.format("%Y-%m").to_string()).unwrap().clone();
+    for m in months {
+        let key = m["month"].as_str().unwrap();
+        // The fixture's own count for the month, by category and in all.
+        let own = |cat: Option<&str>| -> i64 {
+            fixture
+                .iter()
+                .filter(|(mo, c, _)| mo.format("%Y-%m").to_string() == key && cat.is_none_or(|x| x == *c))
+                .map(|(.., n)| *n)
+                .sum()
+        };
+        assert_eq!(m["total"], own(None), "{key}");
+        let count = own(Some("discharge_summary"));
+        match count {
+            1 | 2 => assert_eq!((m["count"].clone(), m["suppressed"].clone()), (Value::Null, json!(true)), "{key}"),
+            n => assert_eq!(m["count"], n, "{key}"),
+        }
+        assert_eq!(
+            m["after"],
+            NaiveDate::parse_from_str(&format!("{key}-01"), "%Y-%m-%d").unwrap() >= effective,
+            "{key}"
+        );
+    }
+    assert_eq!(month(a)["rate_per_1000"], 571.4); // 4 of 7
+    assert_eq!(month(c)["rate_per_1000"], 714.3); // 5 of 7
+    assert_eq!(month(b)["rate_per_1000"], Value::Null, "suppressed: one deviation");
+    // The medians leave the suppressed month out.
+    assert_eq!((effect["median_before"].as_f64(), effect["median_after"].as_f64()), (Some(571.4), Some(714.3)));
+    assert!(effect["note"].as_str().unwrap().contains("ikke bevis"));
+    app.get(&format!("/api/v1/actions/{id}/effect"), &p.elsewhere).await.problem(404, "not_found");
+}
