@@ -79,7 +79,10 @@ pub fn stats(pool: &Pool, period: Period, iterations: usize) -> Result<(), ApiEr
     let ours =
         time(iterations, || stats::compute(conn, Some(pool), period, &stats::StatsScope::All, &group, 3).map(|_| ()))?;
     let raw = time(iterations, || raw_dashboard(conn, period).map_err(ApiError::from))?;
-    let report = time(iterations.min(5), || Report::build(conn, period, &stats::StatsScope::All, 3).map(|_| ()))?;
+    let report = time(iterations.min(5), || {
+        Report::build(conn, period, &stats::StatsScope::All, 3, crate::domain::calendar::oslo_today(chrono::Utc::now()))
+            .map(|_| ())
+    })?;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("tertial-dashboard (GET /api/v1/stats?group_by=direction): {:8.1} ms", ms(ours));
     println!("samme arbeid i håndskrevet SQL:                          {:8.1} ms", ms(raw));

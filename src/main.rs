@@ -398,8 +398,13 @@ fn run() -> anyhow::Result<()> {
                 Some(o) => samavvik::stats::StatsScope::Organisation(o.into()),
                 None => samavvik::stats::StatsScope::All,
             };
-            let report =
-                samavvik::stats::report::Report::build(&mut conn, period, &scope, config.suppression_threshold)?;
+            let report = samavvik::stats::report::Report::build(
+                &mut conn,
+                period,
+                &scope,
+                config.suppression_threshold,
+                samavvik::domain::calendar::oslo_today(chrono::Utc::now()),
+            )?;
             let scope = samavvik::api::stats::scope_name(&mut conn, &scope)?;
             let (bytes, _) = samavvik::api::stats::render(&report, &format, &scope)?;
             std::fs::write(&out, bytes)?;

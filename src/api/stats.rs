@@ -132,10 +132,11 @@ pub async fn report_file(
         return Err(ApiError::not_found("Rapporten finnes som .html, .csv og .xlsx."));
     }
     let threshold = state.config.suppression_threshold;
+    let today = crate::domain::calendar::oslo_today(state.clock.now());
     let ext = ext.to_owned();
     let (body, content_type) = db::run(&state.pool, move |c| {
         let scope = scope(c, &caller, asked.organisation_id, asked.health_community_id)?;
-        let r = Report::build(c, tertial, &scope, threshold)?;
+        let r = Report::build(c, tertial, &scope, threshold, today)?;
         render(&r, &ext, &scope_name(c, &scope)?)
     })
     .await?;

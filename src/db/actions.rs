@@ -138,6 +138,29 @@ pub fn responsible_for_any(conn: &mut DbConnection, user: &UserId) -> QueryResul
     diesel::select(diesel::dsl::exists(actions::table.filter(a::responsible_user_id.eq(user)))).get_result(conn)
 }
 
+/// Done actions that took effect in [from, until], of one helsefellesskap or one responsible
+/// organisation (neither: all), by the day they took effect.
+pub fn with_effect(
+    conn: &mut DbConnection,
+    community: Option<&HealthCommunityId>,
+    organisation: Option<&OrganisationId>,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> QueryResult<Vec<ActionRow>> {
+    let mut q = actions::table
+        .into_boxed()
+        .filter(a::status.eq("done"))
+        .filter(a::effective_on.ge(from))
+        .filter(a::effective_on.le(until));
+    if let Some(c) = community {
+        q = q.filter(a::health_community_id.eq(c.clone()));
+    }
+    if let Some(o) = organisation {
+        q = q.filter(a::responsible_organisation_id.eq(o.clone()));
+    }
+    q.order((a::effective_on.asc(), a::id.asc())).select(ActionRow::as_select()).load(conn)
+}
+
 pub fn record(conn: &mut DbConnection, row: &ActionEventRow) -> QueryResult<()> {
     diesel::insert_into(action_events::table).values(row).execute(conn).map(|_| ())
 }

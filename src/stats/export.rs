@@ -94,5 +94,38 @@ pub fn xlsx(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         }
         sheet.set_column_width(1, 44)?;
     }
+    if !r.actions.is_empty() {
+        let sheet = book.add_worksheet().set_name("Tiltak og effekt")?;
+        let heads =
+            ["Tiltak", "Ansvarlig", "Kategori", "Fikk virkning", "Måned", "Antall", "Alle avvik", "Per 1 000", "Etter"];
+        for (c, h) in heads.iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+        }
+        let mut row = 1;
+        for a in &r.actions {
+            for m in &a.effect.months {
+                sheet.write_string(row, 0, &a.title)?;
+                sheet.write_string(row, 1, &a.organisation)?;
+                sheet.write_string(row, 2, &a.category)?;
+                if let Some(day) = a.effect.effective_on {
+                    sheet.write_date_with_format(row, 3, day, &date)?;
+                }
+                sheet.write_string(row, 4, &m.month)?;
+                match m.count {
+                    Some(c) => sheet.write_number(row, 5, c as f64)?,
+                    None => sheet.write_string(row, 5, SUPPRESSED)?,
+                };
+                sheet.write_number(row, 6, m.total as f64)?;
+                if let Some(rate) = m.rate_per_1000 {
+                    sheet.write_number_with_format(row, 7, rate, &decimal)?;
+                }
+                sheet.write_string(row, 8, if m.after { "ja" } else { "nei" })?;
+                row += 1;
+            }
+        }
+        sheet.write_string(row + 1, 0, crate::stats::effect::NOT_PROOF)?;
+        sheet.set_column_width(0, 44)?;
+        sheet.set_column_width(2, 30)?;
+    }
     book.save_to_buffer()
 }

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use chrono::Datelike;
+
 use serde::{Deserialize, Serialize};
 
 use super::{compute, PeriodData, Stats, StatsScope};
@@ -32,14 +34,29 @@ pub struct Report {
     pub previous_by_category: Stats,
     /// Oldest first: (tertial, stats by direction).
     pub trend: Vec<Stats>,
+    /// «Tiltak og effekt»: the actions of the scope that took effect in this tertial or the two
+    /// before it, each with the run of its category.
+    #[serde(skip_deserializing, default)]
+    pub actions: Vec<ActionRun>,
+}
+
+/// One action as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRun {
+    pub title: String,
+    pub organisation: String,
+    pub category: String,
+    pub effect: crate::stats::effect::Effect,
 }
 
 impl Report {
+    /// The report of `tertial` as of `today` (in Norway): no month after it is counted.
     pub fn build(
         conn: &mut DbConnection,
         tertial: Period,
         scope: &StatsScope,
         threshold: i64,
+        today: chrono::NaiveDate,
     ) -> Result<Self, ApiError> {
         let dims: Vec<String> = BREAKDOWNS.iter().map(|(dim, _)| dim.to_string()).collect();
         let data = PeriodData::load(conn, None, tertial, scope, &dims)?;
@@ -54,7 +71,8 @@ impl Report {
         trend.reverse();
         let previous_by_category =
             compute(conn, None, tertial.previous(), scope, &["category".to_string()], threshold)?;
-        Ok(Report { tertial: tertial.to_string(), overall, breakdowns, previous_by_category, trend })
+        let actions = action_runs(conn, tertial, scope, threshold, today)?;
+        Ok(Report { tertial: tertial.to_string(), overall, breakdowns, previous_by_category, trend, actions })
     }
 
     pub fn breakdown(&self, dimension: &str) -> Option<&Stats> {
@@ -64,6 +82,146 @@ impl Report {
     pub fn overall(&self) -> &Stats {
         &self.overall
     }
+}
+
+/// The actions of `scope` that took effect in `tertial` or the two tertials before it.
+fn action_runs(
+    conn: &mut DbConnection,
+    tertial: Period,
+    scope: &StatsScope,
+    threshold: i64,
+    today: chrono::NaiveDate,
+) -> Result<Vec<ActionRun>, ApiError> {
+    let from = tertial.previous().previous().start();
+    let until = tertial.end().pred_opt().unwrap_or(tertial.end()).min(today);
+    let rows = crate::db::actions::with_effect(conn, scope.community(), scope.organisation(), from, until)?;
+    let mut runs = Vec::new();
+    for row in rows {
+        let organisation = crate::db::organisations::find(conn, &row.responsible_organisation_id)?.name;
+        let category = crate::db::categories::label(conn, &row.category).unwrap_or_else(|_| row.category.clone());
+        let effect = crate::stats::effect::compute(conn, &row, until, threshold)?;
+        runs.push(ActionRun { title: row.title, organisation, category, effect });
+    }
+    Ok(runs)
+}
+
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "des"];
+
+/// `2026-05` → «mai 26».
+fn month_label(month: &str) -> String {
+    let (year, m) = month.split_once('-').unwrap_or((month, ""));
+    let name = m.parse::<usize>().ok().and_then(|m| MONTHS.get(m.wrapping_sub(1))).copied().unwrap_or(m);
+    format!("{name} {}", year.get(2..).unwrap_or(year))
+}
+
+/// A run chart of one action's category as accessible SVG: the monthly rate per 1,000 deviations
+/// as a line (broken where a month is suppressed), a line at the day it took effect, and the
+/// median before and after as dashed lines over their months.
+pub fn run_chart(title: &str, effect: &crate::stats::effect::Effect) -> String {
+    let (left, top, plot_w, plot_h) = (56.0, 24.0, 600.0, 150.0);
+    let months = &effect.months;
+    let n = months.len().max(1) as f64;
+    let step = plot_w / n;
+    let max = months.iter().filter_map(|m| m.rate_per_1000).fold(0.0_f64, f64::max).max(1.0) * 1.15;
+    let x = |i: f64| left + step * (i + 0.5);
+    let y = |v: f64| top + plot_h - v / max * plot_h;
+    let height = top + plot_h + 44.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 680 {height}\" width=\"680\" height=\"{height}\" \
+         font-family=\"Arial, Helvetica, sans-serif\" font-size=\"11\"><title>{}</title>",
+        esc(title)
+    );
+    let _ = write!(
+        svg,
+        "<line x1=\"{left}\" y1=\"{b}\" x2=\"{}\" y2=\"{b}\" stroke=\"#999\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><text x=\"4\" y=\"12\">Per 1 000 avvik</text>",
+        left + plot_w,
+        left - 4.0,
+        top + plot_h + 4.0,
+        left - 4.0,
+        top + 8.0,
+        num(Some(max)),
+        b = top + plot_h,
+    );
+    // The line, in pieces between suppressed or empty months.
+    let mut piece: Vec<String> = Vec::new();
+    let flush = |svg: &mut String, piece: &mut Vec<String>| {
+        if piece.len() > 1 {
+            let _ = write!(
+                svg,
+                "<polyline fill=\"none\" stroke=\"#0b5394\" stroke-width=\"2\" points=\"{}\"/>",
+                piece.join(" ")
+            );
+        }
+        piece.clear();
+    };
+    for (i, m) in months.iter().enumerate() {
+        let xi = x(i as f64);
+        let _ = write!(
+            svg,
+            "<text x=\"{xi:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            top + plot_h + 16.0,
+            esc(&month_label(&m.month))
+        );
+        match m.rate_per_1000 {
+            Some(r) => {
+                piece.push(format!("{xi:.1},{:.1}", y(r)));
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{xi:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#0b5394\"><title>{}: {} per 1 000 ({} av {})</title></circle>",
+                    y(r),
+                    esc(&month_label(&m.month)),
+                    num(Some(r)),
+                    m.count.unwrap_or(0),
+                    m.total
+                );
+            }
+            None => flush(&mut svg, &mut piece),
+        }
+    }
+    flush(&mut svg, &mut piece);
+    // The median before and after, over their own months.
+    let span = |after: bool| {
+        let idx: Vec<usize> = months.iter().enumerate().filter(|(_, m)| m.after == after).map(|(i, _)| i).collect();
+        Some((*idx.first()?, *idx.last()?))
+    };
+    for (after, median, label) in
+        [(false, effect.median_before, "Median før"), (true, effect.median_after, "Median etter")]
+    {
+        if let (Some(v), Some((a, b))) = (median, span(after)) {
+            let (x1, x2) = (x(a as f64) - step / 2.0, x(b as f64) + step / 2.0);
+            let _ = write!(
+                svg,
+                "<line x1=\"{x1:.1}\" y1=\"{yv:.1}\" x2=\"{x2:.1}\" y2=\"{yv:.1}\" stroke=\"#e69138\" stroke-dasharray=\"6 4\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#8a4b00\">{label}: {}</text>",
+                x1 + 4.0,
+                y(v) - 4.0,
+                num(Some(v)),
+                yv = y(v),
+            );
+        }
+    }
+    if let Some(day) = effect.effective_on {
+        let at = months.iter().position(|m| m.month == day.format("%Y-%m").to_string());
+        if let Some(i) = at {
+            let days = day
+                .with_day(1)
+                .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                .map_or(30, |next| (next - day.with_day(1).unwrap_or(day)).num_days());
+            let xe = left + step * (i as f64 + f64::from(day.day0()) / days as f64);
+            let _ = write!(
+                svg,
+                "<line x1=\"{xe:.1}\" y1=\"{top}\" x2=\"{xe:.1}\" y2=\"{}\" stroke=\"#a64d79\" stroke-width=\"2\"/>\
+                 <text x=\"{:.1}\" y=\"{}\" fill=\"#a64d79\">Virkning {}</text>",
+                top + plot_h,
+                xe + 4.0,
+                top + plot_h + 32.0,
+                day.format("%d.%m.%Y")
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 pub fn direction_label(code: &str) -> &str {
@@ -136,11 +294,16 @@ pub fn summary(r: &Report) -> String {
 pub fn bar_chart(title: &str, series: &[&str], rows: &[(String, Vec<f64>)], unit: &str) -> String {
     const COLORS: [&str; 4] = ["#0b5394", "#e69138", "#6aa84f", "#a64d79"];
     let color = |i: usize| COLORS.get(i % COLORS.len()).copied().unwrap_or("#000");
-    let (label_w, bar_w, row_h, bar_h) = (220.0, 380.0, 14.0 * series.len() as f64 + 10.0, 12.0);
+    // Wide enough for the longest label (at 11 px Arial, about 6 px a character), so no category
+    // name is cut at the chart's left edge; the whole chart scales down to fit the page.
+    let longest = rows.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0) as f64;
+    let label_w = (longest * 6.2 + 16.0).max(120.0);
+    let (bar_w, row_h, bar_h) = (380.0, 14.0 * series.len() as f64 + 10.0, 12.0);
+    let width = (label_w + bar_w + 80.0).max(680.0);
     let max = rows.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0_f64, f64::max).max(1.0);
     let height = 40.0 + rows.len() as f64 * row_h + 20.0;
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 680 {height}\" width=\"680\" height=\"{height}\" \
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" \
          font-family=\"Arial, Helvetica, sans-serif\" font-size=\"11\"><title>{}</title>",
         esc(title)
     );
@@ -336,6 +499,24 @@ pub fn html(r: &Report, scope: &str) -> String {
             page.push_str(&imported_note(r));
         }
     }
+    if !r.actions.is_empty() {
+        let _ = write!(
+            page,
+            "<h2>Tiltak og effekt</h2><p>Kategoriens avvik per 1 000 avvik i samme omfang, måned for måned, før og etter at \
+             tiltaket fikk virkning. {}</p>",
+            esc(crate::stats::effect::NOT_PROOF)
+        );
+        for a in &r.actions {
+            let _ = write!(
+                page,
+                "<h3>{}</h3><p class=\"muted\">{} · {}</p>{}",
+                esc(&a.title),
+                esc(&a.organisation),
+                esc(&a.category),
+                run_chart(&format!("{}: {} per 1 000 avvik per måned", a.title, a.category), &a.effect)
+            );
+        }
+    }
     page.push_str("<h2>Tabeller</h2>");
     for (dim, title) in BREAKDOWNS {
         if let Some(s) = r.breakdown(dim) {
@@ -349,4 +530,60 @@ pub fn html(r: &Report, scope: &str) -> String {
         now.suppression_threshold, now.suppression_threshold
     );
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::effect::{Effect, Month};
+
+    #[test]
+    fn a_run_chart_breaks_at_a_suppressed_month_and_draws_both_medians_and_the_effect_day() {
+        let m = |month: &str, rate: Option<f64>, after: bool| Month {
+            month: month.into(),
+            count: rate.map(|_| 4),
+            total: 7,
+            rate_per_1000: rate,
+            suppressed: rate.is_none(),
+            after,
+        };
+        let effect = Effect {
+            category: "discharge_summary".into(),
+            direction: None,
+            effective_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 1),
+            months: vec![
+                m("2026-01", Some(571.4), false),
+                m("2026-02", Some(500.0), false),
+                m("2026-03", None, true),
+                m("2026-04", Some(300.0), true),
+                m("2026-05", Some(250.0), true),
+            ],
+            median_before: Some(535.7),
+            median_after: Some(275.0),
+            note: crate::stats::effect::NOT_PROOF,
+        };
+        let svg = run_chart("Tiltak", &effect);
+        assert_eq!(svg.matches("<polyline").count(), 2, "one piece before the gap, one after: {svg}");
+        assert!(svg.contains("Median før: 535,7") && svg.contains("Median etter: 275,0"), "{svg}");
+        assert!(svg.contains("Virkning 01.03.2026") && svg.contains(">mar 26<"), "{svg}");
+    }
+
+    #[test]
+    fn a_long_category_name_fits_inside_the_bar_chart() {
+        let long = "Avvik i informasjon til kommunen mens pasienten er innlagt";
+        let svg = bar_chart("Kategorier", &["Nå"], &[(long.to_owned(), vec![3.0])], "");
+        let x: f64 = svg
+            .split("text-anchor=\"end\">")
+            .next()
+            .unwrap()
+            .rsplit("<text x=\"")
+            .next()
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(x >= long.chars().count() as f64 * 6.0, "label ends at x = {x}");
+    }
 }

@@ -487,3 +487,51 @@ async fn the_effect_counts_equal_the_fixtures_own_rows_and_small_counts_are_supp
     assert!(effect["note"].as_str().unwrap().contains("ikke bevis"));
     app.get(&format!("/api/v1/actions/{id}/effect"), &p.elsewhere).await.problem(404, "not_found");
 }
+
+#[actix_web::test]
+async fn the_demos_current_tertial_report_shows_tiltak_og_effekt_in_html_and_xlsx() {
+    let app = spawn_app().await;
+    assert!(samavvik::seed::seed_demo_cases(&mut app.conn(), &app.config).unwrap());
+    let analyst = app.login(ANALYST).await;
+    let tertial = samavvik::domain::period::Period::tertial_of(app.today()).to_string();
+    let get = |file: String| {
+        let (app, token) = (&app, analyst.clone());
+        async move {
+            let resp = app
+                .client
+                .get(format!("{}/api/v1/reports/{file}", app.address))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{file}");
+            resp.bytes().await.unwrap().to_vec()
+        }
+    };
+    let html = String::from_utf8(get(format!("{tertial}.html")).await).unwrap();
+    let section = html.split("<h2>Tiltak og effekt</h2>").nth(1).expect("the section is there");
+    let section = section.split("<h2>").next().unwrap();
+    assert!(
+        section.contains("Epikrisen sendes før pasienten forlater avdelingen") && section.contains("ikke bevis"),
+        "{section}"
+    );
+    assert!(section.contains("<svg") && section.contains("Virkning "), "{section}");
+
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(get(format!("{tertial}.xlsx")).await)).unwrap();
+    let sheet = book.worksheet_range("Tiltak og effekt").unwrap();
+    let rows: Vec<_> = sheet.rows().skip(1).filter(|r| r[0].to_string().starts_with("Epikrisen sendes")).collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().any(|r| r[8] == "ja") && rows.iter().any(|r| r[8] == "nei"));
+
+    // No category name is cut at a chart's left edge: every right-aligned label has room.
+    let re = regex::Regex::new(r#"<text x="([0-9.]+)" y="[0-9.]+" text-anchor="end">([^<]*)</text>"#).unwrap();
+    for svg in html.split("<svg").skip(1) {
+        let svg = svg.split("</svg>").next().unwrap();
+        for c in re.captures_iter(svg) {
+            let (x, label): (f64, &str) = (c[1].parse().unwrap(), &c[2]);
+            assert!(x >= label.chars().count() as f64 * 6.0, "«{label}» at x = {x} would be cut");
+        }
+    }
+}

@@ -44,3 +44,29 @@ fn production_refuses_the_dev_secret() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("SAMAVVIK_JWT_SECRET"));
 }
+
+/// `seed-demo`, then `report` for the current tertial, as the README says: the HTML has the
+/// «Tiltak og effekt» section with the demo's action and its chart.
+#[test]
+fn the_demos_current_tertial_report_from_the_command_line_has_tiltak_og_effekt() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_samavvik"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("SAMAVVIK_CONFIG")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["seed-demo"]);
+    let tertial =
+        samavvik::domain::period::Period::tertial_of(samavvik::domain::calendar::oslo_today(chrono::Utc::now()));
+    run(&["report", "--tertial", &tertial.to_string(), "--out", "rapport.html"]);
+    let html = std::fs::read_to_string(dir.path().join("rapport.html")).unwrap();
+    let section = html.split("<h2>Tiltak og effekt</h2>").nth(1).expect("the section");
+    assert!(
+        section.contains("<h3>Epikrisen sendes før pasienten forlater avdelingen</h3>") && section.contains("<svg")
+    );
+}
