@@ -22,14 +22,12 @@ fn dev_secret(file: &std::path::Path) -> Result<String, String> {
         Ok(s) => Ok(s.trim().to_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(problem)?;
+                crate::files::private_dir(dir).map_err(problem)?;
             }
             let secret = random_secret();
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            std::io::Write::write_all(&mut options.open(file).map_err(problem)?, secret.as_bytes()).map_err(problem)?;
+            let mut created =
+                crate::files::private_options().write(true).create_new(true).open(file).map_err(problem)?;
+            std::io::Write::write_all(&mut created, secret.as_bytes()).map_err(problem)?;
             Ok(secret)
         }
         Err(e) => Err(problem(e)),

@@ -17,6 +17,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod generate;
 pub mod headers;
 pub mod ids;

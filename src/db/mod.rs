@@ -183,9 +183,10 @@ pub fn serve_lock(url: &DbUrl) -> anyhow::Result<Option<std::fs::File>> {
     name.push(".serve-lock");
     let lock = PathBuf::from(name);
     if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("kan ikke opprette mappen {}: {e}", dir.display()))?;
+        crate::files::private_dir(dir)
+            .map_err(|e| anyhow::anyhow!("kan ikke opprette mappen {}: {e}", dir.display()))?;
     }
-    let file = std::fs::OpenOptions::new()
+    let file = crate::files::private_options()
         .create(true)
         .truncate(false)
         .write(true)
@@ -206,8 +207,13 @@ pub fn serve_lock(url: &DbUrl) -> anyhow::Result<Option<std::fs::File>> {
 pub fn open_one(url: &DbUrl) -> anyhow::Result<DbConnection> {
     if let DbUrl::Sqlite(path) = url {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            crate::files::private_dir(dir)
                 .map_err(|e| anyhow::anyhow!("kan ikke opprette mappen {}: {e}", dir.display()))?;
+        }
+        // Made owner-only before SQLite opens it: its WAL and shared-memory files take its mode.
+        if !path.to_string_lossy().starts_with(":memory:") && !path.to_string_lossy().starts_with("file:") {
+            crate::files::private_file(path)
+                .map_err(|e| anyhow::anyhow!("kan ikke opprette {}: {e}", path.display()))?;
         }
     }
     let mut conn = url.connect().map_err(|e| {

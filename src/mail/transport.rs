@@ -20,7 +20,7 @@ impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         match config.mail_transport {
             MailTransport::File => {
-                std::fs::create_dir_all(&config.mail_dir)
+                crate::files::private_dir(&config.mail_dir)
                     .map_err(|e| anyhow::anyhow!("kan ikke opprette {}: {e}", config.mail_dir.display()))?;
                 Ok(Mailer::File(AsyncFileTransport::new(&config.mail_dir)))
             }

@@ -70,3 +70,41 @@ fn the_demos_current_tertial_report_from_the_command_line_has_tiltak_og_effekt()
         section.contains("<h3>Epikrisen sendes før pasienten forlater avdelingen</h3>") && section.contains("<svg")
     );
 }
+
+/// The data the service makes for itself is its own user's: `./data` 0700, the database, its lock
+/// and the `dev` secret 0600, the mail directory 0700 (#39; the database was 0644).
+#[test]
+fn the_files_the_service_makes_are_readable_by_its_own_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_samavvik"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SAMAVVIK_CONFIG")
+        .env("SAMAVVIK_SEED_DEMO", "never")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Ready once it logs that it listens: every file is made before that.
+    let stderr = serve.stderr.take().unwrap();
+    let listening = std::io::BufRead::lines(std::io::BufReader::new(stderr))
+        .map_while(Result::ok)
+        .any(|line| line.contains("listening") || line.contains("lytter"));
+    let mode = |p: &str| std::fs::metadata(dir.path().join(p)).map(|m| m.permissions().mode() & 0o777);
+    let modes = [
+        ("data", mode("data")),
+        ("data/samavvik.db", mode("data/samavvik.db")),
+        ("data/samavvik.db.serve-lock", mode("data/samavvik.db.serve-lock")),
+        ("data/secret", mode("data/secret")),
+        ("data/mail", mode("data/mail")),
+    ];
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(listening, "the server started");
+    for (path, m) in modes {
+        let want = if path == "data" || path == "data/mail" { 0o700 } else { 0o600 };
+        assert_eq!(m.unwrap_or_else(|e| panic!("{path}: {e}")), want, "{path}");
+    }
+}
