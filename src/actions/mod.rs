@@ -8,7 +8,7 @@
 pub mod reminders;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::db::actions::{self as db, ActionEventRow, ActionRow, Filter};
@@ -24,11 +24,6 @@ use crate::ids::{ActionId, AnalysisId, HealthCommunityId, OrganisationId, UnitId
 use crate::policy::{self, ActionParties};
 
 const TITLE_MAX: usize = 200;
-
-/// A field that may be left out (unchanged), set, or set to null (cleared).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,9 +61,9 @@ pub struct ActionChanges {
     pub due_on: Option<String>,
     #[serde(default)]
     pub category: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::directory::double_option")]
     pub direction: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::directory::double_option")]
     pub unit_id: Option<Option<UnitId>>,
     /// Only once the action is done: when it took effect.
     #[serde(default)]
@@ -445,15 +440,7 @@ pub fn move_to(
     let mut row = open(conn, caller, id)?;
     let from = status_of(&row)?;
     let Some(to) = ActionStatus::from_code(&input.to).filter(|t| from.may_move_to(*t)) else {
-        let detail = match from.moves() {
-            [] => format!("Tiltaket er {} og kan ikke flyttes videre.", from.label().to_lowercase()),
-            moves => format!(
-                "Fra «{}» kan tiltaket bare gå til: {}.",
-                from.label(),
-                moves.iter().map(|s| format!("«{}» ({})", s.label(), s.code())).collect::<Vec<_>>().join(", ")
-            ),
-        };
-        return Err(ApiError::conflict("invalid_transition", detail));
+        return Err(crate::analyses::wrong_move(("Tiltaket", "tiltaket"), from, from.moves(), ActionStatus::label));
     };
     let mut e = Errors::default();
     match to {

@@ -406,6 +406,21 @@ pub fn update(
     get(conn, caller, id)
 }
 
+/// 409 for a move a life does not take from `from`, naming the moves it does (an analysis's, an
+/// action's); `noun` as it begins a sentence and as it stands inside one.
+pub fn wrong_move<S: Code>(noun: (&str, &str), from: S, moves: &[S], label: fn(S) -> &'static str) -> ApiError {
+    let detail = match moves {
+        [] => format!("{} er {} og kan ikke flyttes videre.", noun.0, label(from).to_lowercase()),
+        moves => format!(
+            "Fra «{}» kan {} bare gå til: {}.",
+            label(from),
+            noun.1,
+            moves.iter().map(|s| format!("«{}» ({})", label(*s), s.code())).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    ApiError::conflict("invalid_transition", detail)
+}
+
 fn changed() -> ApiError {
     ApiError::conflict("concurrent_change", "Noen andre endret analysen samtidig. Last den inn på nytt og prøv igjen.")
 }
@@ -423,16 +438,7 @@ pub fn move_to(
     let mut row = open(conn, caller, id)?;
     let from = status_of(&row)?;
     let Some(to) = AnalysisStatus::from_code(to).filter(|t| from.may_move_to(*t)) else {
-        let allowed: Vec<&str> = from.moves().iter().map(|s| s.code()).collect();
-        let detail = match allowed.is_empty() {
-            true => format!("Analysen er {} og kan ikke flyttes videre.", from.label().to_lowercase()),
-            false => format!(
-                "Fra «{}» kan analysen bare gå til: {}.",
-                from.label(),
-                from.moves().iter().map(|s| format!("«{}» ({})", s.label(), s.code())).collect::<Vec<_>>().join(", ")
-            ),
-        };
-        return Err(ApiError::conflict("invalid_transition", detail));
+        return Err(wrong_move(("Analysen", "analysen"), from, from.moves(), AnalysisStatus::label));
     };
     // The analysis's state, not the request, is what is missing: a conflict, as a wrong move is.
     if to == AnalysisStatus::Concluded && row.conclusion.is_none() {
@@ -541,7 +547,8 @@ pub fn add_factor(
 }
 
 /// The people of the analysis's parties and its improvement group: (id, name, organisation), by
-/// organisation and name — those who may take part, and who may be made responsible for its actions.
+/// organisation and name — those who may take part (the page leaves out those who do), and who
+/// may be made responsible for its actions.
 pub fn people_of_parties(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -554,16 +561,6 @@ pub fn people_of_parties(
         .filter(|(user, _, theirs)| policy::may_take_part(user, theirs.as_ref(), &orgs, &row.health_community_id))
         .map(|(user, org, _)| (user.id, user.name, org))
         .collect())
-}
-
-/// Who may still be added as a participant.
-pub fn candidates(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    id: &AnalysisId,
-) -> Result<Vec<(UserId, String, String)>, ApiError> {
-    let taking_part = db::participants(conn, id)?;
-    Ok(people_of_parties(conn, caller, id)?.into_iter().filter(|(user, ..)| !taking_part.contains(user)).collect())
 }
 
 /// The analysis's own timeline.

@@ -7,6 +7,7 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::analyses::{timeline, TimelineEvent};
 use super::body::Body;
 use crate::actions::{self, ActionChanges, ActionMove, NewAction, View};
 use crate::auth::Caller;
@@ -52,16 +53,7 @@ pub struct ActionList {
 
 #[derive(Serialize)]
 pub struct ActionEventList {
-    items: Vec<ActionEvent>,
-}
-
-#[derive(Serialize)]
-struct ActionEvent {
-    at: DateTime<Utc>,
-    actor: Option<Ref>,
-    kind: String,
-    from_status: Option<String>,
-    to_status: Option<String>,
+    items: Vec<TimelineEvent>,
 }
 
 /// The actions as their readers get them: people, organisations and units by name, the analysis
@@ -73,13 +65,11 @@ pub fn dtos(conn: &mut DbConnection, list: Vec<actions::Action>) -> Result<Vec<A
         list.iter().filter_map(|a| a.row.unit_id.as_ref()),
         list.iter().map(|a| &a.row.responsible_user_id),
     )?;
-    let mut analyses: BTreeMap<AnalysisId, AnalysisRef> = BTreeMap::new();
-    for id in list.iter().filter_map(|a| a.row.analysis_id.as_ref()) {
-        if !analyses.contains_key(id) {
-            let reference = db::analyses::find(conn, id)?.reference;
-            analyses.insert(id.clone(), AnalysisRef { id: id.clone(), reference });
-        }
-    }
+    let ids: Vec<AnalysisId> = list.iter().filter_map(|a| a.row.analysis_id.clone()).collect();
+    let analyses: BTreeMap<AnalysisId, AnalysisRef> = db::analyses::references(conn, &ids)?
+        .into_iter()
+        .map(|(id, reference)| (id.clone(), AnalysisRef { id, reference }))
+        .collect();
     Ok(list
         .into_iter()
         .map(|a| {
@@ -207,21 +197,12 @@ pub async fn events(
     caller: Caller,
     id: Path<ActionId>,
 ) -> Result<Json<ActionEventList>, ApiError> {
-    let items = db::run(&state.pool, move |c| {
-        let rows = actions::events(c, &caller, &id)?;
-        let names =
-            Names::load(c, std::iter::empty(), std::iter::empty(), rows.iter().filter_map(|r| r.actor_id.as_ref()))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ActionEvent {
-                at: utc(r.at),
-                actor: names.user(r.actor_id.as_ref()),
-                kind: r.kind,
-                from_status: r.from_status,
-                to_status: r.to_status,
-            })
-            .collect())
-    })
-    .await?;
+    let items = db::run(&state.pool, move |c| events_of(c, &caller, &id)).await?;
     Ok(Json(ActionEventList { items }))
+}
+
+/// An action's own timeline, for the API and its page.
+pub fn events_of(conn: &mut DbConnection, caller: &Caller, id: &ActionId) -> Result<Vec<TimelineEvent>, ApiError> {
+    let rows = actions::events(conn, caller, id)?;
+    timeline(conn, rows.into_iter().map(|r| (r.at, r.actor_id, r.kind, r.from_status, r.to_status)).collect())
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use actix_web::web::{Data, Json, Path};
 use actix_web::HttpResponse;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::body::Body;
@@ -75,16 +75,41 @@ struct Summary {
 
 #[derive(Serialize)]
 pub struct AnalysisEventList {
-    items: Vec<AnalysisEvent>,
+    items: Vec<TimelineEvent>,
 }
 
+/// One entry of an analysis's or an action's own timeline, as its readers get it.
 #[derive(Serialize)]
-struct AnalysisEvent {
+pub struct TimelineEvent {
     at: DateTime<Utc>,
     actor: Option<Ref>,
     kind: String,
     from_status: Option<String>,
     to_status: Option<String>,
+}
+
+/// A timeline row as both kinds store it: when, who, what, and a status move.
+pub type TimelineRow = (NaiveDateTime, Option<UserId>, String, Option<String>, Option<String>);
+
+/// The rows with their people by name (one query): for the API and the pages alike.
+pub fn timeline(conn: &mut DbConnection, rows: Vec<TimelineRow>) -> Result<Vec<TimelineEvent>, ApiError> {
+    let names = Names::load(conn, std::iter::empty(), std::iter::empty(), rows.iter().filter_map(|r| r.1.as_ref()))?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, actor, kind, from_status, to_status)| TimelineEvent {
+            at: utc(at),
+            actor: names.user(actor.as_ref()),
+            kind,
+            from_status,
+            to_status,
+        })
+        .collect())
+}
+
+/// An analysis's own timeline, for the API and its page.
+pub fn events_of(conn: &mut DbConnection, caller: &Caller, id: &AnalysisId) -> Result<Vec<TimelineEvent>, ApiError> {
+    let rows = analyses::events(conn, caller, id)?;
+    timeline(conn, rows.into_iter().map(|r| (r.at, r.actor_id, r.kind, r.from_status, r.to_status)).collect())
 }
 
 /// The analysis as its readers get it: deviations by reference, participants by name (the API's
@@ -258,21 +283,6 @@ pub async fn events(
     caller: Caller,
     id: Path<AnalysisId>,
 ) -> Result<Json<AnalysisEventList>, ApiError> {
-    let items = db::run(&state.pool, move |c| {
-        let rows = analyses::events(c, &caller, &id)?;
-        let names =
-            Names::load(c, std::iter::empty(), std::iter::empty(), rows.iter().filter_map(|r| r.actor_id.as_ref()))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| AnalysisEvent {
-                at: utc(r.at),
-                actor: names.user(r.actor_id.as_ref()),
-                kind: r.kind,
-                from_status: r.from_status,
-                to_status: r.to_status,
-            })
-            .collect())
-    })
-    .await?;
+    let items = db::run(&state.pool, move |c| events_of(c, &caller, &id)).await?;
     Ok(Json(AnalysisEventList { items }))
 }

@@ -165,6 +165,11 @@ pub fn is_participant(conn: &mut DbConnection, id: &AnalysisId, user: &UserId) -
     .get_result(conn)
 }
 
+/// The references of these analyses, in one query.
+pub fn references(conn: &mut DbConnection, ids: &[AnalysisId]) -> QueryResult<Vec<(AnalysisId, String)>> {
+    analyses::table.filter(a::id.eq_any(ids)).select((a::id, a::reference)).load(conn)
+}
+
 /// Whether the user takes part in any analysis (the menu shows the analyses to them).
 pub fn takes_part(conn: &mut DbConnection, user: &UserId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(analysis_participants::table.filter(ap::user_id.eq(user)))).get_result(conn)

@@ -13,7 +13,6 @@ use super::session::{Posted, Viewer};
 use super::{html, see_other, PageResult};
 use crate::actions::{self, ActionChanges, ActionMove, NewAction, View};
 use crate::db::{self, DbConnection};
-use crate::domain::action::ActionStatus;
 use crate::domain::Code;
 use crate::error::{ApiError, FieldError};
 use crate::ids::{ActionId, AnalysisId, UserId};
@@ -81,13 +80,7 @@ fn page(
 ) -> Result<String, ApiError> {
     let found = actions::get(c, now, &viewer.caller, id)?;
     let status = found.status;
-    let events = actions::events(c, &viewer.caller, id)?;
-    let names = crate::deviations::view::Names::load(
-        c,
-        std::iter::empty(),
-        std::iter::empty(),
-        events.iter().filter_map(|e| e.actor_id.as_ref()),
-    )?;
+    let events = crate::api::actions::events_of(c, &viewer.caller, id)?;
     let a = crate::api::actions::dtos(c, vec![found])?;
     let form = o.open.unwrap_or("");
     let errors: BTreeMap<String, String> =
@@ -103,11 +96,7 @@ fn page(
             editable => status.editable(),
             moves => status.moves().iter().map(|s| s.code()).collect::<Vec<_>>(),
             category_labels => categories(c)?,
-            events => events.iter().map(|e| context! {
-                at => crate::deviations::view::utc(e.at).to_rfc3339(),
-                kind => e.kind, actor => names.user(e.actor_id.as_ref()).map(|r| r.name),
-                to => e.to_status.as_deref().and_then(ActionStatus::from_code).map(|s| s.label()),
-            }).collect::<Vec<_>>(),
+            events,
             notice => o.notice, problem => o.problem, open => form, errors, summary, typed => o.typed,
         },
     )
@@ -135,10 +124,6 @@ pub async fn detail(state: Data<AppState>, viewer: Viewer, id: Path<ActionId>, p
     Ok(html(body))
 }
 
-fn version(form: &Posted) -> i32 {
-    form.get("version").and_then(|v| v.parse().ok()).unwrap_or(-1)
-}
-
 /// The fields a form posted, to show them again when it is refused.
 fn typed(form: &Posted, open: &str, names: &[&str]) -> BTreeMap<String, String> {
     names.iter().filter_map(|n| form.get(n).map(|v| (control(open, n), v))).collect()
@@ -157,7 +142,7 @@ pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(ActionId, St
         let result = match open {
             "edit" => {
                 let changes = ActionChanges {
-                    version: version(&form),
+                    version: form.version(),
                     title: Some(form.text("title")),
                     description: Some(form.text("description")),
                     due_on: Some(form.text("due_on")),
@@ -169,7 +154,7 @@ pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(ActionId, St
             _ => {
                 let input = ActionMove {
                     to: form.text("to"),
-                    version: version(&form),
+                    version: form.version(),
                     reason: form.get("reason"),
                     effective_on: form.get("effective_on"),
                 };
@@ -210,7 +195,7 @@ pub fn from_analysis(
     analysis: &AnalysisId,
     form: &Posted,
 ) -> Result<ActionId, ApiError> {
-    let person = form.get("responsible_user_id").and_then(|v| uuid::Uuid::parse_str(&v).ok().map(|_| UserId::from(v)));
+    let person: Option<UserId> = form.id("responsible_user_id");
     let organisation = match &person {
         Some(user) => match db::users::find(c, user) {
             Ok(u) => u.organisation_id,

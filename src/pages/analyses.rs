@@ -54,14 +54,9 @@ fn chosen(pairs: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-/// An id as a form sent it, if it is one (a UUID), as the API's path and body ids are.
-fn id<T: From<String>>(value: &str) -> Option<T> {
-    uuid::Uuid::parse_str(value).ok().map(|_| T::from(value.to_owned()))
-}
-
 /// The ids as the use case takes them; one that is no id is a deviation nobody can see (404).
 fn deviation_ids(ids: &[String]) -> Result<Vec<DeviationId>, ApiError> {
-    ids.iter().map(|v| id(v).ok_or_else(access::not_found)).collect()
+    ids.iter().map(|v| super::session::parse_id(v).ok_or_else(access::not_found)).collect()
 }
 
 fn new_page(
@@ -195,19 +190,14 @@ fn page(
         facts: found.timeline.iter().map(|f| (super::render::date(&f.date), f.fact.clone())).collect(),
         problems: found.care_problems.clone(),
     });
+    let taking_part = found.participants.clone();
     let a = crate::api::analyses::dto(c, found)?;
-    let candidates = analyses::candidates(c, caller, id)?;
     let people = analyses::people_of_parties(c, caller, id)?;
+    let candidates: Vec<_> = people.iter().filter(|(user, ..)| !taking_part.contains(user)).cloned().collect();
     let actions = crate::actions::list(c, now, caller, crate::actions::View::All, Some(id))?;
     let actions = crate::api::actions::dtos(c, actions)?;
     let categories = db::categories::list_active(c)?;
-    let events = analyses::events(c, caller, id)?;
-    let names = crate::deviations::view::Names::load(
-        c,
-        std::iter::empty(),
-        std::iter::empty(),
-        events.iter().filter_map(|e| e.actor_id.as_ref()),
-    )?;
+    let events = crate::api::analyses::events_of(c, caller, id)?;
     let mut facts = typed.facts;
     facts.extend(std::iter::repeat_n((String::new(), String::new()), BLANK_FACTS));
     let mut problems = typed.problems;
@@ -225,11 +215,7 @@ fn page(
             factor_labels => FactorCategory::ALL.iter().map(|(c, code)| (*code, c.label())).collect::<BTreeMap<_, _>>(),
             factor_categories => FactorCategory::ALL.iter().map(|(c, code)| context! { code => *code, label => c.label() }).collect::<Vec<_>>(),
             candidates => candidates.into_iter().map(|(id, name, org)| context! { id, name, org }).collect::<Vec<_>>(),
-            events => events.iter().map(|e| context! {
-                at => crate::deviations::view::utc(e.at).to_rfc3339(),
-                kind => e.kind, actor => names.user(e.actor_id.as_ref()).map(|r| r.name),
-                to => e.to_status.as_deref().and_then(AnalysisStatus::from_code).map(|s| s.label()),
-            }).collect::<Vec<_>>(),
+            events,
             title => typed.title, conclusion => typed.conclusion,
             facts => facts.into_iter().enumerate().map(|(i, (date, fact))| context! { i, date, fact }).collect::<Vec<_>>(),
             problems => problems.into_iter().enumerate().map(|(i, text)| context! { i, text }).collect::<Vec<_>>(),
@@ -306,11 +292,6 @@ fn typed(form: &Posted) -> Typed {
     }
 }
 
-/// The version the form was read at; a form without one can only be out of date.
-fn version(form: &Posted) -> i32 {
-    form.get("version").and_then(|v| v.parse().ok()).unwrap_or(-1)
-}
-
 pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(AnalysisId, String)>, form: Posted) -> PageResult {
     let (id, action) = path.into_inner();
     let Some(&(segment, open, _)) = FORMS.iter().find(|(path, _, _)| *path == action) else {
@@ -333,7 +314,7 @@ pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(AnalysisId, 
             "content" => {
                 let t = typed(&form);
                 let content = Content {
-                    version: version(&form),
+                    version: form.version(),
                     title: Some(t.title.clone()),
                     timeline: Some(
                         t.facts.iter().map(|(date, fact)| Fact { date: date.clone(), fact: fact.clone() }).collect(),
@@ -349,11 +330,11 @@ pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(AnalysisId, 
                 refused.factor = Some((input.category.clone(), input.description.clone()));
                 analyses::add_factor(c, now, caller, &id, &input).map(|_| None)
             }
-            "participant" => match super::analyses::id::<UserId>(&form.text("user_id")) {
+            "participant" => match form.id::<UserId>("user_id") {
                 Some(user) => analyses::add_participant(c, now, caller, &id, &user).map(|_| None),
                 None => Err(ApiError::field("user_id", "not_a_party", "Velg en deltaker fra listen.")),
             },
-            _ => analyses::move_to(c, now, caller, &id, &form.text("to"), version(&form)).map(|_| None),
+            _ => analyses::move_to(c, now, caller, &id, &form.text("to"), form.version()).map(|_| None),
         };
         match result {
             Ok(elsewhere) => Ok(Ok(elsewhere)),

@@ -114,6 +114,7 @@ pub fn label<'a>(group: &str, code: &'a str) -> &'a str {
         ("analysis_event", "participant_added") => "Deltaker lagt til",
         ("analysis_event", "factor_added") => "Faktor lagt til",
         ("analysis_event", "status_changed") => "Status endret",
+        ("analysis_status", code) => crate::domain::analysis::AnalysisStatus::from_code(code).map_or("", |s| s.label()),
         ("action_status", code) => crate::domain::action::ActionStatus::from_code(code).map_or("", |s| s.label()),
         ("action_move", "in_progress") => "Sett i gang",
         ("action_move", "done") => "Meld gjennomført",

@@ -104,6 +104,11 @@ impl FromRequest for Viewer {
     }
 }
 
+/// A value a page was sent, as the id it names if it is one (a UUID), as ids in the API are.
+pub fn parse_id<T: From<String>>(value: &str) -> Option<T> {
+    uuid::Uuid::parse_str(value).ok().map(|_| T::from(value.to_owned()))
+}
+
 /// A form post whose CSRF token has been checked; the fields, trimmed, line breaks as LF, blanks
 /// left out.
 pub struct Posted(HashMap<String, String>);
@@ -115,6 +120,16 @@ impl Posted {
 
     pub fn text(&self, name: &str) -> String {
         self.get(name).unwrap_or_default()
+    }
+
+    /// A field that names a row: its value if it is an id (a UUID), as ids in the API are.
+    pub fn id<T: From<String>>(&self, name: &str) -> Option<T> {
+        parse_id(self.0.get(name)?)
+    }
+
+    /// The `version` a form was read at; a form without one can only be out of date.
+    pub fn version(&self) -> i32 {
+        self.get("version").and_then(|v| v.parse().ok()).unwrap_or(-1)
     }
 
     /// The names of the fields that came with something in them.

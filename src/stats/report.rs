@@ -204,10 +204,8 @@ pub fn run_chart(title: &str, effect: &crate::stats::effect::Effect) -> String {
     if let Some(day) = effect.effective_on {
         let at = months.iter().position(|m| m.month == day.format("%Y-%m").to_string());
         if let Some(i) = at {
-            let days = day
-                .with_day(1)
-                .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
-                .map_or(30, |next| (next - day.with_day(1).unwrap_or(day)).num_days());
+            let month = Period::Month { year: day.year(), month: day.month() };
+            let days = (month.end() - month.start()).num_days().max(1);
             let xe = left + step * (i as f64 + f64::from(day.day0()) / days as f64);
             let _ = write!(
                 svg,
