@@ -404,8 +404,9 @@ pub fn seed_demo_cases(conn: &mut DbConnection, config: &crate::config::Config) 
         responsible_user_id: leader.user_id.clone(),
         due_on: day(0),
         category: "discharge_summary".into(),
-        direction: Some("hospital_to_municipality".into()),
-        unit_id: leader.unit_id.clone(),
+        // What it should move: the municipalities' reports of a missing discharge summary.
+        direction: Some("municipality_to_hospital".into()),
+        unit_id: None,
     };
     let made = crate::actions::create(conn, at, &advisor, &action).map_err(failed)?;
     let mut version = made.row.version;
