@@ -142,6 +142,10 @@ id_type!(
     ActionId
 );
 id_type!(
+    /// A læringsnotat: what a concluded analysis learned, shared in its helsefellesskap.
+    LearningNoteId
+);
+id_type!(
     /// A helsefellesskap: one hospital trust and its municipalities.
     HealthCommunityId
 );

@@ -25,6 +25,7 @@ pub mod import;
 pub mod integration;
 pub mod jobs;
 pub mod keyed;
+pub mod learning;
 pub mod mail;
 pub mod monitoring;
 pub mod pages;

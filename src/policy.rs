@@ -282,6 +282,30 @@ pub fn actions_listed(caller: &Caller) -> Option<crate::db::actions::Scope<'_>> 
     }
 }
 
+/// Læringsnotat (#36): written by those who work on a concluded analysis (as
+/// [`may_work_on_analysis`]); once published, read by every person of its helsefellesskap (the
+/// region's own people: all), because the point is that the next organisation learns too; taken
+/// down by its author or the improvement group, who alone still read it then. Never a machine.
+pub fn may_read_learning_note(
+    caller: &Caller,
+    community: &HealthCommunityId,
+    published: bool,
+    author: &UserId,
+) -> bool {
+    caller.actor == Actor::Person
+        && ((published && in_reach(caller, community)) || may_unpublish_learning_note(caller, community, author))
+}
+
+pub fn may_unpublish_learning_note(caller: &Caller, community: &HealthCommunityId, author: &UserId) -> bool {
+    caller.actor == Actor::Person && (caller.user_id == *author || in_improvement_group(caller, community))
+}
+
+/// Whose published notes a caller's list holds (Some(None): every helsefellesskap's), as
+/// [`may_read_learning_note`] says for a published one.
+pub fn learning_notes_listed(caller: &Caller) -> Option<Option<&HealthCommunityId>> {
+    (caller.actor == Actor::Person).then_some(caller.health_community_id.as_ref())
+}
+
 /// Who may take part: an active person of an organisation of a linked deviation, or of the
 /// improvement group of the analysis's helsefellesskap.
 pub fn may_take_part(

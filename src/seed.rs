@@ -285,6 +285,9 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<()> {
     })
 }
 
+/// The demo's published learning note (#36).
+pub const DEMO_NOTE: &str = "Epikrisen må være sendt før pasienten reiser";
+
 /// The demo analysis's title: how `seed_demo_cases` knows it has run.
 pub const DEMO_ANALYSIS: &str = "Manglende informasjon ved overgangene mellom sykehus og hjemmetjeneste";
 
@@ -414,6 +417,23 @@ pub fn seed_demo_cases(conn: &mut DbConnection, config: &crate::config::Config) 
         let step = crate::actions::ActionMove { to: to.into(), version, reason: None, effective_on };
         version = crate::actions::move_to(conn, at, &leader, &made.row.id, &step).map_err(failed)?.row.version;
     }
+    // What it learned, published for the whole helsefellesskap.
+    let note = crate::learning::NewNote {
+        analysis_id: a.id.clone(),
+        title: DEMO_NOTE.into(),
+        what_happened: "Flere pasienter kom hjem fra sykehuset uten at epikrise og legemiddelliste var sendt til \
+                        kommunen. Hjemmesykepleien visste ikke hvilke medisiner som var endret."
+            .into(),
+        why: "Epikrisen godkjennes av lege etter at pasienten har reist, og ingen i avdelingen hadde ansvar for \
+              å sjekke at meldingene var sendt før utskrivning."
+            .into(),
+        what_changed: "Utskrivningslisten har fått et sjekkpunkt: epikrise og legemiddelliste er godkjent og sendt \
+                       før pasienten forlater avdelingen. Kommunene melder fra om det fortsatt skjer."
+            .into(),
+        anonymised: true,
+    };
+    let patients = crate::patients::Patients::from_config(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::learning::publish(conn, &patients, at, &advisor, &note).map_err(failed)?;
     Ok(true)
 }
 

@@ -274,7 +274,7 @@ pub fn create(
 }
 
 /// The analysis row, if the caller may work on it (404 otherwise).
-fn open(conn: &mut DbConnection, caller: &Caller, id: &AnalysisId) -> Result<AnalysisRow, ApiError> {
+pub fn open(conn: &mut DbConnection, caller: &Caller, id: &AnalysisId) -> Result<AnalysisRow, ApiError> {
     let row = match db::find(conn, id) {
         Ok(row) => row,
         Err(diesel::result::Error::NotFound) => return Err(not_found()),
@@ -288,7 +288,7 @@ fn open(conn: &mut DbConnection, caller: &Caller, id: &AnalysisId) -> Result<Ana
 }
 
 /// The status as stored; a value no code knows is a fault of ours, not the caller's.
-fn status_of(row: &AnalysisRow) -> Result<AnalysisStatus, ApiError> {
+pub fn status_of(row: &AnalysisRow) -> Result<AnalysisStatus, ApiError> {
     AnalysisStatus::from_code(&row.status)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown analysis status {:?}", row.status)))
 }

@@ -13,6 +13,7 @@ pub mod feed;
 pub mod health;
 pub mod health_communities;
 pub mod imports;
+pub mod learning;
 pub mod mapping;
 pub mod organisations;
 pub mod patients;
@@ -148,6 +149,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/actions/{id}/status").route(post().to(actions::move_to)))
                 .service(web::resource("/actions/{id}/events").route(get().to(actions::events)))
                 .service(web::resource("/actions/{id}/effect").route(get().to(actions::effect)))
+                .service(
+                    web::resource("/learning-notes").route(get().to(learning::list)).route(post().to(learning::publish)),
+                )
+                .service(web::resource("/learning-notes/{id}").route(get().to(learning::get)))
+                .service(web::resource("/learning-notes/{id}/unpublish").route(post().to(learning::unpublish)))
                 .service(web::resource("/patient-access-log/search").route(post().to(patients::patient_access_log)))
                 .service(web::resource("/patient-access-log/summary").route(get().to(patients::patient_access_summary)))
                 .service(web::resource("/stats").route(get().to(stats::get)))

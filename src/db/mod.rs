@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod identities;
 pub mod imports;
 pub mod jobs;
+pub mod learning_notes;
 pub mod mappings;
 pub mod names;
 pub mod organisations;

@@ -56,6 +56,7 @@ diesel::table! {
         hpr_number -> Nullable<Text>,
         machine -> Bool,
         pending -> Bool,
+        newsletter_since -> Nullable<Timestamp>,
     }
 }
 
@@ -493,6 +494,26 @@ diesel::table! {
 
 diesel::joinable!(action_events -> actions (action_id));
 
+diesel::table! {
+    /// Læringsnotat (#36): from a concluded analysis, readable in its helsefellesskap.
+    learning_notes (id) {
+        id -> Text,
+        analysis_id -> Text,
+        health_community_id -> Text,
+        title -> Text,
+        what_happened -> Text,
+        why -> Text,
+        what_changed -> Text,
+        author_id -> Text,
+        author_organisation_id -> Text,
+        published_at -> Timestamp,
+        unpublished_at -> Nullable<Timestamp>,
+        unpublished_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(learning_notes -> analyses (analysis_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     health_communities,
     organisations,
@@ -524,4 +545,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     analysis_reference_counters,
     actions,
     action_events,
+    learning_notes,
 );

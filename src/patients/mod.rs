@@ -295,13 +295,7 @@ pub fn reveal(
         return Err(access::not_found());
     };
     let identity = look.stored(conn)?;
-    let sealed = Sealed {
-        key_id: identity.key_id.clone().unwrap_or_default(),
-        ciphertext: identity.ciphertext.clone().unwrap_or_default(),
-    };
-    let opened = keyring.open(id.as_str(), &sealed).map_err(|e| anyhow::anyhow!("{e}"));
-    let opened = opened.and_then(|plain| serde_json::from_slice::<Identity>(&plain).map_err(anyhow::Error::from));
-    let opened = match opened {
+    let opened = match open_identity(keyring, id, &identity) {
         Ok(opened) => opened,
         Err(cause) => {
             look.log(conn, "unreadable", identity.patient_hash.as_deref())?;
@@ -326,6 +320,39 @@ pub fn reveal(
     Ok(Revealed { national_id: opened.national_id, name: opened.name })
 }
 
+fn open_identity(keyring: &Keyring, id: &DeviationId, identity: &IdentityRow) -> Result<Identity, anyhow::Error> {
+    let sealed = Sealed {
+        key_id: identity.key_id.clone().unwrap_or_default(),
+        ciphertext: identity.ciphertext.clone().unwrap_or_default(),
+    };
+    let plain = keyring.open(id.as_str(), &sealed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(serde_json::from_slice::<Identity>(&plain)?)
+}
+
+/// Which of `texts` name a patient of `deviations` — for what is shared beyond those who
+/// handle the cases (#36: a learning note). Every identity opened for it is logged first (action
+/// `guard`, result `checked`), so the privacy officer sees each check; nothing of the identity
+/// leaves this function but the answer.
+pub fn named_in(
+    conn: &mut DbConnection,
+    patients: &Patients,
+    now: NaiveDateTime,
+    caller: &Caller,
+    deviations: &[DeviationId],
+    texts: &[&str],
+) -> Result<Vec<usize>, ApiError> {
+    let mut named = std::collections::BTreeSet::new();
+    let Some(keyring) = patients.keyring.as_ref() else { return Ok(Vec::new()) };
+    for id in deviations {
+        let Some(identity) = patients::find(conn, id)?.filter(|i| i.erased_at.is_none()) else { continue };
+        let look = Look { now, caller, chain: &patients.chain, id, action: "guard", reason: Some(("analysis", None)) };
+        look.log(conn, "checked", identity.patient_hash.as_deref())?;
+        let opened = open_identity(keyring, id, &identity).map_err(ApiError::internal)?;
+        named.extend((0..texts.len()).filter(|&i| names_the_patient(texts[i], &opened)));
+    }
+    Ok(named.into_iter().collect())
+}
+
 /// Whether `text` names the patient: the number in any spelling, or any part of the name of
 /// three letters or more as a word of its own, whatever the case.
 fn names_the_patient(text: &str, identity: &Identity) -> bool {
@@ -333,7 +360,9 @@ fn names_the_patient(text: &str, identity: &Identity) -> bool {
     if digits.contains(&identity.national_id) {
         return true;
     }
-    let words: Vec<String> = text.split(|c: char| !c.is_alphanumeric() && c != '-').map(str::to_lowercase).collect();
+    // «Berg-Hansen» is one name, and «nordmann-familien» names Nordmann: both spellings count.
+    let joined = text.split(|c: char| !c.is_alphanumeric() && c != '-');
+    let words: Vec<String> = joined.clone().chain(joined.flat_map(|w| w.split('-'))).map(str::to_lowercase).collect();
     let name = identity.name.as_deref().unwrap_or_default().to_lowercase();
     name.split(|c: char| !c.is_alphanumeric() && c != '-')
         .filter(|part| part.chars().count() >= 3)

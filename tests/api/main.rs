@@ -18,6 +18,7 @@ mod helpers;
 mod idp;
 mod imports;
 mod instances;
+mod learning;
 mod lifecycle;
 mod lists;
 mod mail;

@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN newsletter_since;
+DROP TABLE learning_notes;
