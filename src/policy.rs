@@ -666,6 +666,33 @@ mod tests {
     /// Actions: role × (responsible, of the responsible organisation, on the analysis, none of
     /// these) × (own or another helsefellesskap), persons and machines.
     #[test]
+    fn the_learning_note_matrix() {
+        let community: HealthCommunityId = HF.into();
+        for role in ROLES {
+            for (own, who) in [
+                (Some(true), caller(role, ORG, None)),
+                (Some(false), in_community(role, ORG, None, Some("hf-2"))),
+                (None, in_community(role, ORG, None, None)),
+            ] {
+                let reach = own != Some(false);
+                let group = role == Role::Analyst && reach;
+                for (author, published) in [(true, true), (true, false), (false, true), (false, false)] {
+                    let by: UserId = if author { who.user_id.clone() } else { "someone-else".into() };
+                    let cell = format!("{} own={own:?} author={author} published={published}", role.code());
+                    let may_unpublish = author || group;
+                    assert_eq!(may_unpublish_learning_note(&who, &community, &by), may_unpublish, "{cell}");
+                    let want = (published && reach) || may_unpublish;
+                    assert_eq!(may_read_learning_note(&who, &community, published, &by), want, "{cell}");
+                    let machine =
+                        Caller { actor: Actor::Machine(crate::auth::caller::ClientScopes::default()), ..who.clone() };
+                    assert!(!may_read_learning_note(&machine, &community, published, &by), "never a machine");
+                }
+                assert_eq!(learning_notes_listed(&who), Some(who.health_community_id.as_ref()));
+            }
+        }
+    }
+
+    #[test]
     fn the_action_matrix() {
         let community: HealthCommunityId = HF.into();
         for role in ROLES {

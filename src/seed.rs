@@ -432,7 +432,6 @@ pub fn seed_demo_cases(conn: &mut DbConnection, config: &crate::config::Config) 
             .into(),
         anonymised: true,
     };
-    let patients = crate::patients::Patients::from_config(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     crate::learning::publish(conn, &patients, at, &advisor, &note).map_err(failed)?;
     Ok(true)
 }

@@ -91,7 +91,11 @@ pub async fn publish(state: Data<AppState>, caller: Caller, body: Body<NewNote>)
     Ok(HttpResponse::Created().json(created))
 }
 
-pub async fn get(state: Data<AppState>, caller: Caller, id: Path<LearningNoteId>) -> Result<Json<LearningNote>, ApiError> {
+pub async fn get(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<LearningNoteId>,
+) -> Result<Json<LearningNote>, ApiError> {
     let n = db::run(&state.pool, move |c| {
         let n = learning::get(c, &caller, &id)?;
         dto(c, n)

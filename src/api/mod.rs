@@ -150,7 +150,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/actions/{id}/events").route(get().to(actions::events)))
                 .service(web::resource("/actions/{id}/effect").route(get().to(actions::effect)))
                 .service(
-                    web::resource("/learning-notes").route(get().to(learning::list)).route(post().to(learning::publish)),
+                    web::resource("/learning-notes")
+                        .route(get().to(learning::list))
+                        .route(post().to(learning::publish)),
                 )
                 .service(web::resource("/learning-notes/{id}").route(get().to(learning::get)))
                 .service(web::resource("/learning-notes/{id}/unpublish").route(post().to(learning::unpublish)))

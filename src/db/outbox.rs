@@ -39,6 +39,8 @@ pub struct OutboxRow {
     pub data: String,
     pub channel: String,
     pub endpoint_id: Option<WebhookId>,
+    /// The newsletter's one-click unsubscribe address (RFC 8058), sent as List-Unsubscribe.
+    pub list_unsubscribe: Option<String>,
 }
 
 impl OutboxRow {
@@ -65,6 +67,7 @@ impl OutboxRow {
             data,
             channel: MAIL.to_owned(),
             endpoint_id: None,
+            list_unsubscribe: None,
         }
     }
 }

@@ -219,6 +219,7 @@ diesel::table! {
         data -> Text,
         channel -> Text,
         endpoint_id -> Nullable<Text>,
+        list_unsubscribe -> Nullable<Text>,
     }
 }
 

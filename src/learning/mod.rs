@@ -89,17 +89,10 @@ pub fn publish(
     let deviations = crate::db::analyses::deviations(conn, &analysis.id)?;
     let named = crate::patients::named_in(conn, patients, now, caller, &deviations, &texts)?;
     if !named.is_empty() {
+        let message = "Teksten ser ut til å nevne en pasient i saken ved navn. Skriv om uten å nevne hvem.";
+        let fields = FIELDS.iter().enumerate().filter(|(i, _)| named.contains(i));
         return Err(ApiError::invalid(
-            named
-                .into_iter()
-                .map(|i| {
-                    FieldError::new(
-                        FIELDS[i],
-                        "patient_identity_in_text",
-                        "Teksten ser ut til å nevne en pasient i saken ved navn. Skriv om uten å nevne hvem.",
-                    )
-                })
-                .collect(),
+            fields.map(|(_, f)| FieldError::new(*f, "patient_identity_in_text", message)).collect(),
         ));
     }
     let row = LearningNoteRow {
@@ -165,7 +158,12 @@ pub fn of_analysis(conn: &mut DbConnection, caller: &Caller, analysis: &Analysis
 
 /// Takes a note down: its author or the improvement group (404 for those who may not read it,
 /// 403 for readers who may not take it down, 409 if it is down already).
-pub fn unpublish(conn: &mut DbConnection, now: NaiveDateTime, caller: &Caller, id: &LearningNoteId) -> Result<Note, ApiError> {
+pub fn unpublish(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    id: &LearningNoteId,
+) -> Result<Note, ApiError> {
     let note = get(conn, caller, id)?;
     if !note.may_unpublish {
         return Err(ApiError::forbidden("Et læringsnotat tas ned av den som skrev det, eller av forbedringsgruppa."));

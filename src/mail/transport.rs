@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -59,11 +60,21 @@ impl Mailer {
     pub async fn send(&self, from: &Mailbox, row: &OutboxRow) -> Result<(), SendError> {
         let to: Mailbox =
             row.recipient.parse().map_err(|e| SendError::permanent(format!("ugyldig mottakeradresse: {e}")))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(from.clone())
             .to(to)
             .subject(row.subject.clone())
-            .message_id(Some(format!("<{}@samavvik>", row.id)))
+            .message_id(Some(format!("<{}@samavvik>", row.id)));
+        if let Some(url) = &row.list_unsubscribe {
+            // RFC 2369 and RFC 8058: the address, and that a POST to it unsubscribes at one click.
+            builder = builder
+                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        let message = builder
             .multipart(
                 MultiPart::alternative()
                     .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(row.body_text.clone()))

@@ -136,6 +136,7 @@ fn control(form: &str, field: &str) -> String {
     match (form, field) {
         ("factor", f) => format!("factor-{f}"),
         ("action", f) => format!("action-{f}"),
+        ("note", f) => format!("note-{f}"),
         ("participant", _) => "participant-user".into(),
         (_, f) => f.into(),
     }
@@ -163,6 +164,8 @@ struct Outcome {
     factor: Option<(String, String)>,
     /// A refused new action as typed, by control id.
     action: BTreeMap<String, String>,
+    /// A refused learning note as typed, by control id.
+    note: BTreeMap<String, String>,
 }
 
 /// The content form as typed, its rows in the page's order.
@@ -198,6 +201,8 @@ fn page(
     let actions = crate::api::actions::dtos(c, actions)?;
     let categories = db::categories::list_active(c)?;
     let events = crate::api::analyses::events_of(c, caller, id)?;
+    let notes = crate::learning::of_analysis(c, caller, id)?;
+    let notes = crate::api::learning::dtos(c, notes)?;
     let mut facts = typed.facts;
     facts.extend(std::iter::repeat_n((String::new(), String::new()), BLANK_FACTS));
     let mut problems = typed.problems;
@@ -221,6 +226,8 @@ fn page(
             problems => problems.into_iter().enumerate().map(|(i, text)| context! { i, text }).collect::<Vec<_>>(),
             factor => outcome.factor.map(|(category, description)| context! { category, description }),
             actions, action => outcome.action,
+            notes, note => outcome.note,
+            may_write_note => !matches!(status, AnalysisStatus::Draft | AnalysisStatus::InProgress),
             people => people.into_iter().map(|(id, name, org)| context! { id, name, org }).collect::<Vec<_>>(),
             categories => categories.into_iter().map(|c| context! { code => c.code, label => c.label }).collect::<Vec<_>>(),
             directions => crate::domain::codes::Direction::ALL.iter().filter(|(d, _)| *d != crate::domain::codes::Direction::Other).map(|(_, code)| context! { code => *code, label => crate::stats::report::direction_label(code) }).collect::<Vec<_>>(),
@@ -253,6 +260,7 @@ const FORMS: &[(&str, &str, &str)] = &[
     ("deltaker", "participant", "Deltakeren er lagt til."),
     ("status", "status", "Statusen er endret."),
     ("tiltak", "action", "Tiltaket er lagret."),
+    ("laeringsnotat", "note", "Læringsnotatet er publisert."),
 ];
 
 fn done(what: &str) -> Option<&'static str> {
@@ -310,6 +318,20 @@ pub async fn act(state: Data<AppState>, viewer: Viewer, path: Path<(AnalysisId, 
                     .collect();
                 super::actions::from_analysis(c, now, &viewer, &id, &form)
                     .map(|created| Some(format!("/tiltak/{created}?gjort=opprettet")))
+            }
+            "note" => {
+                let fields = crate::learning::FIELDS;
+                refused.note = fields.iter().filter_map(|n| form.get(n).map(|v| (format!("note-{n}"), v))).collect();
+                let input = crate::learning::NewNote {
+                    analysis_id: id.clone(),
+                    title: form.text("title"),
+                    what_happened: form.text("what_happened"),
+                    why: form.text("why"),
+                    what_changed: form.text("what_changed"),
+                    anonymised: form.get("anonymised").is_some(),
+                };
+                crate::learning::publish(c, &st.patients, now, caller, &input)
+                    .map(|n| Some(format!("/laering/{}?gjort=publisert", n.row.id)))
             }
             "content" => {
                 let t = typed(&form);

@@ -9,6 +9,7 @@ mod cases;
 mod form;
 mod helseid;
 mod integration;
+mod learning;
 mod login;
 mod render;
 pub mod session;
@@ -52,6 +53,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, login_limit: &LoginLimit) {
         .service(web::resource("/analyser/ny").route(get().to(analyses::new)).route(post().to(analyses::create)))
         .service(web::resource("/analyser/{id}").route(get().to(analyses::detail)))
         .service(web::resource("/analyser/{id}/{action}").route(post().to(analyses::act)))
+        .service(web::resource("/laering").route(get().to(learning::list)))
+        .service(web::resource("/laering/{id}").route(get().to(learning::detail)))
+        .service(web::resource("/laering/{id}/ta-ned").route(post().to(learning::unpublish)))
         .service(web::resource("/tiltak").route(get().to(actions::list)))
         .service(web::resource("/tiltak/{id}").route(get().to(actions::detail)))
         .service(web::resource("/tiltak/{id}/{action}").route(post().to(actions::act)))

@@ -26,6 +26,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("analysis.html", include_str!("templates/analysis.html")),
     ("actions.html", include_str!("templates/actions.html")),
     ("action.html", include_str!("templates/action.html")),
+    ("learning.html", include_str!("templates/learning.html")),
+    ("learning_note.html", include_str!("templates/learning_note.html")),
 ];
 
 // The templates are compiled into the binary and parsed by a unit test, so a parse failure here

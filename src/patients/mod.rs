@@ -348,7 +348,7 @@ pub fn named_in(
         let look = Look { now, caller, chain: &patients.chain, id, action: "guard", reason: Some(("analysis", None)) };
         look.log(conn, "checked", identity.patient_hash.as_deref())?;
         let opened = open_identity(keyring, id, &identity).map_err(ApiError::internal)?;
-        named.extend((0..texts.len()).filter(|&i| names_the_patient(texts[i], &opened)));
+        named.extend(texts.iter().enumerate().filter(|(_, t)| names_the_patient(t, &opened)).map(|(i, _)| i));
     }
     Ok(named.into_iter().collect())
 }

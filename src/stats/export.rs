@@ -94,6 +94,21 @@ pub fn xlsx(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         }
         sheet.set_column_width(1, 44)?;
     }
+    if !r.learning.is_empty() {
+        let sheet = book.add_worksheet().set_name("Læring")?;
+        for (c, h) in ["Læringsnotat", "Fra", "Publisert", "Hva er endret"].iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+        }
+        for (i, l) in r.learning.iter().enumerate() {
+            let row = i as u32 + 1;
+            sheet.write_string(row, 0, &l.title)?;
+            sheet.write_string(row, 1, &l.organisation)?;
+            sheet.write_date_with_format(row, 2, l.published_on, &date)?;
+            sheet.write_string(row, 3, &l.what_changed)?;
+        }
+        sheet.set_column_width(0, 44)?;
+        sheet.set_column_width(3, 80)?;
+    }
     if !r.actions.is_empty() {
         let sheet = book.add_worksheet().set_name("Tiltak og effekt")?;
         let heads =

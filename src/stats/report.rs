@@ -38,6 +38,18 @@ pub struct Report {
     /// before it, each with the run of its category.
     #[serde(skip_deserializing, default)]
     pub actions: Vec<ActionRun>,
+    /// «Læring»: the learning notes of the scope's helsefellesskap published in the tertial.
+    #[serde(skip_deserializing, default)]
+    pub learning: Vec<Lesson>,
+}
+
+/// One published learning note as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lesson {
+    pub title: String,
+    pub organisation: String,
+    pub published_on: chrono::NaiveDate,
+    pub what_changed: String,
 }
 
 /// One action as the report shows it.
@@ -72,7 +84,8 @@ impl Report {
         let previous_by_category =
             compute(conn, None, tertial.previous(), scope, &["category".to_string()], threshold)?;
         let actions = action_runs(conn, tertial, scope, threshold, today)?;
-        Ok(Report { tertial: tertial.to_string(), overall, breakdowns, previous_by_category, trend, actions })
+        let learning = lessons(conn, tertial, scope)?;
+        Ok(Report { tertial: tertial.to_string(), overall, breakdowns, previous_by_category, trend, actions, learning })
     }
 
     pub fn breakdown(&self, dimension: &str) -> Option<&Stats> {
@@ -103,6 +116,24 @@ fn action_runs(
         runs.push(ActionRun { title: row.title, organisation, category, effect });
     }
     Ok(runs)
+}
+
+/// The notes published in `tertial` (Norwegian days) in the scope's helsefellesskap, oldest first.
+pub fn lessons(conn: &mut DbConnection, tertial: Period, scope: &StatsScope) -> Result<Vec<Lesson>, ApiError> {
+    use crate::domain::calendar::{oslo_date, oslo_midnight_utc};
+    let within = (oslo_midnight_utc(tertial.start()), oslo_midnight_utc(tertial.end()));
+    let mut rows = crate::db::learning_notes::published(conn, scope.community(), Some(within))?;
+    rows.reverse();
+    let mut lessons = Vec::new();
+    for row in rows {
+        lessons.push(Lesson {
+            organisation: crate::db::organisations::find(conn, &row.author_organisation_id)?.name,
+            published_on: oslo_date(row.published_at),
+            title: row.title,
+            what_changed: row.what_changed,
+        });
+    }
+    Ok(lessons)
 }
 
 const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "des"];
@@ -512,6 +543,19 @@ pub fn html(r: &Report, scope: &str) -> String {
                 esc(&a.organisation),
                 esc(&a.category),
                 run_chart(&format!("{}: {} per 1 000 avvik per måned", a.title, a.category), &a.effect)
+            );
+        }
+    }
+    if !r.learning.is_empty() {
+        page.push_str("<h2>Læring</h2><p>Læringsnotater fra hendelsesanalysene, publisert i tertialet.</p>");
+        for l in &r.learning {
+            let _ = write!(
+                page,
+                "<h3>{}</h3><p class=\"muted\">{} · {}</p><p>{}</p>",
+                esc(&l.title),
+                esc(&l.organisation),
+                l.published_on.format("%d.%m.%Y"),
+                esc(&l.what_changed)
             );
         }
     }

@@ -520,6 +520,8 @@ async fn the_demos_current_tertial_report_shows_tiltak_og_effekt_in_html_and_xls
     use calamine::Reader;
     let mut book: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(get(format!("{tertial}.xlsx")).await)).unwrap();
+    let lessons = book.worksheet_range("Læring").unwrap();
+    assert_eq!(lessons.rows().nth(1).unwrap()[0].to_string(), samavvik::seed::DEMO_NOTE);
     let sheet = book.worksheet_range("Tiltak og effekt").unwrap();
     let rows: Vec<_> = sheet.rows().skip(1).filter(|r| r[0].to_string().starts_with("Epikrisen sendes")).collect();
     assert!(!rows.is_empty());

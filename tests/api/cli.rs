@@ -46,9 +46,9 @@ fn production_refuses_the_dev_secret() {
 }
 
 /// `seed-demo`, then `report` for the current tertial, as the README says: the HTML has the
-/// «Tiltak og effekt» section with the demo's action and its chart.
+/// «Tiltak og effekt» section with the demo's action and its chart, and «Læring» with its note.
 #[test]
-fn the_demos_current_tertial_report_from_the_command_line_has_tiltak_og_effekt() {
+fn the_demos_current_tertial_report_from_the_command_line_has_tiltak_og_effekt_and_laering() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_samavvik"))
@@ -69,6 +69,9 @@ fn the_demos_current_tertial_report_from_the_command_line_has_tiltak_og_effekt()
     assert!(
         section.contains("<h3>Epikrisen sendes før pasienten forlater avdelingen</h3>") && section.contains("<svg")
     );
+    let lessons = html.split("<h2>Læring</h2>").nth(1).expect("the section").split("<h2>").next().unwrap();
+    assert!(lessons.contains(&format!("<h3>{}</h3>", samavvik::seed::DEMO_NOTE)), "{lessons}");
+    assert!(lessons.contains("Utskrivningslisten har fått et sjekkpunkt"), "{lessons}");
 }
 
 /// The data the service makes for itself is its own user's: `./data` 0700, the database, its lock

@@ -56,7 +56,8 @@ async fn a_participant_publishes_a_note_that_the_whole_health_community_reads_an
 
     // Without the tick, or with a national id in it: refused by the field, the number never
     // repeated, and nothing published.
-    let unticked = app.post("/api/v1/learning-notes", &muni, &note(&analysis, false)).await.problem(422, "validation_failed");
+    let unticked =
+        app.post("/api/v1/learning-notes", &muni, &note(&analysis, false)).await.problem(422, "validation_failed");
     assert_eq!(field_codes(&unticked), ["anonymised:required"]);
     let number = numbers("150385", 1).remove(0);
     let mut with_number = note(&analysis, true);
@@ -114,17 +115,23 @@ async fn a_note_is_written_only_once_the_analysis_is_concluded_and_never_names_i
     app.post("/api/v1/learning-notes", &advisor, &note(analysis, true)).await.problem(409, "analysis_not_concluded");
 
     let path = format!("/api/v1/analyses/{analysis}");
-    let a = app.post(&format!("{path}/status"), &advisor, &json!({"to": "in_progress", "version": 0})).await.expect(200);
+    let a =
+        app.post(&format!("{path}/status"), &advisor, &json!({"to": "in_progress", "version": 0})).await.expect(200);
     let a = app.patch(&path, &advisor, &json!({"version": a["version"], "conclusion": "Rutinen mangler."})).await;
     let a = a.expect(200);
-    app.post(&format!("{path}/status"), &advisor, &json!({"to": "concluded", "version": a["version"]})).await.expect(200);
+    app.post(&format!("{path}/status"), &advisor, &json!({"to": "concluded", "version": a["version"]}))
+        .await
+        .expect(200);
 
     // The patient's surname in two fields, in another case: both fields named, the name not.
     let mut naming = note(analysis, true);
     naming["what_happened"] = json!("Fru NORDMANN fikk ikke medisinene sine.");
     naming["what_changed"] = json!("Vi ringer nordmann-familien; listen sendes.");
     let refused = app.post("/api/v1/learning-notes", &advisor, &naming).await.problem(422, "validation_failed");
-    assert_eq!(field_codes(&refused), ["what_happened:patient_identity_in_text", "what_changed:patient_identity_in_text"]);
+    assert_eq!(
+        field_codes(&refused),
+        ["what_happened:patient_identity_in_text", "what_changed:patient_identity_in_text"]
+    );
     assert!(!refused.to_string().to_lowercase().contains("nordmann"), "{refused}");
     let lists = app.get("/api/v1/learning-notes", &advisor).await.expect(200);
     assert_eq!(titles(&lists), Vec::<String>::new());
@@ -136,8 +143,52 @@ async fn a_note_is_written_only_once_the_analysis_is_concluded_and_never_names_i
     let ask = json!({"national_id": number, "from": today, "to": today});
     let log = app.post("/api/v1/patient-access-log/search", &privacy, &ask).await;
     let log = log.expect(200);
-    let guards: Vec<&Value> =
-        log["items"].as_array().unwrap().iter().filter(|e| e["action"] == "guard").collect();
+    let guards: Vec<&Value> = log["items"].as_array().unwrap().iter().filter(|e| e["action"] == "guard").collect();
     assert_eq!(guards.len(), 2, "{log}");
     assert!(guards.iter().all(|g| g["result"] == "checked" && g["user"]["name"] == "Kristian Kvalitet"));
+}
+
+#[actix_web::test]
+async fn the_pages_publish_a_note_from_the_analysis_keep_what_was_typed_and_show_it_under_laering() {
+    let app = spawn_app().await;
+    let analysis = demo_analysis(&app).await;
+    let web = crate::pages::WebClient::new(&app);
+    web.login(MUNI_ADVISOR).await;
+    let page = web.get(&format!("/analyser/{analysis}")).await;
+    assert!(page.body.contains("Skriv læringsnotat") && page.body.contains(samavvik::seed::DEMO_NOTE), "{}", page.body);
+    let csrf = web.csrf("/laering").await;
+    let path = format!("/analyser/{analysis}/laeringsnotat");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("title", "Ring før utskrivning"),
+        ("what_happened", "Pasienten kom hjem uten at hjemmesykepleien visste om det."),
+        ("why", "Ingen rutine for å varsle."),
+        ("what_changed", "Avdelingen ringer hjemmesykepleien dagen før."),
+    ];
+    // Without the tick: 422, the error by the box, everything typed still there.
+    let refused = web.post(&path, &fields).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("href=\"#note-anonymised\"") && refused.body.contains("Ingen rutine for å varsle."));
+    let mut ticked = fields.to_vec();
+    ticked.push(("anonymised", "ja"));
+    let published = web.post(&path, &ticked).await;
+    assert_eq!(published.status, 303, "{}", published.body);
+    let note = web.get(published.location.as_deref().unwrap()).await;
+    assert!(note.body.contains("Læringsnotatet er publisert") && note.body.contains("Ta ned notatet"), "{}", note.body);
+
+    // A reader of another organisation finds it under Læring, and may not take it down.
+    let reader = crate::pages::WebClient::new(&app);
+    reader.login("sykepleier@stolav.example").await;
+    let list = reader.get("/laering").await;
+    assert!(list.body.contains("Ring før utskrivning") && list.body.contains("aria-current=\"page\">Læring"));
+    let one = reader.get(published.location.as_deref().unwrap().split('?').next().unwrap()).await;
+    assert_eq!(one.status, 200);
+    assert!(one.body.contains("Avdelingen ringer hjemmesykepleien dagen før.") && !one.body.contains("Ta ned"));
+    assert!(!one.body.contains("Kari Kvalitet"), "the author is named only to those who may take it down");
+
+    // The author takes it down: gone from the list.
+    let down = published.location.as_deref().unwrap().replace("?gjort=publisert", "/ta-ned");
+    let taken = web.post(&down, &[("csrf", csrf.as_str())]).await;
+    assert_eq!(taken.status, 303, "{}", taken.body);
+    assert!(!reader.get("/laering").await.body.contains("Ring før utskrivning"));
 }

@@ -48,6 +48,7 @@ async fn plain_category_names_replace_the_old_ones_but_not_an_administrators_own
     let app = spawn_app().await;
     let mut conn = app.conn();
     assert_eq!(category(&mut conn, "availability").label, "Fikk ikke tak i noen");
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261213000026", "the newsletter migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261212000025", "the learning migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261211000024", "the actions migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261210000023", "the analyses migration");
@@ -83,6 +84,7 @@ async fn the_optional_answers_move_into_details_and_back_without_loss() {
     let sparse = app.submit(&nurse, &only_one).await;
 
     let mut conn = app.conn();
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261213000026", "the newsletter migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261212000025", "the learning migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261211000024", "the actions migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261210000023", "the analyses migration");
@@ -131,6 +133,7 @@ async fn reference_numbers_continue_across_the_sequence_migration_down_and_up() 
     let nurse = app.login(NURSE).await;
     let first = number(&app.submit_to_hospital(&nurse).await["reference"]);
     let mut conn = app.conn();
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261213000026");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261212000025");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261211000024");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261210000023");
@@ -147,14 +150,14 @@ async fn reference_numbers_continue_across_the_sequence_migration_down_and_up() 
             .unwrap();
         }
     };
-    let columns = ["source_system", "source_id"];
-    lend(
-        &mut conn,
-        &columns.map(|c| format!("ALTER TABLE deviations ADD COLUMN {c} TEXT")).each_ref().map(|s| s.as_str()),
-    );
+    // … and the outbox's of 000026.
+    let columns = ["deviations.source_system", "deviations.source_id", "outbox.list_unsubscribe"];
+    let add = columns.map(|c| c.split_once('.').map(|(t, c)| format!("ALTER TABLE {t} ADD COLUMN {c} TEXT")).unwrap());
+    lend(&mut conn, &add.each_ref().map(|s| s.as_str()));
     let second = number(&app.submit_to_hospital(&nurse).await["reference"]);
     assert_eq!(second, first + 1, "after the way down, the series continues");
-    lend(&mut conn, &columns.map(|c| format!("ALTER TABLE deviations DROP COLUMN {c}")).each_ref().map(|s| s.as_str()));
+    let drop = columns.map(|c| c.split_once('.').map(|(t, c)| format!("ALTER TABLE {t} DROP COLUMN {c}")).unwrap());
+    lend(&mut conn, &drop.each_ref().map(|s| s.as_str()));
     db::migrate(&mut conn).unwrap();
     let third = number(&app.submit_to_hospital(&nurse).await["reference"]);
     assert_eq!(third, second + 1, "and after the way up again");
