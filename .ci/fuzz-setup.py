@@ -102,6 +102,9 @@ Epikrise = "discharge_summary"
 """
 dry_run = call("POST", "/api/v1/imports", admin, {
     "file_name": "fuzz.csv", "content": base64.b64encode(one_row.encode()).decode(), "mapping": mapping, "dry_run": True})
+# A published learning note every person of the helsefellesskap may read: the demo's.
+notes = call("GET", "/api/v1/learning-notes", token(EMAIL))["items"]
+print(f"FUZZ_NOTE={notes[0]['id'] if notes else '00000000-0000-0000-0000-000000000000'}")
 print(f"FUZZ_FEED_CURSOR={feed_cursor}")
 print(f"FUZZ_IMPORT={dry_run['id']}")
 print(f"FUZZ_OWN_ORGANISATION={own_id}")

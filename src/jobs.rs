@@ -122,7 +122,8 @@ impl Job {
             Job::AutoClose => auto_close_due(c, config, clock),
             Job::Reminders => Ok(crate::mail::reminders::enqueue_due(c, config, clock)?
                 + crate::actions::reminders::enqueue_due(c, config, clock)?),
-            Job::TertialReport => crate::mail::reminders::enqueue_tertial_report(c, config, clock),
+            Job::TertialReport => Ok(crate::mail::reminders::enqueue_tertial_report(c, config, clock)?
+                + crate::learning::newsletter::enqueue_tertial(c, config, now)?),
             Job::Cleanup => Ok(purge_idempotency_keys(c, clock)?
                 + crate::patients::erase_due(c, config, now)?
                 + crate::patients::purge_access_log(c, config, now)?

@@ -306,6 +306,12 @@ pub fn learning_notes_listed(caller: &Caller) -> Option<Option<&HealthCommunityI
     (caller.actor == Actor::Person).then_some(caller.health_community_id.as_ref())
 }
 
+/// The improvement group's newsletter (#36) is for people, each choosing for themselves; it is
+/// sent on demand by the improvement group (`in_improvement_group`).
+pub fn may_take_newsletter(caller: &Caller) -> bool {
+    caller.actor == Actor::Person
+}
+
 /// Who may take part: an active person of an organisation of a linked deviation, or of the
 /// improvement group of the analysis's helsefellesskap.
 pub fn may_take_part(

@@ -15,6 +15,7 @@ pub mod health_communities;
 pub mod imports;
 pub mod learning;
 pub mod mapping;
+pub mod newsletter;
 pub mod organisations;
 pub mod patients;
 pub mod problems;
@@ -51,6 +52,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/auth/token").wrap(Governor::new(login_limit)).route(post().to(auth::token)))
                 .service(web::resource("/auth/logout").route(post().to(auth::logout)))
                 .service(web::resource("/me").route(get().to(auth::me)))
+                .service(
+                    web::resource("/me/newsletter").route(get().to(newsletter::get)).route(put().to(newsletter::put)),
+                )
+                .service(web::resource("/newsletters").route(post().to(newsletter::send)))
                 .service(web::resource("/categories").route(get().to(categories::list)))
                 .service(web::resource("/health-communities").route(get().to(health_communities::list)))
                 .service(

@@ -216,3 +216,8 @@ pub fn for_deviation(conn: &mut DbConnection, deviation_id: &DeviationId) -> Que
         .select(OutboxRow::as_select())
         .load(conn)
 }
+
+/// Which of `keys` are stored already.
+pub fn existing_keys(conn: &mut DbConnection, keys: &[String]) -> QueryResult<Vec<String>> {
+    outbox::table.filter(o::dedupe_key.eq_any(keys)).select(o::dedupe_key).load(conn)
+}

@@ -1,8 +1,8 @@
-use crate::ids::{OrganisationId, UnitId, UserId};
+use crate::ids::{HealthCommunityId, OrganisationId, UnitId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::users;
+use super::schema::users::{self, dsl as u};
 use super::DbConnection;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -116,4 +116,37 @@ pub fn placeholder(
     };
     insert(conn, &row)?;
     Ok(row.id)
+}
+
+/// Since when the user takes the improvement group's newsletter (#36); None: not.
+pub fn newsletter_since(conn: &mut DbConnection, id: &UserId) -> QueryResult<Option<NaiveDateTime>> {
+    users::table.find(id).select(u::newsletter_since).first(conn)
+}
+
+pub fn set_newsletter(conn: &mut DbConnection, id: &UserId, since: Option<NaiveDateTime>) -> QueryResult<()> {
+    diesel::update(users::table.find(id)).set(u::newsletter_since.eq(since)).execute(conn).map(|_| ())
+}
+
+/// The newsletter's subscribers for a helsefellesskap: active people of its organisations and of
+/// the region's own (no helsefellesskap), subscribed before `before` where given: (id, email, since).
+pub fn newsletter_subscribers(
+    conn: &mut DbConnection,
+    community: &HealthCommunityId,
+    before: Option<NaiveDateTime>,
+) -> QueryResult<Vec<(UserId, String, NaiveDateTime)>> {
+    use super::schema::organisations::dsl as o;
+    let mut q = users::table
+        .inner_join(super::schema::organisations::table)
+        .filter(u::active.eq(true))
+        .filter(u::machine.eq(false))
+        .filter(u::pending.eq(false))
+        .filter(o::health_community_id.eq(community.clone()).or(o::health_community_id.is_null()))
+        .filter(u::newsletter_since.is_not_null())
+        .into_boxed();
+    if let Some(before) = before {
+        q = q.filter(u::newsletter_since.lt(before));
+    }
+    let rows: Vec<(UserId, String, Option<NaiveDateTime>)> =
+        q.order(u::id.asc()).select((u::id, u::email, u::newsletter_since)).load(conn)?;
+    Ok(rows.into_iter().filter_map(|(id, email, since)| since.map(|s| (id, email, s))).collect())
 }

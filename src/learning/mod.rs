@@ -23,6 +23,8 @@ use crate::ids::{AnalysisId, LearningNoteId};
 use crate::patients::Patients;
 use crate::policy;
 
+pub mod newsletter;
+
 pub const TITLE_MAX: usize = 200;
 /// A note is read between other things: a few paragraphs, not a report.
 pub const PART_MAX: usize = 2000;

@@ -11,6 +11,7 @@ mod helseid;
 mod integration;
 mod learning;
 mod login;
+mod profile;
 mod render;
 pub mod session;
 mod statistics;
@@ -59,6 +60,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, login_limit: &LoginLimit) {
         .service(web::resource("/tiltak").route(get().to(actions::list)))
         .service(web::resource("/tiltak/{id}").route(get().to(actions::detail)))
         .service(web::resource("/tiltak/{id}/{action}").route(post().to(actions::act)))
+        .service(web::resource("/profil").route(get().to(profile::page)))
+        .service(web::resource("/profil/nyhetsbrev").route(post().to(profile::save)))
+        .service(
+            web::resource("/nyhetsbrev/avmeld")
+                .route(get().to(profile::unsubscribe_page))
+                .route(post().to(profile::unsubscribe)),
+        )
         .service(web::resource("/statistikk").route(get().to(statistics::page)))
         .service(web::resource("/integrasjon").route(get().to(integration::page)))
         .service(web::resource("/integrasjon/kategorier").route(post().to(integration::save)))

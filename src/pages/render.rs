@@ -28,6 +28,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("action.html", include_str!("templates/action.html")),
     ("learning.html", include_str!("templates/learning.html")),
     ("learning_note.html", include_str!("templates/learning_note.html")),
+    ("profile.html", include_str!("templates/profile.html")),
+    ("unsubscribe.html", include_str!("templates/unsubscribe.html")),
 ];
 
 // The templates are compiled into the binary and parsed by a unit test, so a parse failure here

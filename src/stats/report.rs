@@ -263,15 +263,15 @@ pub fn direction_label(code: &str) -> &str {
     }
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn num(v: Option<f64>) -> String {
+pub(crate) fn num(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{v:.1}").replace('.', ","))
 }
 
-fn count_of(stats: &Stats, dim: &str, key: &str) -> i64 {
+pub(crate) fn count_of(stats: &Stats, dim: &str, key: &str) -> i64 {
     stats
         .groups
         .iter()

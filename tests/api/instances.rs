@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Days;
 use diesel::prelude::*;
-use samavvik::db::schema::{deviations, idempotency_keys, outbox};
+use samavvik::db::schema::{deviations, idempotency_keys, outbox, users};
 use samavvik::jobs::{self, Job};
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -70,6 +70,9 @@ const KILL_AFTER: usize = 80;
 const OVERDUE: usize = 10;
 /// Tiltak due on the day the instances run.
 const ACTIONS_DUE: usize = 4;
+/// Newsletter subscribers of the first helsefellesskap (sorted, as the recipients are compared).
+const SUBSCRIBERS: [&str; 3] =
+    ["kvalitet@stolav.example", "kvalitet@trondheim.example", "sykepleier@trondheim.example"];
 
 /// Submits until it gets an answer that is not a broken connection, moving to the next instance
 /// after each failure: what a client behind a load balancer sees. Returns the id and whether it
@@ -146,6 +149,15 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
         app.post("/api/v1/actions", &analyst, &action).await.expect(201);
     }
 
+    // Newsletter subscribers since long before the last tertial ended: its issue, once each.
+    let since = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    for email in SUBSCRIBERS {
+        diesel::update(users::table.filter(users::email.eq(email)))
+            .set(users::newsletter_since.eq(Some(since)))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+
     let sink = SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
     let started_at = app.clock.now_naive();
@@ -211,7 +223,10 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
         let reminders: i64 = reminder_rows().get_result(&mut conn).unwrap();
         let actions: i64 =
             outbox::table.filter(outbox::template.eq("action_due")).count().get_result(&mut conn).unwrap();
-        if (pending == 0 && reminders > 0 && actions > 0) || waiting.elapsed() > Duration::from_secs(90) {
+        let letters: i64 =
+            outbox::table.filter(outbox::template.eq("newsletter")).count().get_result(&mut conn).unwrap();
+        let all_there = reminders > 0 && actions > 0 && letters > 0;
+        if (pending == 0 && all_there) || waiting.elapsed() > Duration::from_secs(90) {
             break (pending, reminders);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -259,6 +274,14 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
         .map(|id| format!("{id}@samavvik"))
         .collect();
     let actions_delivered: usize = action_ids.iter().map(|id| per_message.get(id).copied().unwrap_or(0)).sum();
+
+    let letters: Vec<(String, String)> = outbox::table
+        .filter(outbox::template.eq("newsletter"))
+        .select((outbox::id, outbox::recipient))
+        .load(&mut conn)
+        .unwrap();
+    let letters_delivered: usize =
+        letters.iter().map(|(id, _)| per_message.get(&format!("{id}@samavvik")).copied().unwrap_or(0)).sum();
 
     // Jobs: one run per job and due time, by whichever instance claimed it.
     let runs: Vec<_> = samavvik::db::jobs::list(&mut conn)
@@ -310,6 +333,13 @@ async fn three_instances_on_one_postgresql_survive_a_kill_9_and_do_everything_on
     assert!(
         (ACTIONS_DUE..=ACTIONS_DUE + 1).contains(&actions_delivered),
         "each action's reminder once (one more at most, if it was the one in flight): {actions_delivered}"
+    );
+    let mut to: Vec<&str> = letters.iter().map(|(_, r)| r.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, SUBSCRIBERS, "one newsletter per subscriber, whichever instances ran the job");
+    assert!(
+        (SUBSCRIBERS.len()..=SUBSCRIBERS.len() + 1).contains(&letters_delivered),
+        "each newsletter once (one more at most, if it was the one in flight): {letters_delivered}"
     );
     // Which instance wins a due time is a race (they poll in step, often the same one wins):
     // counted above, not asserted. What must hold is that no due time went unrun for long.

@@ -192,3 +192,92 @@ async fn the_pages_publish_a_note_from_the_analysis_keep_what_was_typed_and_show
     assert_eq!(taken.status, 303, "{}", taken.body);
     assert!(!reader.get("/laering").await.body.contains("Ring før utskrivning"));
 }
+
+/// The path and query of a link the service made for its public address, on the test server.
+fn on_test_server(app: &TestApp, link: &str) -> String {
+    let at = link.find("/nyhetsbrev/").unwrap();
+    format!("{}{}", app.address, &link[at..])
+}
+
+#[actix_web::test]
+async fn the_newsletter_goes_once_to_each_subscriber_with_a_one_click_unsubscribe_that_only_its_owner_has() {
+    let sink = crate::mailserver::SmtpSink::start().await;
+    let app = spawn_app_with(|c| smtp_to(c, sink.port)).await;
+    demo_analysis(&app).await;
+    let (muni, nurse, levanger) =
+        (app.login(MUNI_ADVISOR).await, app.login(NURSE).await, app.login("sykepleier@levanger.example").await);
+    let off = app.get("/api/v1/me/newsletter", &muni).await.expect(200);
+    assert_eq!(off, json!({"subscribed": false, "since": null}));
+    let subscribe = json!({"subscribed": true});
+    for token in [&muni, &nurse, &levanger] {
+        let on = app.request(reqwest::Method::PUT, "/api/v1/me/newsletter", Some(token), Some(&subscribe));
+        assert_eq!(on.await.expect(200)["subscribed"], true);
+    }
+
+    // Only the improvement group sends it; to the subscribers of its helsefellesskap alone.
+    app.post("/api/v1/newsletters", &muni, &json!({})).await.problem(403, "forbidden");
+    let group = app.login(ANALYST).await;
+    let bad =
+        app.post("/api/v1/newsletters", &group, &json!({"tertial": "2026-05"})).await.problem(422, "validation_failed");
+    assert_eq!(bad["fields"][0]["field"], "tertial");
+    let sent = app.post("/api/v1/newsletters", &group, &json!({})).await.expect(202);
+    assert_eq!(
+        (sent["queued"].as_u64(), sent["health_community"]["name"].as_str()),
+        (Some(2), Some("Helsefellesskapet St. Olav"))
+    );
+    app.worker().deliver_due().await.unwrap();
+    let letters: Vec<_> = sink.messages().into_iter().filter(|m| m.subject().starts_with("Nyhetsbrev")).collect();
+    let mut to: Vec<String> = letters.iter().map(|m| m.to.join(",")).collect();
+    to.sort();
+    assert_eq!(to, [MUNI_ADVISOR, NURSE]);
+    let letter = &letters[0];
+    let text = letter.text();
+    for part in [
+        "Nøkkeltall",
+        "Meldte avvik: 2",
+        samavvik::seed::DEMO_NOTE,
+        "Epikrisen sendes før pasienten forlater avdelingen",
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+    // No free text from the deviations, in either part.
+    assert!(
+        !text.contains("Pasienten kom hjem fra medisinsk klinikk") && !text.contains("Innleggelsesrapporten"),
+        "{text}"
+    );
+    assert!(letter.data.contains("multipart/alternative") && letter.data.contains("text/html"));
+    assert_eq!(letter.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    let header = letter.header("List-Unsubscribe").unwrap();
+    let link = header.trim_start_matches('<').trim_end_matches('>').to_owned();
+    assert!(text.contains(&link), "the link is in the text too");
+    let url = on_test_server(&app, &link);
+
+    // Tampered: refused, and still subscribed. Read: asks, without unsubscribing.
+    let tampered = url.replace("signatur=", "signatur=0");
+    let client = reqwest::Client::new();
+    let refused = client.post(&tampered).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("Lenken virker ikke"));
+    let asked = client.get(&url).send().await.unwrap();
+    assert_eq!(asked.status(), 200);
+    assert!(asked.text().await.unwrap().contains("Meld meg av nyhetsbrevet"));
+    let owner = if letter.to.join(",") == NURSE { &nurse } else { &muni };
+    assert_eq!(app.get("/api/v1/me/newsletter", owner).await.expect(200)["subscribed"], true);
+
+    // One click, as a mail program does it, without logging in; then the link is spent.
+    let done = client.post(&url).form(&[("List-Unsubscribe", "One-Click")]).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("Du er meldt av"));
+    assert_eq!(app.get("/api/v1/me/newsletter", owner).await.expect(200)["subscribed"], false);
+    let replayed = client.post(&url).send().await.unwrap();
+    assert_eq!(replayed.status(), 410);
+    // Subscribed again: the old link does not end the new subscription.
+    app.clock.advance(chrono::Duration::seconds(5));
+    app.request(reqwest::Method::PUT, "/api/v1/me/newsletter", Some(owner), Some(&subscribe)).await.expect(200);
+    assert_eq!(client.post(&url).send().await.unwrap().status(), 400);
+    assert_eq!(app.get("/api/v1/me/newsletter", owner).await.expect(200)["subscribed"], true);
+
+    // Sent again on demand: a new issue, once more to each.
+    let again = app.post("/api/v1/newsletters", &group, &json!({"tertial": null})).await.expect(202);
+    assert_eq!(again["queued"], 2);
+}

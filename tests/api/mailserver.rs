@@ -271,3 +271,10 @@ impl Drop for SmtpSink {
         self.stop();
     }
 }
+
+impl Received {
+    /// A header's raw value, as sent.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.parsed().header_raw(name).map(|v| v.trim().to_owned())
+    }
+}
