@@ -145,11 +145,14 @@ impl Issue {
                 key.push(format!("{}: {}", direction_label(&code), shown(g.count, now.suppression_threshold)));
             }
         }
-        key.push(format!(
-            "Besvart på median {} virkedager; {} besvart innen fristen",
-            num(now.answer_days.median),
-            now.within_deadline_share.map_or("–".into(), |s| format!("{:.0} %", s * 100.0))
-        ));
+        key.push(match (now.answer_days.median, now.within_deadline_share) {
+            (Some(median), Some(share)) => format!(
+                "Besvart på median {} virkedager; {:.0} % besvart innen fristen",
+                num(Some(median)),
+                share * 100.0
+            ),
+            _ => "Ingen avvik fra tertialet er besvart ennå".to_owned(),
+        });
         let mut categories: Vec<(String, Option<i64>, i64)> = r
             .breakdown("category")
             .map(|c| {

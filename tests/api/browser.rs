@@ -536,6 +536,40 @@ async fn two_received_cases_become_one_analysis_that_is_concluded_and_stays_with
     b.expect_text(".empty", "Du deltar ikke i noen hendelsesanalyser").await;
 }
 
+#[actix_web::test]
+async fn a_note_published_from_an_analysis_is_read_by_a_nurse_of_a_third_organisation() {
+    let app = spawn_app().await;
+    let analysis = crate::learning::demo_analysis(&app).await;
+    crate::learning::third_organisation(&app).await;
+    let b = Browser::start(&app).await;
+
+    b.login(MUNI_ADVISOR).await;
+    b.go(&format!("/analyser/{analysis}")).await;
+    b.click("#form-note summary").await;
+    b.fill("#note-title", "Legemiddellisten følger pasienten hjem").await;
+    b.fill("#note-what_happened", "Hjemmesykepleien visste ikke at en medisin var seponert.").await;
+    b.fill("#note-why", "Legemiddellisten ble sendt dagen etter utskrivning.").await;
+    b.fill("#note-what_changed", "Listen sendes sammen med epikrisen før pasienten reiser.").await;
+    b.click("#form-note button[type=submit]").await;
+    // Without the tick: the error by the box, what was typed kept.
+    b.expect_text(".error-summary, [role=alert]", "anonymisert").await;
+    b.accessible("16-laeringsnotat-uten-kryss").await;
+    b.click("#note-anonymised").await;
+    b.click("#form-note button[type=submit]").await;
+    b.expect_text(".success", "Læringsnotatet er publisert").await;
+    b.screenshots("17-laeringsnotat").await;
+    b.logout().await;
+
+    b.login("sykepleier@malvik.example").await;
+    b.click("a[href='/laering']").await;
+    b.expect_text("h1", "Læring").await;
+    b.expect_text("main", "Legemiddellisten følger pasienten hjem").await;
+    b.accessible("18-laering").await;
+    b.click("main a[href^='/laering/']").await;
+    b.expect_text("main", "Listen sendes sammen med epikrisen før pasienten reiser.").await;
+    b.accessible("19-laeringsnotat-lest").await;
+}
+
 /// Keys from the top of the form page to its first question: the skip link, then into the form.
 async fn to_first_question(b: &Browser) {
     b.press(Key::Tab).await;

@@ -9,17 +9,17 @@ use crate::helpers::*;
 use crate::patients::{keys, numbers, with_patient};
 
 /// A person of Malvik kommune: of the helsefellesskap, of neither party to the demo's cases.
-async fn third_organisation(app: &TestApp) -> String {
+pub(crate) async fn third_organisation(app: &TestApp) -> String {
     let admin = app.login(ADMIN).await;
     let malvik = app.organisation(&admin, "Malvik kommune").await;
     let user = json!({"name": "Mona Malvik", "email": "sykepleier@malvik.example", "organisation_id": malvik["id"],
-                      "unit_id": null, "role": "reporter", "password": "et-langt-passord"});
+                      "unit_id": null, "role": "reporter", "password": DEMO_PASSWORD});
     app.post("/api/v1/users", &admin, &user).await.expect(201);
-    app.login_with("sykepleier@malvik.example", "et-langt-passord").await
+    app.login("sykepleier@malvik.example").await
 }
 
 /// The demo's concluded analysis, as its hospital advisor reads it.
-async fn demo_analysis(app: &TestApp) -> String {
+pub(crate) async fn demo_analysis(app: &TestApp) -> String {
     samavvik::seed::seed_demo_cases(&mut app.conn(), &app.config).unwrap();
     let advisor = app.login(HOSPITAL_ADVISOR).await;
     let list = app.get("/api/v1/analyses", &advisor).await.expect(200);
