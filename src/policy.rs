@@ -312,6 +312,34 @@ pub fn may_take_newsletter(caller: &Caller) -> bool {
     caller.actor == Actor::Person
 }
 
+/// «Var tilbakemeldingen nyttig?» (#37): the reporter rates the answer she got — she alone, a
+/// person. The rating is hers and the recipient's: the recipient organisation's people who see
+/// the case see the score, its quality advisors (who follow up the answers) and she the comment.
+pub fn may_rate(caller: &Caller, d: Parties) -> bool {
+    caller.actor == Actor::Person && caller.user_id == *d.reporter_id
+}
+
+/// What of a case's rating the caller sees: None (404), the score, or the score and comment.
+pub fn rating_view(caller: &Caller, d: Parties) -> Option<RatingView> {
+    if may_rate(caller, d) {
+        return Some(RatingView::WithComment);
+    }
+    let recipient = caller.actor == Actor::Person
+        && matches!(relation(caller, d), Relation::OwnCase | Relation::OrganisationReceived)
+        && view(caller, d) == Some(View::Full);
+    match (recipient, caller.role) {
+        (false, _) => None,
+        (true, Role::QualityAdvisor) => Some(RatingView::WithComment),
+        (true, _) => Some(RatingView::Score),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatingView {
+    Score,
+    WithComment,
+}
+
 /// Who may take part: an active person of an organisation of a linked deviation, or of the
 /// improvement group of the analysis's helsefellesskap.
 pub fn may_take_part(
@@ -671,6 +699,27 @@ mod tests {
 
     /// Actions: role × (responsible, of the responsible organisation, on the analysis, none of
     /// these) × (own or another helsefellesskap), persons and machines.
+    #[test]
+    fn the_rating_matrix() {
+        for role in ROLES {
+            for (what, who, d, relation) in situations(role) {
+                let cell = format!("{} {what}", role.code());
+                let reporter = who.user_id == *d.reporter_id;
+                assert_eq!(may_rate(&who, d), reporter, "{cell}");
+                let recipient = matches!(relation, Relation::OwnCase | Relation::OrganisationReceived)
+                    && view(&who, d) == Some(View::Full);
+                let want = match (reporter, recipient, role) {
+                    (true, ..) | (_, true, Role::QualityAdvisor) => Some(RatingView::WithComment),
+                    (_, true, _) => Some(RatingView::Score),
+                    _ => None,
+                };
+                assert_eq!(rating_view(&who, d), want, "{cell}");
+                let machine = Caller { actor: Actor::Machine(crate::auth::caller::ClientScopes::default()), ..who };
+                assert!(!may_rate(&machine, d) && rating_view(&machine, d).is_none(), "never a machine: {cell}");
+            }
+        }
+    }
+
     #[test]
     fn the_learning_note_matrix() {
         let community: HealthCommunityId = HF.into();

@@ -10,6 +10,7 @@ use crate::deviations::access;
 use crate::deviations::actions::{self, Command, Ctx};
 use crate::deviations::form::NewDeviation;
 use crate::deviations::list::{self, DeviationPage, ListQuery};
+use crate::deviations::rating::{Rating, RatingInput};
 use crate::deviations::submit::{self, Outcome};
 use crate::deviations::view::{self, Deviation, Event, Names};
 use crate::error::ApiError;
@@ -171,4 +172,21 @@ pub async fn comment(
     })
     .await?;
     Ok(HttpResponse::Created().json(event))
+}
+
+/// The reporter's rating of the answer (#37), as the caller may read it.
+pub async fn rating(state: Data<AppState>, caller: Caller, id: Path<DeviationId>) -> Result<Json<Rating>, ApiError> {
+    let r = db::run(&state.pool, move |c| crate::deviations::rating::get(c, &caller, &id)).await?;
+    Ok(Json(r))
+}
+
+pub async fn rate(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<DeviationId>,
+    body: Body<RatingInput>,
+) -> Result<Json<Rating>, ApiError> {
+    let now = state.clock.now_naive();
+    let r = db::run(&state.pool, move |c| crate::deviations::rating::rate(c, now, &caller, &id, &body)).await?;
+    Ok(Json(r))
 }

@@ -135,6 +135,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/deviations/{id}/comments").route(post().to(deviations::comment)))
                 .service(web::resource("/deviations/{id}/patient/reveal").route(post().to(patients::reveal_patient)))
                 .service(web::resource("/deviations/{id}/related").route(get().to(patients::related)))
+                .service(
+                    web::resource("/deviations/{id}/rating")
+                        .route(get().to(deviations::rating))
+                        .route(put().to(deviations::rate)),
+                )
                 .service(web::resource("/analyses").route(get().to(analyses::list)).route(post().to(analyses::create)))
                 .service(
                     web::resource("/analyses/{id}")

@@ -20,6 +20,7 @@ pub mod names;
 pub mod organisations;
 pub mod outbox;
 pub mod patients;
+pub mod ratings;
 pub mod references;
 pub mod routing;
 pub mod schema;

@@ -515,6 +515,20 @@ diesel::table! {
 
 diesel::joinable!(learning_notes -> analyses (analysis_id));
 
+diesel::table! {
+    /// The reporter's rating of the answer (#37): one per deviation.
+    feedback_ratings (deviation_id) {
+        deviation_id -> Text,
+        score -> Integer,
+        comment -> Nullable<Text>,
+        rated_by -> Text,
+        rated_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(feedback_ratings -> deviations (deviation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     health_communities,
     organisations,
@@ -547,4 +561,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     actions,
     action_events,
     learning_notes,
+    feedback_ratings,
 );

@@ -4,6 +4,7 @@ pub mod access;
 pub mod actions;
 pub mod form;
 pub mod list;
+pub mod rating;
 pub mod routing;
 pub mod submit;
 pub mod timeline;

@@ -102,6 +102,8 @@ struct Outcome {
     errors: Vec<FieldError>,
     /// The patient's identity, on the one response that reveals it.
     patient: Option<crate::patients::Revealed>,
+    /// A refused rating's comment as typed.
+    rating_comment: Option<String>,
 }
 
 fn detail_page(
@@ -115,6 +117,11 @@ fn detail_page(
     let caller = &viewer.caller;
     let row = access::load(c, caller, id)?;
     let may_handle_patient = crate::policy::may_see_patient(caller, (&row).into());
+    let rating = match crate::deviations::rating::get(c, caller, id) {
+        Ok(r) => Some(r),
+        Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND => None,
+        Err(e) => return Err(e),
+    };
     let names = Names::for_deviations(c, std::slice::from_ref(&row), &caller.organisation_id)?;
     let d = view::deviation(row, &names, caller, deidentified(caller), state.clock.now());
     let rows = db::events::for_deviation(c, id)?;
@@ -151,6 +158,7 @@ fn detail_page(
             patient_kept,
             may_analyse,
             patient => outcome.patient,
+            rating, rating_comment => outcome.rating_comment,
             reasons => crate::patients::REASONS,
             problem => outcome.problem,
             open_action => outcome.open_action,
@@ -187,10 +195,44 @@ pub async fn reveal_patient(state: Data<AppState>, viewer: Viewer, id: Path<Devi
     Ok(resp)
 }
 
+/// «Var tilbakemeldingen nyttig?»: the reporter's rating, by the same use case as the API.
+pub async fn rate(state: Data<AppState>, viewer: Viewer, id: Path<DeviationId>, form: Posted) -> PageResult {
+    let comment = form.get("comment");
+    let score = form.get("score").and_then(|s| s.parse::<i32>().ok()).unwrap_or(0);
+    let input = crate::deviations::rating::RatingInput { score, comment: comment.clone() };
+    let st = state.clone();
+    let body = db::run(&state.pool, move |c| {
+        let now = st.clock.now_naive();
+        let outcome = match crate::deviations::rating::rate(c, now, &viewer.caller, &id, &input) {
+            Ok(_) => return Ok(Err(format!("/avvik/{id}?gjort=vurdering"))),
+            Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND => return Err(e),
+            Err(e) if e.fields.is_empty() => Outcome { problem: Some(e.detail), ..Default::default() },
+            Err(e) => Outcome {
+                open_action: Some("rating".into()),
+                errors: e.fields,
+                rating_comment: comment,
+                ..Default::default()
+            },
+        };
+        detail_page(c, &st, &viewer, &id, false, outcome).map(Ok)
+    })
+    .await?;
+    match body {
+        Err(back) => Ok(see_other(&back)),
+        Ok(page) => {
+            let mut resp = html(page);
+            *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+    }
+}
+
 /// The id of the control that answers `field` in the form of `action` (detail.html).
 fn control(action: &str, field: &str) -> String {
     match field {
         "reason" if action == "patient" => "reason-investigation".into(),
+        "score" if action == "rating" => "rating-score-1".into(),
+        "comment" if action == "rating" => "rating-comment".into(),
         "text" if action == "patient" => "patient-text".into(),
         "reason" | "note" => format!("{action}-{field}"),
         "answer" => "answer-text".into(),
@@ -230,6 +272,7 @@ fn done(action: &str) -> Option<&'static str> {
         "close" => "Saken er lukket.",
         "reopen" => "Saken er åpnet igjen, og mottakeren får e-post.",
         "comment" => "Kommentaren er lagt til, og den andre parten får e-post.",
+        "vurdering" => "Takk! Vurderingen din er lagret, og mottakeren ser den.",
         _ => return None,
     })
 }

@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, login_limit: &LoginLimit) {
         .service(web::resource("/avvik/ny").route(get().to(form::page)).route(post().to(form::submit)))
         .service(web::resource("/avvik/{id}").route(get().to(cases::detail)))
         .service(web::resource("/avvik/{id}/pasient").route(post().to(cases::reveal_patient)))
+        .service(web::resource("/avvik/{id}/vurdering").route(post().to(cases::rate)))
         .service(web::resource("/avvik/{id}/{action}").route(post().to(cases::act)))
         .service(web::resource("/analyser").route(get().to(analyses::list)))
         .service(web::resource("/analyser/ny").route(get().to(analyses::new)).route(post().to(analyses::create)))

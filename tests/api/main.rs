@@ -30,6 +30,7 @@ mod pages;
 mod patient_audit;
 mod patients;
 mod permissions;
+mod ratings;
 mod receiver;
 mod robustness;
 mod security;

@@ -48,6 +48,7 @@ async fn plain_category_names_replace_the_old_ones_but_not_an_administrators_own
     let app = spawn_app().await;
     let mut conn = app.conn();
     assert_eq!(category(&mut conn, "availability").label, "Fikk ikke tak i noen");
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261214000027", "the ratings migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261213000026", "the newsletter migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261212000025", "the learning migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261211000024", "the actions migration");
@@ -84,6 +85,7 @@ async fn the_optional_answers_move_into_details_and_back_without_loss() {
     let sparse = app.submit(&nurse, &only_one).await;
 
     let mut conn = app.conn();
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261214000027", "the ratings migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261213000026", "the newsletter migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261212000025", "the learning migration");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261211000024", "the actions migration");
@@ -133,6 +135,7 @@ async fn reference_numbers_continue_across_the_sequence_migration_down_and_up() 
     let nurse = app.login(NURSE).await;
     let first = number(&app.submit_to_hospital(&nurse).await["reference"]);
     let mut conn = app.conn();
+    assert_eq!(db::revert_last(&mut conn).unwrap(), "20261214000027");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261213000026");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261212000025");
     assert_eq!(db::revert_last(&mut conn).unwrap(), "20261211000024");
