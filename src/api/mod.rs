@@ -169,6 +169,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config, login_limit: &cr
                 .service(web::resource("/patient-access-log/search").route(post().to(patients::patient_access_log)))
                 .service(web::resource("/patient-access-log/summary").route(get().to(patients::patient_access_summary)))
                 .service(web::resource("/stats").route(get().to(stats::get)))
+                .service(web::resource("/stats/feedback").route(get().to(stats::feedback)))
                 .service(web::resource("/reports/{tertial}.html").route(get().to(stats::report)))
                 .service(web::resource("/reports/{tertial}.csv").route(get().to(stats::report)))
                 .service(web::resource("/reports/{tertial}.xlsx").route(get().to(stats::report)))

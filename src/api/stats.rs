@@ -157,3 +157,34 @@ pub fn render(r: &Report, ext: &str, scope: &str) -> Result<(Vec<u8>, &'static s
         _ => (report::html(r, scope).into_bytes(), "text/html; charset=utf-8"),
     })
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackQuery {
+    pub tertial: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
+    pub health_community_id: Option<HealthCommunityId>,
+}
+
+/// Did the answer help (#37): answered within the deadline, rated, median rating — per direction
+/// and recipient, for the tertial asked (by default the one under way) and the two before it.
+pub async fn feedback(
+    state: Data<AppState>,
+    caller: Caller,
+    query: super::query::Params<FeedbackQuery>,
+) -> Result<Json<crate::stats::feedback::Feedback>, ApiError> {
+    let q = query.into_inner();
+    let today = crate::domain::calendar::oslo_today(state.clock.now());
+    let tertial = match q.tertial.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => Period::tertial_of(today),
+        Some(t) => Period::parse_tertial(t)
+            .ok_or_else(|| ApiError::field("tertial", "invalid_period", "Skriv tertialet som for eksempel 2026-T2."))?,
+    };
+    let threshold = state.config.suppression_threshold;
+    let feedback = db::run(&state.pool, move |c| {
+        let scope = scope(c, &caller, q.organisation_id, q.health_community_id)?;
+        crate::stats::feedback::compute(c, tertial, &scope, threshold)
+    })
+    .await?;
+    Ok(Json(feedback))
+}

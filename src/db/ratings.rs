@@ -32,3 +32,44 @@ pub fn save(conn: &mut DbConnection, row: &RatingRow) -> QueryResult<()> {
     }
     Ok(())
 }
+
+/// A case answered in the period, as the feedback statistics need it.
+#[derive(Debug, Clone, Queryable)]
+pub struct AnsweredRow {
+    pub direction: String,
+    pub recipient_organisation_id: crate::ids::OrganisationId,
+    pub answered_at: NaiveDateTime,
+    /// The answer's deadline, `YYYY-MM-DD`.
+    pub answer_due: String,
+    pub score: Option<i32>,
+}
+
+/// The cases of `scope` answered in [from, to), each with its rating if any.
+pub fn answered_in(
+    conn: &mut DbConnection,
+    scope: &super::stats::StatsScope,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<AnsweredRow>> {
+    use super::schema::deviations::{self, dsl as d};
+    let mut q = deviations::table
+        .left_join(feedback_ratings::table)
+        .filter(d::answered_at.ge(from))
+        .filter(d::answered_at.lt(to))
+        .into_boxed();
+    if let Some(c) = scope.community() {
+        q = q.filter(d::health_community_id.eq(c.clone()));
+    }
+    if let Some(o) = scope.organisation() {
+        q = q.filter(d::reporting_organisation_id.eq(o.clone()).or(d::recipient_organisation_id.eq(o.clone())));
+    }
+    // Filtered on answered_at above: never null here.
+    q.select((
+        d::direction,
+        d::recipient_organisation_id,
+        d::answered_at.assume_not_null(),
+        d::answer_due,
+        r::score.nullable(),
+    ))
+    .load(conn)
+}

@@ -49,6 +49,17 @@ impl Period {
         }
     }
 
+    /// A tertial exactly as the contract writes it, `2026-T2` (surrounding blanks aside); anything
+    /// else, even what `parse` would read as one (`2026-T02`), is None.
+    pub fn parse_tertial(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let b = s.as_bytes();
+        let shaped = b.len() == 7
+            && b.iter().take(4).all(u8::is_ascii_digit)
+            && s.get(4..6).is_some_and(|m| m.eq_ignore_ascii_case("-t"));
+        Period::parse(s).ok().filter(|p| shaped && matches!(p, Period::Tertial { .. }))
+    }
+
     pub fn tertial_of(date: NaiveDate) -> Self {
         Period::Tertial { year: date.year(), t: (date.month() - 1) / 4 + 1 }
     }

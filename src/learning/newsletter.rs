@@ -331,14 +331,11 @@ pub fn send_now(
     let today = oslo_date(now);
     let tertial = match input.tertial.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => Some(Period::tertial_of(today)),
-        Some(t) => match Period::parse(t) {
-            // One not begun yet has no figures: that is what it says, as the report would.
-            Ok(p @ Period::Tertial { .. }) => Some(p),
-            _ => {
-                e.add("tertial", "invalid_period", "Skriv tertialet som for eksempel 2026-T2.");
-                None
-            }
-        },
+        // One not begun yet has no figures: that is what it says, as the report would.
+        Some(t) => Period::parse_tertial(t).or_else(|| {
+            e.add("tertial", "invalid_period", "Skriv tertialet som for eksempel 2026-T2.");
+            None
+        }),
     };
     let wanted = input.health_community_id.as_ref().and_then(HealthCommunityId::non_blank);
     let community = match wanted.or_else(|| caller.health_community_id.clone()) {

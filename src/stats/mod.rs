@@ -4,6 +4,7 @@
 
 pub mod effect;
 pub mod export;
+pub mod feedback;
 pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

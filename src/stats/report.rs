@@ -41,6 +41,9 @@ pub struct Report {
     /// «Læring»: the learning notes of the scope's helsefellesskap published in the tertial.
     #[serde(skip_deserializing, default)]
     pub learning: Vec<Lesson>,
+    /// «Tilbakemelding»: did the answers help (#37).
+    #[serde(skip_deserializing, default)]
+    pub feedback: crate::stats::feedback::Feedback,
 }
 
 /// One published learning note as the report shows it.
@@ -85,7 +88,17 @@ impl Report {
             compute(conn, None, tertial.previous(), scope, &["category".to_string()], threshold)?;
         let actions = action_runs(conn, tertial, scope, threshold, today)?;
         let learning = lessons(conn, tertial, scope)?;
-        Ok(Report { tertial: tertial.to_string(), overall, breakdowns, previous_by_category, trend, actions, learning })
+        let feedback = crate::stats::feedback::compute(conn, tertial, scope, threshold)?;
+        Ok(Report {
+            tertial: tertial.to_string(),
+            overall,
+            breakdowns,
+            previous_by_category,
+            trend,
+            actions,
+            learning,
+            feedback,
+        })
     }
 
     pub fn breakdown(&self, dimension: &str) -> Option<&Stats> {
@@ -546,6 +559,7 @@ pub fn html(r: &Report, scope: &str) -> String {
             );
         }
     }
+    page.push_str(&crate::stats::feedback::html(&r.feedback));
     if !r.learning.is_empty() {
         page.push_str("<h2>Læring</h2><p>Læringsnotater fra hendelsesanalysene, publisert i tertialet.</p>");
         for l in &r.learning {

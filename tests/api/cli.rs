@@ -72,6 +72,7 @@ fn the_demos_current_tertial_report_from_the_command_line_has_tiltak_og_effekt_a
     let lessons = html.split("<h2>Læring</h2>").nth(1).expect("the section").split("<h2>").next().unwrap();
     assert!(lessons.contains(&format!("<h3>{}</h3>", samavvik::seed::DEMO_NOTE)), "{lessons}");
     assert!(lessons.contains("Utskrivningslisten har fått et sjekkpunkt"), "{lessons}");
+    assert!(html.contains("<h2>Tilbakemelding</h2>"), "the feedback section (#37)");
 }
 
 /// The data the service makes for itself is its own user's: `./data` 0700, the database, its lock

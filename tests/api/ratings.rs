@@ -102,3 +102,78 @@ async fn the_case_page_asks_the_reporter_and_shows_the_recipient_the_score() {
         seen.body.contains("5 av 5") && !seen.body.contains("Svaret kom fort.") && !seen.body.contains("form-rating")
     );
 }
+
+#[actix_web::test]
+async fn the_feedback_statistics_are_what_the_rows_give_and_hide_small_groups() {
+    let app = spawn_app().await;
+    let (nurse, advisor) = (app.login(NURSE).await, app.login(HOSPITAL_ADVISOR).await);
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let id = app.submit_to_hospital(&nurse).await["id"].as_str().unwrap().to_owned();
+        app.act(&advisor, &id, "answer", &json!({"answer": "Rutinen er gjennomgått."})).await.expect(200);
+        ids.push(id);
+    }
+    // One the other way: a group of one, shown without figures.
+    let hospital_nurse = app.login("sykepleier@stolav.example").await;
+    let trondheim = app.organisation(&hospital_nurse, "Trondheim kommune").await;
+    let back = app.submit(&hospital_nurse, &form(trondheim["id"].as_str().unwrap())).await;
+    let muni = app.login(MUNI_ADVISOR).await;
+    app.act(&muni, back["id"].as_str().unwrap(), "answer", &json!({"answer": "Vi ser på det."})).await.expect(200);
+    for (id, score) in ids.iter().zip([5, 2]) {
+        put(&app, &nurse, id, &json!({"score": score})).await.expect(200);
+    }
+    let analyst = app.login(ANALYST).await;
+    let now = |stats: &Value| stats["tertials"].as_array().unwrap().last().unwrap().clone();
+    let stats = app.get("/api/v1/stats/feedback", &analyst).await.expect(200);
+    assert_eq!(stats["tertials"].as_array().unwrap().len(), 3);
+    let t = now(&stats);
+    let to_hospital = &t["by_direction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["direction"] == "municipality_to_hospital")
+        .unwrap()
+        .clone();
+    assert_eq!(to_hospital["answered"], 4);
+    assert_eq!(to_hospital["within_deadline_share"], 1.0);
+    assert_eq!(to_hospital["rated_share"], 0.5);
+    assert_eq!(to_hospital["median_rating"], Value::Null, "two ratings: fewer than the threshold");
+    let other = t["by_recipient"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["direction"] == "hospital_to_municipality")
+        .unwrap()
+        .clone();
+    assert_eq!((other["suppressed"].clone(), other["answered"].clone()), (json!(true), Value::Null));
+    assert_eq!(other["recipient_organisation"]["name"], "Trondheim kommune");
+
+    // A third rating: now a median (2, 4, 5 → 4).
+    put(&app, &nurse, &ids[2], &json!({"score": 4})).await.expect(200);
+    let t = now(&app.get("/api/v1/stats/feedback", &analyst).await.expect(200));
+    let g = t["by_recipient"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["direction"] == "municipality_to_hospital")
+        .unwrap()
+        .clone();
+    assert_eq!((g["rated_share"].as_f64(), g["median_rating"].as_f64()), (Some(0.75), Some(4.0)));
+    assert_eq!(g["recipient_organisation"]["name"], "St. Olavs hospital HF");
+    // The tertial report says the same.
+    let tertial = samavvik::domain::period::Period::tertial_of(app.today()).to_string();
+    let resp = app.client.get(format!("{}/api/v1/reports/{tertial}.html", app.address)).bearer_auth(&analyst).send();
+    let html = resp.await.unwrap().text().await.unwrap();
+    let section = html.split("<h2>Tilbakemelding</h2>").nth(1).expect("the section").split("<h2>").next().unwrap();
+    assert!(
+        section
+            .contains("<td>St. Olavs hospital HF (Kommune → sykehus)</td><td>4</td><td>100 %</td><td>75 %</td><td>4"),
+        "{section}"
+    );
+    assert!(
+        section.contains("<td>Trondheim kommune (Sykehus → kommune)</td><td colspan=\"4\">under 3</td>"),
+        "{section}"
+    );
+    app.get("/api/v1/stats/feedback?tertial=2026-T02", &analyst).await.problem(422, "validation_failed");
+    app.get("/api/v1/stats/feedback", &nurse).await.problem(403, "forbidden");
+}
