@@ -20,6 +20,12 @@ pub struct Subscription {
     since: Option<DateTime<Utc>>,
 }
 
+impl From<Option<chrono::NaiveDateTime>> for Subscription {
+    fn from(since: Option<chrono::NaiveDateTime>) -> Self {
+        Subscription { subscribed: since.is_some(), since: since.map(utc) }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionChange {
@@ -28,7 +34,7 @@ pub struct SubscriptionChange {
 
 pub async fn get(state: Data<AppState>, caller: Caller) -> Result<Json<Subscription>, ApiError> {
     let since = db::run(&state.pool, move |c| newsletter::subscription(c, &caller)).await?;
-    Ok(Json(Subscription { subscribed: since.is_some(), since: since.map(utc) }))
+    Ok(Json(since.into()))
 }
 
 pub async fn put(
@@ -39,7 +45,7 @@ pub async fn put(
     let now = state.clock.now_naive();
     let on = body.subscribed;
     let since = db::run(&state.pool, move |c| newsletter::subscribe(c, now, &caller, on)).await?;
-    Ok(Json(Subscription { subscribed: since.is_some(), since: since.map(utc) }))
+    Ok(Json(since.into()))
 }
 
 #[derive(Serialize)]

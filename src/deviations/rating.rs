@@ -10,6 +10,7 @@ use super::access;
 use super::form::Errors;
 use super::view::utc;
 use crate::auth::Caller;
+use crate::db::deviations::DeviationRow;
 use crate::db::ratings::{self, RatingRow};
 use crate::db::DbConnection;
 use crate::domain::codes::Status;
@@ -50,16 +51,21 @@ fn rateable(status: &str, answered: bool) -> bool {
 
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: &DeviationId) -> Result<Rating, ApiError> {
     let row = access::load(conn, caller, id)?;
-    let Some(view) = policy::rating_view(caller, (&row).into()) else { return Err(access::not_found()) };
-    let may_rate = policy::may_rate(caller, (&row).into()) && rateable(&row.status, row.answered_at.is_some());
-    let stored = ratings::find(conn, id)?;
-    Ok(Rating {
+    of(conn, caller, &row)?.ok_or_else(access::not_found)
+}
+
+/// The rating of a case already read for the caller (its page), or None if it is not theirs to see.
+pub fn of(conn: &mut DbConnection, caller: &Caller, row: &DeviationRow) -> Result<Option<Rating>, ApiError> {
+    let Some(view) = policy::rating_view(caller, row.into()) else { return Ok(None) };
+    let may_rate = policy::may_rate(caller, row.into()) && rateable(&row.status, row.answered_at.is_some());
+    let stored = ratings::find(conn, &row.id)?;
+    Ok(Some(Rating {
         score: stored.as_ref().map(|r| r.score),
         comment: stored.as_ref().and_then(|r| r.comment.clone()).filter(|_| view == RatingView::WithComment),
         rated_at: stored.as_ref().map(|r| utc(r.rated_at)),
         updated_at: stored.as_ref().map(|r| utc(r.updated_at)),
         may_rate,
-    })
+    }))
 }
 
 /// Rates (or re-rates) the answer: the reporter (403 for others who see the case), once the case
@@ -96,5 +102,5 @@ pub fn rate(
         updated_at: now,
     };
     crate::db::write_tx(conn, |c| Ok(ratings::save(c, &rating)?))?;
-    get(conn, caller, id)
+    of(conn, caller, &row)?.ok_or_else(access::not_found)
 }

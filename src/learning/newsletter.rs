@@ -24,7 +24,7 @@ use crate::domain::period::Period;
 use crate::error::ApiError;
 use crate::ids::{HealthCommunityId, UserId};
 use crate::policy;
-use crate::stats::report::{count_of, direction_label, esc, num, Lesson, Report};
+use crate::stats::report::{direction_label, esc, num, Lesson, Report};
 
 const UNSUBSCRIBE: &[u8] = b"samavvik-newsletter-unsubscribe:";
 pub const TEMPLATE: &str = "newsletter";
@@ -154,18 +154,10 @@ impl Issue {
             _ => "Ingen avvik fra tertialet er besvart ennå".to_owned(),
         });
         let mut categories: Vec<(String, Option<i64>, i64)> = r
-            .breakdown("category")
-            .map(|c| {
-                c.groups
-                    .iter()
-                    .map(|g| {
-                        let code = g.key.get("category").cloned().flatten().unwrap_or_default();
-                        let label = g.label.get("category").cloned().unwrap_or(code.clone());
-                        (label, g.count, count_of(&r.previous_by_category, "category", &code))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+            .categories()
+            .into_iter()
+            .map(|(code, label, count, previous)| (label.unwrap_or(code), count, previous))
+            .collect();
         categories.sort_by_key(|(label, count, _)| (std::cmp::Reverse(count.unwrap_or(0)), label.clone()));
         let top = categories
             .iter()
@@ -254,20 +246,19 @@ fn shown(count: Option<i64>, threshold: i64) -> String {
     count.map_or_else(|| format!("under {threshold}"), |c| c.to_string())
 }
 
-/// Queues `issue` for the subscribers of `community` (subscribed before `before`, where given),
-/// each once under `{key}:{user}`. Returns how many this call queued.
+/// Queues `issue` for `subscribers` (`db::users::newsletter_subscribers`), each once under
+/// `{key}:{user}`. Returns how many this call queued.
 pub fn enqueue(
     conn: &mut DbConnection,
     config: &Config,
     now: NaiveDateTime,
-    community: &HealthCommunityRow,
     issue: &Issue,
     key: &str,
-    before: Option<NaiveDateTime>,
+    subscribers: Vec<(UserId, String, NaiveDateTime)>,
 ) -> Result<usize, ApiError> {
     let base = config.public_base_url.trim_end_matches('/');
     let mut queued = 0;
-    for (user, email, since) in crate::db::users::newsletter_subscribers(conn, &community.id, before)? {
+    for (user, email, since) in subscribers {
         let link = unsubscribe_url(config, &user, since);
         let (subject, text, html) = issue.render(&link, &format!("{base}/profil"));
         let row = OutboxRow {
@@ -292,15 +283,13 @@ pub fn enqueue_tertial(conn: &mut DbConnection, config: &Config, now: NaiveDateT
     for community in crate::db::health_communities::list(conn)? {
         let key = format!("newsletter:{tertial}:{}", community.id);
         // The job asks every interval: the figures are computed only while someone still waits.
-        let keys: Vec<String> = crate::db::users::newsletter_subscribers(conn, &community.id, Some(ended))?
-            .into_iter()
-            .map(|(user, ..)| format!("{key}:{user}"))
-            .collect();
+        let subscribers = crate::db::users::newsletter_subscribers(conn, &community.id, Some(ended))?;
+        let keys: Vec<String> = subscribers.iter().map(|(user, ..)| format!("{key}:{user}")).collect();
         if crate::db::outbox::existing_keys(conn, &keys)?.len() == keys.len() {
             continue;
         }
         let issue = Issue::build(conn, &community, tertial, config.suppression_threshold, today)?;
-        queued += enqueue(conn, config, now, &community, &issue, &key, Some(ended))?;
+        queued += enqueue(conn, config, now, &issue, &key, subscribers)?;
     }
     Ok(queued)
 }
@@ -362,6 +351,7 @@ pub fn send_now(
     };
     let issue = Issue::build(conn, &community, tertial, config.suppression_threshold, today)?;
     let key = format!("newsletter:{tertial}:{}:{}", community.id, uuid::Uuid::now_v7());
-    let queued = enqueue(conn, config, now, &community, &issue, &key, None)?;
+    let subscribers = crate::db::users::newsletter_subscribers(conn, &community.id, None)?;
+    let queued = enqueue(conn, config, now, &issue, &key, subscribers)?;
     Ok((tertial, community, queued))
 }

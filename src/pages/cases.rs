@@ -117,11 +117,7 @@ fn detail_page(
     let caller = &viewer.caller;
     let row = access::load(c, caller, id)?;
     let may_handle_patient = crate::policy::may_see_patient(caller, (&row).into());
-    let rating = match crate::deviations::rating::get(c, caller, id) {
-        Ok(r) => Some(r),
-        Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND => None,
-        Err(e) => return Err(e),
-    };
+    let rating = crate::deviations::rating::of(c, caller, &row)?;
     let names = Names::for_deviations(c, std::slice::from_ref(&row), &caller.organisation_id)?;
     let d = view::deviation(row, &names, caller, deidentified(caller), state.clock.now());
     let rows = db::events::for_deviation(c, id)?;

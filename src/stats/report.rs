@@ -105,6 +105,20 @@ impl Report {
         self.breakdowns.iter().find(|s| s.group_by.first().map(String::as_str) == Some(dimension))
     }
 
+    /// Each category of the tertial: its label (None if it has none), its count (None when
+    /// suppressed) and its count in the tertial before.
+    pub fn categories(&self) -> Vec<(String, Option<String>, Option<i64>, i64)> {
+        let Some(c) = self.breakdown("category") else { return Vec::new() };
+        c.groups
+            .iter()
+            .map(|g| {
+                let code = g.key.get("category").cloned().flatten().unwrap_or_default();
+                let previous = count_of(&self.previous_by_category, "category", &code);
+                (code, g.label.get("category").cloned(), g.count, previous)
+            })
+            .collect()
+    }
+
     pub fn overall(&self) -> &Stats {
         &self.overall
     }
@@ -454,21 +468,12 @@ pub fn html(r: &Report, scope: &str) -> String {
         .collect();
     let trend = bar_chart("Avvik per tertial etter retning", &dirs.map(direction_label), &trend_rows, "");
     let cats: Vec<(String, Vec<f64>)> = r
-        .breakdown("category")
-        .map(|c| {
-            c.groups
-                .iter()
-                .map(|g| {
-                    let code = g.key.get("category").cloned().flatten().unwrap_or_default();
-                    let label = g.label.get("category").cloned().unwrap_or_default();
-                    (
-                        label,
-                        vec![g.count.unwrap_or(0) as f64, count_of(&r.previous_by_category, "category", &code) as f64],
-                    )
-                })
-                .collect()
+        .categories()
+        .into_iter()
+        .map(|(_, label, count, previous)| {
+            (label.unwrap_or_default(), vec![count.unwrap_or(0) as f64, previous as f64])
         })
-        .unwrap_or_default();
+        .collect();
     let categories = bar_chart("Kategorier denne og forrige tertial", &[&now.period, &now.previous.period], &cats, "");
     let handling = bar_chart(
         "Behandlingstid i virkedager",
